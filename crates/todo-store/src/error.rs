@@ -1,0 +1,183 @@
+//! The library's one error type, and the single place where database errors
+//! are turned into domain errors.
+
+use std::fmt;
+
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
+
+/// Shorthand for `Result<T, todo_store::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `todo-store`.
+///
+/// Messages are written for the person using the application: they never
+/// contain SQL, connection strings, passwords or password hashes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The record does not exist, or belongs to another user: the two cases are
+    /// deliberately indistinguishable.
+    #[error("{0} not found")]
+    NotFound(Entity),
+    /// The change collides with the current state of the data.
+    #[error("conflict: {0}")]
+    Conflict(ConflictKind),
+    /// The input was rejected before (or, as a last line of defence, by) the
+    /// database. Nothing was changed.
+    #[error("invalid {field}: {reason}")]
+    Validation {
+        /// The input field at fault, e.g. `title` or `tasks[3].priority`.
+        field: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// Email and password do not match an account that can log in with a password.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// The database could not be reached in time (pool timeout, lost connection).
+    /// Retrying later may succeed.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl Error {
+    /// A [`Error::Validation`] for `field`.
+    pub(crate) fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Validation {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether the same call may succeed if retried later without changes.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Unavailable(_) | Error::Conflict(ConflictKind::ConcurrentUpdate)
+        )
+    }
+}
+
+/// The kind of record an [`Error::NotFound`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Entity {
+    /// A user account.
+    User,
+    /// A task.
+    Task,
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Entity::User => "user",
+            Entity::Task => "task",
+        })
+    }
+}
+
+/// What an [`Error::Conflict`] collided with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConflictKind {
+    /// Another account already uses this email address (in any letter case).
+    #[error("email address already in use")]
+    EmailTaken,
+    /// Another account is already linked to this external auth subject.
+    #[error("auth subject already linked to another account")]
+    AuthSubjectTaken,
+    /// A task with this id already exists.
+    #[error("a task with this id already exists")]
+    DuplicateTaskId,
+    /// The caller expected another version: someone changed the task meanwhile.
+    #[error("task is at version {actual}, not the expected {expected}")]
+    StaleVersion {
+        /// The version the caller asked for.
+        expected: i32,
+        /// The version the task has now.
+        actual: i32,
+    },
+    /// A concurrent transaction interfered (serialization failure or deadlock);
+    /// retrying the whole operation is safe.
+    #[error("concurrent update, try again")]
+    ConcurrentUpdate,
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(err: r2d2::Error) -> Self {
+        // r2d2 only fails a checkout on timeout; its message carries libpq's last
+        // connection error, which names host and user but never the password.
+        Error::Unavailable(err.to_string())
+    }
+}
+
+impl From<diesel::ConnectionError> for Error {
+    fn from(err: diesel::ConnectionError) -> Self {
+        Error::Unavailable(err.to_string().trim().to_owned())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::Error as D;
+        match err {
+            D::DatabaseError(kind, info) => from_database_error(kind, info.as_ref()),
+            D::BrokenTransactionManager => {
+                Error::Unavailable("connection left in a broken transaction state".into())
+            }
+            // The library asks for optional rows explicitly; a bare NotFound here
+            // is a bug, not a missing record, so it is not reported as one.
+            D::NotFound => Error::Database("unexpected empty result".into()),
+            other => Error::Database(other.to_string()),
+        }
+    }
+}
+
+/// Constraint name → domain error. Names are those of the migrations.
+fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformation) -> Error {
+    use DatabaseErrorKind as K;
+    let constraint = info.constraint_name().unwrap_or_default();
+    match kind {
+        K::UniqueViolation => match constraint {
+            "users_email_lower_key" => Error::Conflict(ConflictKind::EmailTaken),
+            "users_auth_subject_key" => Error::Conflict(ConflictKind::AuthSubjectTaken),
+            "tasks_pkey" => Error::Conflict(ConflictKind::DuplicateTaskId),
+            _ => Error::Database(info.message().to_owned()),
+        },
+        // The only foreign key: a task's owner vanished (deleted concurrently).
+        K::ForeignKeyViolation if constraint == "tasks_user_id_fkey" => {
+            Error::NotFound(Entity::User)
+        }
+        K::CheckViolation | K::NotNullViolation => match check_constraint_field(constraint) {
+            Some((field, reason)) => Error::validation(field, reason),
+            None => Error::Database(info.message().to_owned()),
+        },
+        K::SerializationFailure => Error::Conflict(ConflictKind::ConcurrentUpdate),
+        K::ClosedConnection | K::UnableToSendCommand => {
+            Error::Unavailable(info.message().trim().to_owned())
+        }
+        _ => Error::Database(info.message().to_owned()),
+    }
+}
+
+/// The input field and the rule behind each CHECK constraint (and trigger).
+fn check_constraint_field(constraint: &str) -> Option<(&'static str, &'static str)> {
+    Some(match constraint {
+        "users_email_check" => ("email", "must be a plain address of 3 to 254 characters"),
+        "users_password_hash_check" => ("password_hash", "must be an Argon2id hash"),
+        "users_auth_subject_check" => ("auth_subject", "must be 1 to 255 characters"),
+        "users_display_name_check" => ("display_name", "must be 1 to 100 characters"),
+        "users_time_zone_check" => ("time_zone", "must be 1 to 64 characters"),
+        "tasks_title_check" => ("title", "must be 1 to 500 characters after trimming"),
+        "tasks_description_check" => ("description", "must be at most 10000 characters"),
+        "tasks_completed_at_check" => ("completed_at", "must be set exactly when completed"),
+        "tasks_priority_check" => ("priority", "must be between 1 and 5"),
+        "tasks_version_check" => ("version", "must be at least 1"),
+        "tasks_user_id_immutable" => ("user_id", "a task cannot be moved to another user"),
+        _ => return None,
+    })
+}

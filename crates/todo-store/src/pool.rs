@@ -1,0 +1,87 @@
+//! [`Store`]: the r2d2 connection pool that backs the repositories.
+
+use std::{fmt, time::Duration};
+
+use diesel::{
+    PgConnection,
+    connection::SimpleConnection,
+    r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
+};
+
+use crate::{Result, StoreConfig};
+
+/// A connection checked out of a [`Store`]; it goes back to the pool on drop.
+pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// The pool-backed entry point: implements [`TaskRepo`](crate::TaskRepo) and
+/// [`UserRepo`](crate::UserRepo). Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<ConnectionManager<PgConnection>>,
+}
+
+impl Store {
+    /// Opens a pool and checks that the database answers.
+    ///
+    /// # Errors
+    /// [`Error::Validation`](crate::Error::Validation) for an invalid
+    /// configuration; [`Error::Unavailable`](crate::Error::Unavailable) if no
+    /// connection could be opened within `connect_timeout`.
+    pub fn connect(config: &StoreConfig) -> Result<Self> {
+        config.validate()?;
+        let manager = ConnectionManager::<PgConnection>::new(config.driver_url().expose());
+        let pool = Pool::builder()
+            .max_size(config.max_connections)
+            .min_idle(Some(config.min_idle))
+            .connection_timeout(config.connect_timeout)
+            .test_on_check_out(true)
+            .connection_customizer(Box::new(SessionSettings {
+                statement_timeout: config.statement_timeout,
+            }))
+            .build_unchecked(manager);
+        let store = Self { pool };
+        drop(store.conn()?);
+        Ok(store)
+    }
+
+    /// Checks out a connection, e.g. to run several repository calls in one
+    /// transaction (`conn.transaction(|conn| conn.create_task(..))`).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`](crate::Error::Unavailable) if none is free or can
+    /// be opened within `connect_timeout`.
+    pub fn conn(&self) -> Result<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// The underlying r2d2 pool.
+    pub fn pool(&self) -> &Pool<ConnectionManager<PgConnection>> {
+        &self.pool
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.pool.state();
+        f.debug_struct("Store")
+            .field("connections", &state.connections)
+            .field("idle_connections", &state.idle_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Session settings applied to every new connection.
+#[derive(Debug)]
+struct SessionSettings {
+    statement_timeout: Option<Duration>,
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        if let Some(timeout) = self.statement_timeout {
+            conn.batch_execute(&format!("SET statement_timeout = {}", timeout.as_millis()))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,307 @@
+//! The repositories: [`TaskRepo`] (always scoped to an [`Owner`]) and
+//! [`UserRepo`] (accounts, and the only way to obtain an `Owner`).
+//!
+//! Both are implemented for a plain [`PgConnection`], so they also run inside a
+//! caller's transaction, and for the pool-backed [`Store`](crate::Store).
+
+mod store;
+pub(crate) mod task_sql;
+mod user_sql;
+
+use diesel::PgConnection;
+
+use crate::{
+    ConflictKind, Error, NewTask, NewUser, Owner, Page, Password, Result, Task, TaskFilter,
+    TaskId, TaskPatch, TaskQuery, TaskStatus, User, UserId, UserPatch,
+};
+
+/// The version a write expects the task to be at (optimistic concurrency).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum VersionCheck {
+    /// Write whatever the current version ("last write wins").
+    #[default]
+    Any,
+    /// Write only if the task is still at this version; otherwise
+    /// [`ConflictKind::StaleVersion`].
+    Exactly(i32),
+}
+
+impl VersionCheck {
+    pub(crate) fn verify(self, actual: i32) -> Result<()> {
+        match self {
+            VersionCheck::Exactly(expected) if expected != actual => {
+                Err(Error::Conflict(ConflictKind::StaleVersion { expected, actual }))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What [`UserRepo::owner_for_subject`] does with a subject it has not seen.
+#[derive(Debug, Clone)]
+pub enum OnMissingSubject {
+    /// Fail with [`Error::NotFound`].
+    Reject,
+    /// Create the account from this profile (its `auth_subject` and `password`
+    /// are ignored: the subject is the one given, and there is no password).
+    Create(NewUser),
+}
+
+/// Task persistence, always on behalf of an [`Owner`].
+///
+/// A task that belongs to another user behaves exactly like one that does not
+/// exist: [`Error::NotFound`] and no change.
+///
+/// # Errors
+/// Every method may fail with [`Error::Unavailable`] (database out of reach;
+/// retryable) or [`Error::Database`]. Method docs list the others.
+pub trait TaskRepo {
+    /// Creates a task owned by `owner`.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a bad title, description or priority;
+    /// [`Error::NotFound`] if the owner's account was deleted meanwhile.
+    fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task>;
+
+    /// Creates all `tasks` in one transaction: all or nothing.
+    ///
+    /// # Errors
+    /// As [`create_task`](Self::create_task); a validation error names the
+    /// failing element, e.g. `tasks[3].title`.
+    fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>>;
+
+    /// The owner's task `id`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if there is no such task of the owner's.
+    fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task>;
+
+    /// One page of the owner's tasks.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an empty range, a zero limit, an over-long
+    /// search, or a cursor that is malformed or from another sort order.
+    fn list_tasks(&mut self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>>;
+
+    /// How many of the owner's tasks match `filter`.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] as for [`list_tasks`](Self::list_tasks).
+    fn count_tasks(&mut self, owner: &Owner, filter: &TaskFilter) -> Result<u64>;
+
+    /// Applies `patch`; the version advances by one. An empty patch changes
+    /// nothing and returns the task.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Conflict`] with
+    /// [`ConflictKind::StaleVersion`] if `check` fails; [`Error::Validation`].
+    fn update_task(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        patch: TaskPatch,
+        check: VersionCheck,
+    ) -> Result<Task>;
+
+    /// Marks the task done or open again. Setting the status it already has
+    /// changes nothing (same version, same completion time).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Conflict`] if `check` fails.
+    fn set_task_status(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        status: TaskStatus,
+        check: VersionCheck,
+    ) -> Result<Task>;
+
+    /// Deletes the task.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Conflict`] if `check` fails.
+    fn delete_task(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()>;
+
+    /// Deletes those of `ids` that are the owner's tasks, in one statement, and
+    /// returns how many were deleted. Other ids are ignored as if absent.
+    ///
+    /// # Errors
+    /// Only the common ones.
+    fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64>;
+}
+
+/// Accounts, and the only ways to obtain an [`Owner`].
+///
+/// # Errors
+/// Every method may fail with [`Error::Unavailable`] (database out of reach;
+/// retryable) or [`Error::Database`]. Method docs list the others.
+pub trait UserRepo {
+    /// Creates an account; a password is stored only as an Argon2id hash.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a bad email or profile field;
+    /// [`Error::Conflict`] if the email (in any case) or auth subject is taken.
+    fn create_user(&mut self, new: NewUser) -> Result<User>;
+
+    /// The account `id`. For administration; it grants no access to tasks.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    fn get_user(&mut self, id: UserId) -> Result<User>;
+
+    /// The account with this email, in any letter case.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] if `email` is not an address.
+    fn find_user_by_email(&mut self, email: &str) -> Result<Option<User>>;
+
+    /// Up to `limit` accounts (capped at [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE))
+    /// in id order, after `after` if given. For administration.
+    ///
+    /// # Errors
+    /// Only the common ones.
+    fn list_users(&mut self, limit: u32, after: Option<UserId>) -> Result<Vec<User>>;
+
+    /// Logs in with email and password.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] for an unknown email, a wrong password, or
+    /// an account without one, after the same amount of work in every case.
+    fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner>;
+
+    /// The account linked to an external auth service's subject (a verified
+    /// JWT `sub`), created on first sight if `on_missing` says so.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown subject with
+    /// [`OnMissingSubject::Reject`]; [`Error::Conflict`] if a new account's
+    /// email is taken; [`Error::Validation`].
+    fn owner_for_subject(
+        &mut self,
+        subject: &str,
+        on_missing: OnMissingSubject,
+    ) -> Result<(User, Owner)>;
+
+    /// **Operator path**: the owner of the account with this email, with no
+    /// proof of identity. Only for trusted tools run by the operator (such as
+    /// the `todo-store` CLI), never with input from an end user.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Validation`] if `email` is not an address.
+    fn operator_owner(&mut self, email: &str) -> Result<Owner>;
+
+    /// Updates the owner's own profile.
+    ///
+    /// # Errors
+    /// [`Error::Validation`]; [`Error::Conflict`] if the new email is taken;
+    /// [`Error::NotFound`] if the account was deleted.
+    fn update_profile(&mut self, owner: &Owner, patch: UserPatch) -> Result<User>;
+
+    /// Replaces the owner's password (hashed with Argon2id).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the account was deleted.
+    fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()>;
+
+    /// Deletes the owner's account and, in the same statement, all its tasks.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the account was already deleted.
+    fn delete_user(&mut self, owner: &Owner) -> Result<()>;
+}
+
+impl TaskRepo for PgConnection {
+    fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
+        task_sql::create(self, owner, &new)
+    }
+
+    fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
+        task_sql::create_many(self, owner, &tasks)
+    }
+
+    fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
+        task_sql::get(self, owner, id)
+    }
+
+    fn list_tasks(&mut self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
+        task_sql::list(self, owner, query)
+    }
+
+    fn count_tasks(&mut self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
+        task_sql::count(self, owner, filter)
+    }
+
+    fn update_task(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        patch: TaskPatch,
+        check: VersionCheck,
+    ) -> Result<Task> {
+        task_sql::update(self, owner, id, &patch, check)
+    }
+
+    fn set_task_status(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        status: TaskStatus,
+        check: VersionCheck,
+    ) -> Result<Task> {
+        task_sql::set_status(self, owner, id, status, check)
+    }
+
+    fn delete_task(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()> {
+        task_sql::delete(self, owner, id, check)
+    }
+
+    fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
+        task_sql::delete_many(self, owner, ids)
+    }
+}
+
+impl UserRepo for PgConnection {
+    fn create_user(&mut self, new: NewUser) -> Result<User> {
+        user_sql::create(self, &new)
+    }
+
+    fn get_user(&mut self, id: UserId) -> Result<User> {
+        user_sql::get(self, id)
+    }
+
+    fn find_user_by_email(&mut self, email: &str) -> Result<Option<User>> {
+        user_sql::find_by_email(self, email)
+    }
+
+    fn list_users(&mut self, limit: u32, after: Option<UserId>) -> Result<Vec<User>> {
+        user_sql::list(self, limit, after)
+    }
+
+    fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
+        user_sql::authenticate(self, email, password)
+    }
+
+    fn owner_for_subject(
+        &mut self,
+        subject: &str,
+        on_missing: OnMissingSubject,
+    ) -> Result<(User, Owner)> {
+        user_sql::owner_for_subject(self, subject, &on_missing)
+    }
+
+    fn operator_owner(&mut self, email: &str) -> Result<Owner> {
+        user_sql::operator_owner(self, email)
+    }
+
+    fn update_profile(&mut self, owner: &Owner, patch: UserPatch) -> Result<User> {
+        user_sql::update_profile(self, owner, &patch)
+    }
+
+    fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
+        user_sql::change_password(self, owner, password)
+    }
+
+    fn delete_user(&mut self, owner: &Owner) -> Result<()> {
+        user_sql::delete(self, owner)
+    }
+}

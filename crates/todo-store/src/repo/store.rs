@@ -1,0 +1,104 @@
+//! The pool-backed repositories: each call checks out a connection, runs the
+//! same code as the `PgConnection` implementation, and returns it to the pool.
+
+use crate::{
+    NewTask, NewUser, OnMissingSubject, Owner, Page, Password, Result, Store, Task, TaskFilter,
+    TaskId, TaskPatch, TaskQuery, TaskRepo, TaskStatus, User, UserId, UserPatch, UserRepo,
+    VersionCheck,
+};
+
+impl TaskRepo for Store {
+    fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
+        self.conn()?.create_task(owner, new)
+    }
+
+    fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
+        self.conn()?.create_tasks(owner, tasks)
+    }
+
+    fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
+        self.conn()?.get_task(owner, id)
+    }
+
+    fn list_tasks(&mut self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
+        self.conn()?.list_tasks(owner, query)
+    }
+
+    fn count_tasks(&mut self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
+        self.conn()?.count_tasks(owner, filter)
+    }
+
+    fn update_task(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        patch: TaskPatch,
+        check: VersionCheck,
+    ) -> Result<Task> {
+        self.conn()?.update_task(owner, id, patch, check)
+    }
+
+    fn set_task_status(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        status: TaskStatus,
+        check: VersionCheck,
+    ) -> Result<Task> {
+        self.conn()?.set_task_status(owner, id, status, check)
+    }
+
+    fn delete_task(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()> {
+        self.conn()?.delete_task(owner, id, check)
+    }
+
+    fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
+        self.conn()?.delete_tasks(owner, ids)
+    }
+}
+
+impl UserRepo for Store {
+    fn create_user(&mut self, new: NewUser) -> Result<User> {
+        self.conn()?.create_user(new)
+    }
+
+    fn get_user(&mut self, id: UserId) -> Result<User> {
+        self.conn()?.get_user(id)
+    }
+
+    fn find_user_by_email(&mut self, email: &str) -> Result<Option<User>> {
+        self.conn()?.find_user_by_email(email)
+    }
+
+    fn list_users(&mut self, limit: u32, after: Option<UserId>) -> Result<Vec<User>> {
+        self.conn()?.list_users(limit, after)
+    }
+
+    fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
+        self.conn()?.authenticate(email, password)
+    }
+
+    fn owner_for_subject(
+        &mut self,
+        subject: &str,
+        on_missing: OnMissingSubject,
+    ) -> Result<(User, Owner)> {
+        self.conn()?.owner_for_subject(subject, on_missing)
+    }
+
+    fn operator_owner(&mut self, email: &str) -> Result<Owner> {
+        self.conn()?.operator_owner(email)
+    }
+
+    fn update_profile(&mut self, owner: &Owner, patch: UserPatch) -> Result<User> {
+        self.conn()?.update_profile(owner, patch)
+    }
+
+    fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
+        self.conn()?.change_password(owner, password)
+    }
+
+    fn delete_user(&mut self, owner: &Owner) -> Result<()> {
+        self.conn()?.delete_user(owner)
+    }
+}

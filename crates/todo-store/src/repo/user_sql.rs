@@ -1,0 +1,222 @@
+//! The user queries, as functions over `&mut PgConnection`.
+
+use diesel::{prelude::*, sql_types::Text};
+
+use crate::{
+    Entity, Error, NewUser, OnMissingSubject, Owner, Password, Result, User, UserId, UserPatch,
+    password, schema::users, validate,
+};
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `lower(text)`; `lower(email)` is what the unique index holds.
+    fn lower(text: Text) -> Text;
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct UserRow<'a> {
+    id: UserId,
+    email: &'a str,
+    password_hash: Option<String>,
+    auth_subject: Option<&'a str>,
+    display_name: Option<&'a str>,
+    time_zone: Option<&'a str>,
+}
+
+impl<'a> UserRow<'a> {
+    /// Validates everything, then hashes the password: slow, so done last and
+    /// outside any transaction.
+    fn validated(new: &'a NewUser) -> Result<Self> {
+        let mut row = Self {
+            id: UserId::new_v7(),
+            email: validate::email(&new.email)?,
+            password_hash: None,
+            auth_subject: new.auth_subject.as_deref().map(auth_subject).transpose()?,
+            display_name: new.display_name.as_deref().map(display_name).transpose()?,
+            time_zone: new.time_zone.as_deref().map(time_zone).transpose()?,
+        };
+        row.password_hash = new.password.as_ref().map(password::hash).transpose()?;
+        Ok(row)
+    }
+}
+
+fn auth_subject(raw: &str) -> Result<&str> {
+    validate::line("auth_subject", raw, 255)
+}
+
+fn display_name(raw: &str) -> Result<&str> {
+    validate::line("display_name", raw, 100)
+}
+
+fn time_zone(raw: &str) -> Result<&str> {
+    validate::line("time_zone", raw, 64)
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct UserChanges<'a> {
+    email: Option<&'a str>,
+    display_name: Option<Option<&'a str>>,
+    time_zone: Option<Option<&'a str>>,
+}
+
+impl<'a> UserChanges<'a> {
+    fn validated(patch: &'a UserPatch) -> Result<Self> {
+        Ok(Self {
+            email: patch.email.as_deref().map(validate::email).transpose()?,
+            display_name: patch
+                .display_name
+                .as_ref()
+                .map(|name| name.as_deref().map(display_name).transpose())
+                .transpose()?,
+            time_zone: patch
+                .time_zone
+                .as_ref()
+                .map(|zone| zone.as_deref().map(time_zone).transpose())
+                .transpose()?,
+        })
+    }
+}
+
+pub(crate) fn create(conn: &mut PgConnection, new: &NewUser) -> Result<User> {
+    let row = UserRow::validated(new)?;
+    Ok(diesel::insert_into(users::table)
+        .values(&row)
+        .returning(User::as_returning())
+        .get_result(conn)?)
+}
+
+pub(crate) fn get(conn: &mut PgConnection, id: UserId) -> Result<User> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .get_result(conn)
+        .optional()?
+        .ok_or(Error::NotFound(Entity::User))
+}
+
+pub(crate) fn find_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<User>> {
+    let email = validate::email(email)?;
+    Ok(users::table
+        .filter(lower(users::email).eq(lower(email)))
+        .select(User::as_select())
+        .get_result(conn)
+        .optional()?)
+}
+
+pub(crate) fn list(
+    conn: &mut PgConnection,
+    limit: u32,
+    after: Option<UserId>,
+) -> Result<Vec<User>> {
+    let mut query = users::table
+        .select(User::as_select())
+        .order_by(users::id)
+        .limit(i64::from(limit.min(crate::MAX_PAGE_SIZE)))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub(crate) fn authenticate(conn: &mut PgConnection, email: &str, pw: &Password) -> Result<Owner> {
+    let email = validate::email(email).map_err(|_| Error::InvalidCredentials)?;
+    let account: Option<(UserId, Option<String>)> = users::table
+        .filter(lower(users::email).eq(lower(email)))
+        .select((users::id, users::password_hash))
+        .get_result(conn)
+        .optional()?;
+    match account {
+        Some((id, Some(hash))) if password::verify(pw, &hash) => Ok(Owner::verified(id)),
+        Some((_, Some(_))) => Err(Error::InvalidCredentials),
+        // Unknown account or no password: spend the same time as a real check.
+        _ => {
+            password::verify_dummy(pw);
+            Err(Error::InvalidCredentials)
+        }
+    }
+}
+
+pub(crate) fn owner_for_subject(
+    conn: &mut PgConnection,
+    subject: &str,
+    on_missing: &OnMissingSubject,
+) -> Result<(User, Owner)> {
+    let subject = auth_subject(subject)?;
+    let by_subject = |conn: &mut PgConnection| {
+        users::table
+            .filter(users::auth_subject.eq(subject))
+            .select(User::as_select())
+            .get_result(conn)
+            .optional()
+    };
+    if let Some(user) = by_subject(conn)? {
+        let owner = Owner::verified(user.id);
+        return Ok((user, owner));
+    }
+    let OnMissingSubject::Create(profile) = on_missing else {
+        return Err(Error::NotFound(Entity::User));
+    };
+    let new = NewUser {
+        auth_subject: Some(subject.to_owned()),
+        password: None,
+        ..profile.clone()
+    };
+    let row = UserRow::validated(&new)?;
+    conn.transaction(|conn| {
+        // Two first requests of the same new user may race: the loser of the
+        // insert finds the winner's row.
+        diesel::insert_into(users::table)
+            .values(&row)
+            .on_conflict(users::auth_subject)
+            .do_nothing()
+            .execute(conn)?;
+        let user = by_subject(conn)?.ok_or(Error::NotFound(Entity::User))?;
+        let owner = Owner::verified(user.id);
+        Ok((user, owner))
+    })
+}
+
+pub(crate) fn operator_owner(conn: &mut PgConnection, email: &str) -> Result<Owner> {
+    find_by_email(conn, email)?
+        .map(|user| Owner::verified(user.id))
+        .ok_or(Error::NotFound(Entity::User))
+}
+
+pub(crate) fn update_profile(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    patch: &UserPatch,
+) -> Result<User> {
+    let changes = UserChanges::validated(patch)?;
+    if *patch == UserPatch::default() {
+        return get(conn, owner.user_id());
+    }
+    diesel::update(users::table.find(owner.user_id()))
+        .set(&changes)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .optional()?
+        .ok_or(Error::NotFound(Entity::User))
+}
+
+pub(crate) fn change_password(conn: &mut PgConnection, owner: &Owner, pw: &Password) -> Result<()> {
+    let hash = password::hash(pw)?;
+    let changed = diesel::update(users::table.find(owner.user_id()))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)?;
+    match changed {
+        0 => Err(Error::NotFound(Entity::User)),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn delete(conn: &mut PgConnection, owner: &Owner) -> Result<()> {
+    // The tasks go with the account: ON DELETE CASCADE, in the same statement.
+    let deleted = diesel::delete(users::table.find(owner.user_id())).execute(conn)?;
+    match deleted {
+        0 => Err(Error::NotFound(Entity::User)),
+        _ => Ok(()),
+    }
+}

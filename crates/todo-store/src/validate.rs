@@ -1,0 +1,98 @@
+//! Input rules shared by the repositories. The database enforces the same rules
+//! with CHECK constraints; checking here first gives precise, typed errors.
+
+use crate::{Error, Result};
+
+/// Longest task title, in characters, after trimming.
+pub const MAX_TITLE_CHARS: usize = 500;
+/// Longest task description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+/// Longest search text, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// A single-line text: trimmed, `min..=max` characters, no control characters.
+pub(crate) fn line<'a>(field: &str, raw: &'a str, max: usize) -> Result<&'a str> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(Error::validation(field, "must not be empty"));
+    }
+    let chars = text.chars().count();
+    if chars > max {
+        return Err(Error::validation(
+            field,
+            format!("must be at most {max} characters (got {chars})"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::validation(field, "must not contain control characters"));
+    }
+    Ok(text)
+}
+
+/// A free text: at most `max` characters, no NUL (PostgreSQL text cannot hold it).
+/// An empty text means "none".
+pub(crate) fn free_text<'a>(field: &str, raw: &'a str, max: usize) -> Result<Option<&'a str>> {
+    if raw.contains('\0') {
+        return Err(Error::validation(field, "must not contain NUL characters"));
+    }
+    let chars = raw.chars().count();
+    if chars > max {
+        return Err(Error::validation(
+            field,
+            format!("must be at most {max} characters (got {chars})"),
+        ));
+    }
+    Ok((!raw.trim().is_empty()).then_some(raw))
+}
+
+/// A plausible email address: trimmed, 3 to 254 characters, one `@` with text
+/// on both sides, no spaces or control characters. Deliverability is not ours
+/// to judge.
+pub(crate) fn email(raw: &str) -> Result<&str> {
+    let email = line("email", raw, 254)?;
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if !valid || email.chars().count() < 3 {
+        return Err(Error::validation("email", "must be an address like name@example.com"));
+    }
+    Ok(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_trims_and_bounds() {
+        assert_eq!(line("title", "  hi  ", 5), Ok("hi"));
+        assert!(line("title", " \t ", 5).is_err());
+        assert!(line("title", "abcdef", 5).is_err());
+        assert!(line("title", "a\nb", 5).is_err());
+        assert_eq!(line("title", "ééééé", 5), Ok("ééééé"));
+    }
+
+    #[test]
+    fn free_text_rejects_nul_and_maps_empty_to_none() {
+        assert_eq!(free_text("d", "", 3), Ok(None));
+        assert_eq!(free_text("d", "a\nb", 3), Ok(Some("a\nb")));
+        assert!(free_text("d", "a\0", 3).is_err());
+        assert!(free_text("d", "abcd", 3).is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(email(" Ada@Example.com "), Ok("Ada@Example.com"));
+        for bad in ["", "ada", "@example.com", "ada@", "a b@example.com", "a@b@c", "ada@.com"] {
+            assert!(email(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE tasks;
+DROP FUNCTION todo_store_tasks_before_update();
