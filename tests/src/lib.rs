@@ -1,1 +1,274 @@
-//! harness
+//! The test-database harness shared by the workspace's integration tests.
+//!
+//! Each [`TestDb`] is a fresh PostgreSQL database cloned from a migrated
+//! template (`CREATE DATABASE … TEMPLATE …`, about 0.1 s) and dropped when the
+//! value is dropped, so tests are isolated, run in parallel under a plain
+//! `cargo test`, and leave nothing behind. The server is the one `DATABASE_URL`
+//! names (environment, or a `.env` file), by default the local one.
+//!
+//! The template, `todo_store_tpl_<hash of migrations/>`, is built once and kept
+//! as a cache between runs; a template for other migrations, and databases
+//! left by crashed runs (older than three hours), are swept away when a run
+//! starts.
+//!
+//! ```no_run
+//! use todo_store::{NewUser, UserRepo};
+//! use todo_store_tests::TestDb;
+//!
+//! let db = TestDb::new();
+//! let mut conn = db.conn();
+//! conn.create_user(NewUser::new("ada@example.com")).unwrap();
+//! // `db` is dropped here, and its database with it.
+//! ```
+
+#![warn(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a test harness fails loudly
+
+use std::{
+    collections::hash_map::DefaultHasher,
+    fs,
+    hash::{Hash, Hasher},
+    path::Path,
+    sync::{
+        OnceLock,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use diesel::{
+    Connection, PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection,
+    sql_query, sql_types::Text,
+};
+use todo_store::{DatabaseUrl, Store, StoreConfig, run_migrations};
+
+/// The server used when `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/todo_store";
+
+const TEST_DB_PREFIX: &str = "todo_store_t_";
+const TEMPLATE_PREFIX: &str = "todo_store_tpl_";
+/// Serialises template builds and sweeps across concurrent test processes.
+const HARNESS_LOCK: i64 = 0x746f_646f_7374;
+/// Databases of crashed runs older than this are dropped.
+const STALE_AFTER: Duration = Duration::from_secs(3 * 3600);
+
+/// `DATABASE_URL` from the environment or a `.env` file, else the local server.
+pub fn database_url() -> DatabaseUrl {
+    let _ = dotenvy::dotenv();
+    DatabaseUrl::new(std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into()))
+}
+
+/// A database of one's own for one test; dropped with the value.
+#[derive(Debug)]
+pub struct TestDb {
+    name: String,
+    url: DatabaseUrl,
+}
+
+impl TestDb {
+    /// A database with every migration applied and no rows.
+    pub fn new() -> Self {
+        let template = template();
+        Self::create(&format!("TEMPLATE \"{template}\""))
+    }
+
+    /// An empty database (no migrations), e.g. to test the migrations.
+    pub fn empty() -> Self {
+        Self::create("TEMPLATE template0")
+    }
+
+    fn create(clause: &str) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "{TEST_DB_PREFIX}{}_{}_{}",
+            unix_secs(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        admin_conn()
+            .batch_execute(&format!("CREATE DATABASE \"{name}\" {clause}"))
+            .unwrap_or_else(|err| panic!("cannot create test database {name}: {err}"));
+        let url = database_url().with_database(&name).unwrap();
+        Self { name, url }
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A URL for this database.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// A new connection to this database.
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(self.url.expose())
+            .unwrap_or_else(|err| panic!("cannot connect to {}: {err}", self.url))
+    }
+
+    /// A small pool-backed store on this database.
+    pub fn store(&self) -> Store {
+        Store::connect(&self.config()).unwrap()
+    }
+
+    /// The configuration [`store`](Self::store) uses: a small pool.
+    pub fn config(&self) -> StoreConfig {
+        StoreConfig::new(self.url.expose())
+            .max_connections(4)
+            .min_idle(0)
+    }
+}
+
+impl Default for TestDb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // FORCE ends connections a test may still hold (e.g. a pool in a clone).
+        let dropped = admin_conn()
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
+        if let Err(err) = dropped {
+            eprintln!("warning: could not drop test database {}: {err}", self.name);
+        }
+    }
+}
+
+/// A connection to the server's maintenance database: the one `DATABASE_URL`
+/// names if it exists, else `postgres`.
+fn admin_conn() -> PgConnection {
+    let url = database_url();
+    PgConnection::establish(url.expose())
+        .or_else(|_| PgConnection::establish(url.with_database("postgres").unwrap().expose()))
+        .unwrap_or_else(|err| {
+            panic!(
+                "cannot reach PostgreSQL at {url}: {err}\n\
+                 Start it (pg_ctlcluster --skip-systemctl-redirect 15 main start) or set DATABASE_URL."
+            )
+        })
+}
+
+/// The name of the migrated template, built on first use in this process.
+fn template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let name = format!("{TEMPLATE_PREFIX}{:016x}", migrations_hash());
+        let mut admin = admin_conn();
+        admin
+            .batch_execute(&format!("SELECT pg_advisory_lock({HARNESS_LOCK})"))
+            .unwrap();
+        sweep(&mut admin, &name);
+        if !database_exists(&mut admin, &name) {
+            build_template(&mut admin, &name);
+        }
+        admin
+            .batch_execute(&format!("SELECT pg_advisory_unlock({HARNESS_LOCK})"))
+            .unwrap();
+        name
+    })
+}
+
+/// Migrates a scratch database, then renames it: a run that dies halfway
+/// leaves a scratch database for the sweep, never a half-built template.
+fn build_template(admin: &mut PgConnection, name: &str) {
+    let scratch = format!("{TEST_DB_PREFIX}{}_tpl_{}", unix_secs(), std::process::id());
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{scratch}\" TEMPLATE template0"))
+        .unwrap();
+    {
+        let url = database_url().with_database(&scratch).unwrap();
+        let mut conn = PgConnection::establish(url.expose()).unwrap();
+        run_migrations(&mut conn).unwrap();
+    }
+    admin
+        .batch_execute(&format!("ALTER DATABASE \"{scratch}\" RENAME TO \"{name}\""))
+        .unwrap();
+}
+
+#[derive(QueryableByName)]
+struct DatabaseName {
+    #[diesel(sql_type = Text)]
+    datname: String,
+}
+
+fn database_names(admin: &mut PgConnection) -> Vec<String> {
+    sql_query("SELECT datname FROM pg_database")
+        .load::<DatabaseName>(admin)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.datname)
+        .collect()
+}
+
+fn database_exists(admin: &mut PgConnection, name: &str) -> bool {
+    database_names(admin).iter().any(|n| n == name)
+}
+
+/// Drops templates of other migrations and test databases of crashed runs.
+fn sweep(admin: &mut PgConnection, current_template: &str) {
+    let now = unix_secs();
+    for name in database_names(admin) {
+        let stale = if let Some(rest) = name.strip_prefix(TEST_DB_PREFIX) {
+            let created: u64 = rest.split('_').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+            now.saturating_sub(created) > STALE_AFTER.as_secs()
+        } else {
+            name.starts_with(TEMPLATE_PREFIX) && name != current_template
+        };
+        if stale {
+            // Best effort: a database still in use is left for a later sweep.
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""));
+        }
+    }
+}
+
+fn migrations_hash() -> u64 {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut files: Vec<_> = walk(&dir);
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    for file in files {
+        file.strip_prefix(&dir).unwrap().hash(&mut hasher);
+        fs::read(&file).unwrap().hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A unique email address for a test user, e.g. `ada-0193…@example.com`.
+pub fn unique_email(name: &str) -> String {
+    format!("{name}-{}@example.com", uuid_like())
+}
+
+fn uuid_like() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
