@@ -272,3 +272,8 @@ fn uuid_like() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// Compiles the Rust examples of the workspace README as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadme;
