@@ -203,10 +203,16 @@ impl StoreConfig {
             return Err(Error::validation("max_connections", "must be at least 1"));
         }
         if self.min_idle > self.max_connections {
-            return Err(Error::validation("min_idle", "must not exceed max_connections"));
+            return Err(Error::validation(
+                "min_idle",
+                "must not exceed max_connections",
+            ));
         }
         if self.connect_timeout.as_secs() == 0 {
-            return Err(Error::validation("connect_timeout", "must be at least 1 second"));
+            return Err(Error::validation(
+                "connect_timeout",
+                "must be at least 1 second",
+            ));
         }
         Ok(())
     }
@@ -214,8 +220,10 @@ impl StoreConfig {
     /// The URL handed to libpq: this configuration's connect timeout unless the
     /// URL sets its own.
     pub(crate) fn driver_url(&self) -> DatabaseUrl {
-        self.url
-            .with_default_param("connect_timeout", &self.connect_timeout.as_secs().to_string())
+        self.url.with_default_param(
+            "connect_timeout",
+            &self.connect_timeout.as_secs().to_string(),
+        )
     }
 }
 
@@ -228,8 +236,14 @@ mod tests {
         for (raw, shown) in [
             ("postgres://u:p@h/db", "postgres://u:***@h/db"),
             ("postgres://u@h/db", "postgres://u@h/db"),
-            ("postgres://h/db?password=p&sslmode=require", "postgres://h/db?password=***&sslmode=require"),
-            ("postgresql://u:p%40ss@h:5432/db", "postgresql://u:***@h:5432/db"),
+            (
+                "postgres://h/db?password=p&sslmode=require",
+                "postgres://h/db?password=***&sslmode=require",
+            ),
+            (
+                "postgresql://u:p%40ss@h:5432/db",
+                "postgresql://u:***@h:5432/db",
+            ),
             ("host=h password=p", "<unparsed connection string>"),
         ] {
             let url = DatabaseUrl::new(raw);
@@ -243,7 +257,10 @@ mod tests {
         let url = DatabaseUrl::new("postgres://u:p@h:5432/app?sslmode=require");
         assert_eq!(url.database(), Some("app"));
         let admin = url.with_database("postgres").expect("valid url");
-        assert_eq!(admin.expose(), "postgres://u:p@h:5432/postgres?sslmode=require");
+        assert_eq!(
+            admin.expose(),
+            "postgres://u:p@h:5432/postgres?sslmode=require"
+        );
         assert_eq!(DatabaseUrl::new("postgres://h").database(), None);
     }
 
@@ -255,6 +272,9 @@ mod tests {
             "postgres://h/db?sslmode=require&connect_timeout=10"
         );
         let config = StoreConfig::new("postgres://h/db?connect_timeout=3");
-        assert_eq!(config.driver_url().expose(), "postgres://h/db?connect_timeout=3");
+        assert_eq!(
+            config.driver_url().expose(),
+            "postgres://h/db?connect_timeout=3"
+        );
     }
 }

@@ -37,7 +37,11 @@ impl<Q> RunQueryDsl<PgConnection> for Explain<Q> {}
 /// # Errors
 /// [`Error::Validation`](crate::Error::Validation) as for `list_tasks`, or a
 /// database error.
-pub fn explain_list(conn: &mut PgConnection, owner: &Owner, query: &TaskQuery) -> Result<Vec<String>> {
+pub fn explain_list(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    query: &TaskQuery,
+) -> Result<Vec<String>> {
     let statement = task_sql::list_statement(owner, query)?.limit(i64::from(query.page_size()) + 1);
     Ok(Explain(statement).load::<String>(conn)?)
 }

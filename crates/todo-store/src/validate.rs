@@ -24,7 +24,10 @@ pub(crate) fn line<'a>(field: &str, raw: &'a str, max: usize) -> Result<&'a str>
         ));
     }
     if text.chars().any(char::is_control) {
-        return Err(Error::validation(field, "must not contain control characters"));
+        return Err(Error::validation(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(text)
 }
@@ -62,7 +65,10 @@ pub(crate) fn email(raw: &str) -> Result<&str> {
         None => false,
     };
     if !valid || email.chars().count() < 3 {
-        return Err(Error::validation("email", "must be an address like name@example.com"));
+        return Err(Error::validation(
+            "email",
+            "must be an address like name@example.com",
+        ));
     }
     Ok(email)
 }
@@ -91,7 +97,15 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(email(" Ada@Example.com "), Ok("Ada@Example.com"));
-        for bad in ["", "ada", "@example.com", "ada@", "a b@example.com", "a@b@c", "ada@.com"] {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a b@example.com",
+            "a@b@c",
+            "ada@.com",
+        ] {
             assert!(email(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -302,8 +302,8 @@ mod tests {
         let patch: TaskPatch = serde_json::from_str(r#"{"description": null}"#).unwrap_or_default();
         assert_eq!(patch.description, Some(None));
         assert_eq!(patch.due_at, None);
-        let patch: TaskPatch = serde_json::from_str(r#"{"due_at": "2030-01-01T00:00:00Z"}"#)
-            .unwrap_or_default();
+        let patch: TaskPatch =
+            serde_json::from_str(r#"{"due_at": "2030-01-01T00:00:00Z"}"#).unwrap_or_default();
         assert!(matches!(patch.due_at, Some(Some(_))));
         assert!(serde_json::from_str::<TaskPatch>(r#"{"user_id": "x"}"#).is_err());
         assert!(serde_json::from_str::<TaskPatch>(r#"{"priority": 9}"#).is_err());

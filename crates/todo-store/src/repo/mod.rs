@@ -6,13 +6,13 @@
 
 mod store;
 pub(crate) mod task_sql;
-mod user_sql;
+pub(crate) mod user_sql;
 
 use diesel::PgConnection;
 
 use crate::{
-    ConflictKind, Error, NewTask, NewUser, Owner, Page, Password, Result, Task, TaskFilter,
-    TaskId, TaskPatch, TaskQuery, TaskStatus, User, UserId, UserPatch,
+    ConflictKind, Error, NewTask, NewUser, Owner, Page, Password, Result, Task, TaskFilter, TaskId,
+    TaskPatch, TaskQuery, TaskStatus, User, UserId, UserPatch,
 };
 
 /// The version a write expects the task to be at (optimistic concurrency).
@@ -30,7 +30,10 @@ impl VersionCheck {
     pub(crate) fn verify(self, actual: i32) -> Result<()> {
         match self {
             VersionCheck::Exactly(expected) if expected != actual => {
-                Err(Error::Conflict(ConflictKind::StaleVersion { expected, actual }))
+                Err(Error::Conflict(ConflictKind::StaleVersion {
+                    expected,
+                    actual,
+                }))
             }
             _ => Ok(()),
         }
@@ -262,7 +265,7 @@ impl TaskRepo for PgConnection {
 
 impl UserRepo for PgConnection {
     fn create_user(&mut self, new: NewUser) -> Result<User> {
-        user_sql::create(self, &new)
+        user_sql::insert(self, &user_sql::UserRow::validated(&new)?)
     }
 
     fn get_user(&mut self, id: UserId) -> Result<User> {
@@ -278,7 +281,8 @@ impl UserRepo for PgConnection {
     }
 
     fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
-        user_sql::authenticate(self, email, password)
+        let account = user_sql::credentials(self, email)?;
+        user_sql::check_password(account, password)
     }
 
     fn owner_for_subject(
@@ -298,7 +302,7 @@ impl UserRepo for PgConnection {
     }
 
     fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
-        user_sql::change_password(self, owner, password)
+        user_sql::set_password_hash(self, owner, crate::password::hash(password)?)
     }
 
     fn delete_user(&mut self, owner: &Owner) -> Result<()> {

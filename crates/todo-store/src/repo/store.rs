@@ -1,10 +1,13 @@
 //! The pool-backed repositories: each call checks out a connection, runs the
 //! same code as the `PgConnection` implementation, and returns it to the pool.
+//! Password hashing and verification (tens of milliseconds of CPU) run while no
+//! connection is checked out, so logins cannot starve the pool.
 
+use super::user_sql;
 use crate::{
     NewTask, NewUser, OnMissingSubject, Owner, Page, Password, Result, Store, Task, TaskFilter,
     TaskId, TaskPatch, TaskQuery, TaskRepo, TaskStatus, User, UserId, UserPatch, UserRepo,
-    VersionCheck,
+    VersionCheck, password,
 };
 
 impl TaskRepo for Store {
@@ -59,7 +62,8 @@ impl TaskRepo for Store {
 
 impl UserRepo for Store {
     fn create_user(&mut self, new: NewUser) -> Result<User> {
-        self.conn()?.create_user(new)
+        let row = user_sql::UserRow::validated(&new)?;
+        user_sql::insert(&mut *self.conn()?, &row)
     }
 
     fn get_user(&mut self, id: UserId) -> Result<User> {
@@ -75,7 +79,8 @@ impl UserRepo for Store {
     }
 
     fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
-        self.conn()?.authenticate(email, password)
+        let account = user_sql::credentials(&mut *self.conn()?, email)?;
+        user_sql::check_password(account, password)
     }
 
     fn owner_for_subject(
@@ -95,7 +100,8 @@ impl UserRepo for Store {
     }
 
     fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
-        self.conn()?.change_password(owner, password)
+        let hash = password::hash(password)?;
+        user_sql::set_password_hash(&mut *self.conn()?, owner, hash)
     }
 
     fn delete_user(&mut self, owner: &Owner) -> Result<()> {

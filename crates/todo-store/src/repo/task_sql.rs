@@ -139,7 +139,11 @@ pub(crate) fn get(conn: &mut PgConnection, owner: &Owner, id: TaskId) -> Result<
         .ok_or(Error::NotFound(Entity::Task))
 }
 
-pub(crate) fn list(conn: &mut PgConnection, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
+pub(crate) fn list(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    query: &TaskQuery,
+) -> Result<Page<Task>> {
     let limit = page_limit(query)?;
     let mut items: Vec<Task> = list_statement(owner, query)?
         .limit(i64::from(limit) + 1)
@@ -277,7 +281,10 @@ fn after_position(
         SortOrder::Asc => ">",
         SortOrder::Desc => "<",
     };
-    let lhs = sql::<Bool>(&format!("({}, tasks.id) {op} (", key_sql(position.sort.key)));
+    let lhs = sql::<Bool>(&format!(
+        "({}, tasks.id) {op} (",
+        key_sql(position.sort.key)
+    ));
     let id = position.id;
     match &position.key {
         KeyValue::Time(t) => Box::new(

@@ -12,9 +12,10 @@ diesel::define_sql_function! {
     fn lower(text: Text) -> Text;
 }
 
+/// A validated new account, password already hashed: ready to insert.
 #[derive(Insertable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
-struct UserRow<'a> {
+pub(crate) struct UserRow<'a> {
     id: UserId,
     email: &'a str,
     password_hash: Option<String>,
@@ -26,7 +27,7 @@ struct UserRow<'a> {
 impl<'a> UserRow<'a> {
     /// Validates everything, then hashes the password: slow, so done last and
     /// outside any transaction.
-    fn validated(new: &'a NewUser) -> Result<Self> {
+    pub(crate) fn validated(new: &'a NewUser) -> Result<Self> {
         let mut row = Self {
             id: UserId::new_v7(),
             email: validate::email(&new.email)?,
@@ -78,10 +79,9 @@ impl<'a> UserChanges<'a> {
     }
 }
 
-pub(crate) fn create(conn: &mut PgConnection, new: &NewUser) -> Result<User> {
-    let row = UserRow::validated(new)?;
+pub(crate) fn insert(conn: &mut PgConnection, row: &UserRow<'_>) -> Result<User> {
     Ok(diesel::insert_into(users::table)
-        .values(&row)
+        .values(row)
         .returning(User::as_returning())
         .get_result(conn)?)
 }
@@ -120,13 +120,23 @@ pub(crate) fn list(
     Ok(query.load(conn)?)
 }
 
-pub(crate) fn authenticate(conn: &mut PgConnection, email: &str, pw: &Password) -> Result<Owner> {
-    let email = validate::email(email).map_err(|_| Error::InvalidCredentials)?;
-    let account: Option<(UserId, Option<String>)> = users::table
+/// The id and password hash of the account with this email, if any.
+pub(crate) type Credentials = Option<(UserId, Option<String>)>;
+
+pub(crate) fn credentials(conn: &mut PgConnection, email: &str) -> Result<Credentials> {
+    let Ok(email) = validate::email(email) else {
+        return Ok(None);
+    };
+    Ok(users::table
         .filter(lower(users::email).eq(lower(email)))
         .select((users::id, users::password_hash))
         .get_result(conn)
-        .optional()?;
+        .optional()?)
+}
+
+/// Verifies `pw` against the stored credentials; slow by design, so callers
+/// holding a pooled connection should release it first.
+pub(crate) fn check_password(account: Credentials, pw: &Password) -> Result<Owner> {
     match account {
         Some((id, Some(hash))) if password::verify(pw, &hash) => Ok(Owner::verified(id)),
         Some((_, Some(_))) => Err(Error::InvalidCredentials),
@@ -201,8 +211,11 @@ pub(crate) fn update_profile(
         .ok_or(Error::NotFound(Entity::User))
 }
 
-pub(crate) fn change_password(conn: &mut PgConnection, owner: &Owner, pw: &Password) -> Result<()> {
-    let hash = password::hash(pw)?;
+pub(crate) fn set_password_hash(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    hash: String,
+) -> Result<()> {
     let changed = diesel::update(users::table.find(owner.user_id()))
         .set(users::password_hash.eq(hash))
         .execute(conn)?;
