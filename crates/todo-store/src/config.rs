@@ -2,7 +2,20 @@
 
 use std::{fmt, time::Duration};
 
+use diesel::{Connection, PgConnection, connection::SimpleConnection};
+
 use crate::{Error, Result};
+
+/// Session settings every connection gets, pooled or not.
+pub(crate) fn apply_session_settings(
+    conn: &mut PgConnection,
+    statement_timeout: Option<Duration>,
+) -> diesel::QueryResult<()> {
+    if let Some(timeout) = statement_timeout {
+        conn.batch_execute(&format!("SET statement_timeout = {}", timeout.as_millis()))?;
+    }
+    Ok(())
+}
 
 /// A PostgreSQL connection URL whose password never appears in `Debug` or
 /// `Display` output.
@@ -42,12 +55,13 @@ impl DatabaseUrl {
         Ok(Self(url))
     }
 
-    /// The database name in the path, if any (percent-encoding is not decoded).
-    pub fn database(&self) -> Option<&str> {
+    /// The database name in the path, percent-decoded as libpq decodes it;
+    /// `None` if the URL names none or its escapes are malformed.
+    pub fn database(&self) -> Option<String> {
         let (base, _) = split_query(&self.0);
         let end = authority_end(base).ok()?;
         let path = base[end..].trim_start_matches('/');
-        (!path.is_empty()).then_some(path)
+        percent_decode(path).filter(|name| !name.is_empty())
     }
 
     /// Adds `key=value` to the query string unless `key` is already there.
@@ -94,6 +108,24 @@ impl DatabaseUrl {
         }
         out
     }
+}
+
+/// `%XX` escapes to bytes; `None` for a malformed escape or non-UTF-8 result.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn split_query(url: &str) -> (&str, Option<&str>) {
@@ -217,6 +249,20 @@ impl StoreConfig {
         Ok(())
     }
 
+    /// Opens a single connection with this configuration's timeouts, for
+    /// short-lived tools that make a few calls in sequence. (Unlike a pool
+    /// checkout, a refused connection fails at once.)
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] if the server cannot be reached, refuses the
+    /// login, or has no such database.
+    pub fn establish(&self) -> Result<PgConnection> {
+        self.validate()?;
+        let mut conn = PgConnection::establish(self.driver_url().expose())?;
+        apply_session_settings(&mut conn, self.statement_timeout)?;
+        Ok(conn)
+    }
+
     /// The URL handed to libpq: this configuration's connect timeout unless the
     /// URL sets its own.
     pub(crate) fn driver_url(&self) -> DatabaseUrl {
@@ -255,7 +301,14 @@ mod tests {
     #[test]
     fn database_swaps_keep_the_query() {
         let url = DatabaseUrl::new("postgres://u:p@h:5432/app?sslmode=require");
-        assert_eq!(url.database(), Some("app"));
+        assert_eq!(url.database().as_deref(), Some("app"));
+        assert_eq!(
+            DatabaseUrl::new("postgres://h/my%20db")
+                .database()
+                .as_deref(),
+            Some("my db")
+        );
+        assert_eq!(DatabaseUrl::new("postgres://h/bad%zz").database(), None);
         let admin = url.with_database("postgres").expect("valid url");
         assert_eq!(
             admin.expose(),

@@ -44,8 +44,9 @@ pub enum Error {
 }
 
 impl Error {
-    /// A [`Error::Validation`] for `field`.
-    pub(crate) fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// A [`Error::Validation`] for `field`, e.g. for callers that check their
+    /// own inputs in the library's vocabulary.
+    pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Validation {
             field: field.into(),
             reason: reason.into(),
@@ -111,13 +112,13 @@ impl From<r2d2::Error> for Error {
     fn from(err: r2d2::Error) -> Self {
         // r2d2 only fails a checkout on timeout; its message carries libpq's last
         // connection error, which names host and user but never the password.
-        Error::Unavailable(err.to_string())
+        Error::Unavailable(one_line(&err.to_string()))
     }
 }
 
 impl From<diesel::ConnectionError> for Error {
     fn from(err: diesel::ConnectionError) -> Self {
-        Error::Unavailable(err.to_string().trim().to_owned())
+        Error::Unavailable(one_line(&err.to_string()))
     }
 }
 
@@ -135,6 +136,17 @@ impl From<diesel::result::Error> for Error {
             other => Error::Database(other.to_string()),
         }
     }
+}
+
+/// libpq messages span several lines (one per address tried, plus hints);
+/// an error message is one line.
+fn one_line(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    lines.join("; ")
 }
 
 /// Constraint name → domain error. Names are those of the migrations.
@@ -158,7 +170,7 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
         },
         K::SerializationFailure => Error::Conflict(ConflictKind::ConcurrentUpdate),
         K::ClosedConnection | K::UnableToSendCommand => {
-            Error::Unavailable(info.message().trim().to_owned())
+            Error::Unavailable(one_line(info.message()))
         }
         _ => Error::Database(info.message().to_owned()),
     }

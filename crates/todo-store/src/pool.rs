@@ -4,11 +4,10 @@ use std::{fmt, time::Duration};
 
 use diesel::{
     PgConnection,
-    connection::SimpleConnection,
     r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
 };
 
-use crate::{Result, StoreConfig};
+use crate::{Result, StoreConfig, config::apply_session_settings};
 
 /// A connection checked out of a [`Store`]; it goes back to the pool on drop.
 pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
@@ -21,14 +20,18 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens a pool and checks that the database answers.
+    /// Opens a pool after checking, with one direct connection, that the
+    /// database answers.
     ///
     /// # Errors
     /// [`Error::Validation`](crate::Error::Validation) for an invalid
     /// configuration; [`Error::Unavailable`](crate::Error::Unavailable) if no
     /// connection could be opened within `connect_timeout`.
     pub fn connect(config: &StoreConfig) -> Result<Self> {
-        config.validate()?;
+        // One direct connection first: a refused or misconfigured server is
+        // reported at once with libpq's own message, instead of after r2d2 has
+        // retried for the whole checkout timeout.
+        drop(config.establish()?);
         let manager = ConnectionManager::<PgConnection>::new(config.driver_url().expose());
         let pool = Pool::builder()
             .max_size(config.max_connections)
@@ -39,9 +42,7 @@ impl Store {
                 statement_timeout: config.statement_timeout,
             }))
             .build_unchecked(manager);
-        let store = Self { pool };
-        drop(store.conn()?);
-        Ok(store)
+        Ok(Self { pool })
     }
 
     /// Checks out a connection, e.g. to run several repository calls in one
@@ -78,10 +79,7 @@ struct SessionSettings {
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        if let Some(timeout) = self.statement_timeout {
-            conn.batch_execute(&format!("SET statement_timeout = {}", timeout.as_millis()))
-                .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
+        apply_session_settings(conn, self.statement_timeout)
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }

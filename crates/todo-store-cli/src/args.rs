@@ -1,0 +1,304 @@
+//! The command line, as clap definitions.
+//!
+//! Values the library has rules for (priorities, ids, dates, cursors, versions,
+//! limits) are taken as plain text here and parsed by [`crate::input`], so that a
+//! bad value is a validation error (exit 3) with the library's wording rather
+//! than a clap usage error (exit 2). Clap keeps what is purely syntax: unknown
+//! flags, missing arguments, and the fixed choices of `--status`, `--sort` and
+//! `--order`.
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+/// The database used when neither `--database-url` nor `DATABASE_URL` is set.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/todo_store";
+
+/// The whole command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "todo-store",
+    version,
+    about = "Operator tool for the todo-store database: schema, users and their tasks."
+)]
+pub struct Cli {
+    /// PostgreSQL URL, e.g. postgres://user:password@host:5432/db?sslmode=require
+    // `hide_env_values`: `--help` would otherwise print the URL from the
+    // environment, password included.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        default_value = DEFAULT_DATABASE_URL
+    )]
+    pub database_url: String,
+
+    /// Print exactly one JSON document on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database if it is missing, then run pending migrations
+    Setup,
+    /// Apply, revert or list schema migrations
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+    /// Guided tour: two users, their tasks, and how they are kept apart; cleans up after itself
+    Demo,
+    /// Manage user accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage one user's tasks
+    #[command(subcommand)]
+    Task(TaskCommand),
+}
+
+/// `migrate …`
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum MigrateCommand {
+    /// Apply every pending migration
+    Run,
+    /// Revert the most recent migration
+    Revert,
+    /// List applied and pending migrations
+    Status,
+}
+
+/// `user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account
+    Add(UserAdd),
+    /// List every account
+    List,
+    /// Show one account
+    Show {
+        /// The account's email address (any letter case)
+        email: String,
+    },
+    /// Delete an account and all of its tasks
+    Delete {
+        /// The account's email address (any letter case)
+        email: String,
+    },
+    /// Set an account's password, read from stdin
+    Passwd(UserPasswd),
+}
+
+/// `user add`
+#[derive(Debug, Args)]
+pub struct UserAdd {
+    /// The new account's email address
+    pub email: String,
+    /// Display name
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Read a password from the first line of stdin (without it the account
+    /// cannot log in with a password)
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Subject id at an external auth service (a JWT `sub`)
+    #[arg(long, value_name = "SUB")]
+    pub auth_subject: Option<String>,
+}
+
+/// `user passwd`
+#[derive(Debug, Args)]
+pub struct UserPasswd {
+    /// The account's email address
+    pub email: String,
+    /// Read the new password from the first line of stdin (required: passwords
+    /// are never taken as arguments, which other users can see in `ps`)
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+/// `task …`
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Create a task
+    Add(TaskAdd),
+    /// List tasks, one page at a time
+    List(TaskList),
+    /// Show one task
+    Show(TaskRef),
+    /// Change a task's fields
+    Edit(TaskEdit),
+    /// Mark a task done
+    Done(TaskTarget),
+    /// Mark a task open again
+    Undo(TaskTarget),
+    /// Delete a task
+    Rm(TaskTarget),
+}
+
+/// The account whose tasks a `task` command works on.
+#[derive(Debug, Args)]
+pub struct UserArg {
+    /// Email address of the account whose tasks to use
+    #[arg(long = "user", value_name = "EMAIL")]
+    pub email: String,
+}
+
+/// `task add`
+#[derive(Debug, Args)]
+pub struct TaskAdd {
+    // `--user EMAIL`.
+    #[command(flatten)]
+    pub user: UserArg,
+    /// The title: one line, 1 to 500 characters
+    pub title: String,
+    /// Longer free text
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// 1 (most urgent) to 5; 3 by default
+    #[arg(long, value_name = "1-5", allow_negative_numbers = true)]
+    pub priority: Option<String>,
+    /// Due time, RFC 3339, e.g. 2030-01-31T17:00:00Z
+    #[arg(long, value_name = "RFC3339")]
+    pub due: Option<String>,
+}
+
+/// `task list`
+#[derive(Debug, Args)]
+pub struct TaskList {
+    // `--user EMAIL`.
+    #[command(flatten)]
+    pub user: UserArg,
+    /// Which tasks, by completion
+    #[arg(long, value_enum, default_value_t = StatusArg::All)]
+    pub status: StatusArg,
+    /// Only priorities of at least N (1 is the most urgent)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority_min: Option<String>,
+    /// Only priorities of at most N
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority_max: Option<String>,
+    /// Only tasks whose title or description contains TEXT (any case)
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Sort key
+    #[arg(long, value_enum, default_value_t = SortArg::Created)]
+    pub sort: SortArg,
+    /// Sort direction
+    #[arg(long, value_enum, default_value_t = OrderArg::Asc)]
+    pub order: OrderArg,
+    /// Tasks per page (default 50, at most 200)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub limit: Option<String>,
+    /// Continue after this cursor, printed with the previous page
+    #[arg(long, value_name = "CURSOR")]
+    pub after: Option<String>,
+}
+
+/// One task of one user: `task show`.
+#[derive(Debug, Args)]
+pub struct TaskRef {
+    // `--user EMAIL`.
+    #[command(flatten)]
+    pub user: UserArg,
+    /// The task's id
+    pub id: String,
+}
+
+/// A change to one task that may be guarded by its version: `done`, `undo`, `rm`.
+#[derive(Debug, Args)]
+pub struct TaskTarget {
+    // `--user EMAIL ID`.
+    #[command(flatten)]
+    pub task: TaskRef,
+    /// Act only if the task is still at version V
+    #[arg(long, value_name = "V", allow_negative_numbers = true)]
+    pub if_version: Option<String>,
+}
+
+/// `task edit`
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("changes")
+        .required(true)
+        .multiple(true)
+        .args(["title", "description", "clear_description", "priority", "due", "clear_due"])
+))]
+pub struct TaskEdit {
+    // `--user EMAIL`.
+    #[command(flatten)]
+    pub user: UserArg,
+    /// The task's id
+    pub id: String,
+    /// New title
+    #[arg(long, value_name = "T")]
+    pub title: Option<String>,
+    /// New description
+    #[arg(long, value_name = "D", conflicts_with = "clear_description")]
+    pub description: Option<String>,
+    /// Remove the description
+    #[arg(long)]
+    pub clear_description: bool,
+    /// New priority, 1 to 5
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority: Option<String>,
+    /// New due time, RFC 3339
+    #[arg(long, value_name = "RFC3339", conflicts_with = "clear_due")]
+    pub due: Option<String>,
+    /// Remove the due time
+    #[arg(long)]
+    pub clear_due: bool,
+    /// Change only if the task is still at version V
+    #[arg(long, value_name = "V", allow_negative_numbers = true)]
+    pub if_version: Option<String>,
+}
+
+/// `--status`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Tasks still to do
+    Open,
+    /// Completed tasks
+    Done,
+    /// Both
+    All,
+}
+
+/// `--sort`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    /// Creation time
+    Created,
+    /// Time of the last change
+    Updated,
+    /// Priority (ascending: most urgent first)
+    Priority,
+    /// Due time (ascending: soonest first, undated last)
+    Due,
+    /// Title, any case
+    Title,
+}
+
+/// `--order`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    /// Smallest first
+    Asc,
+    /// Largest first
+    Desc,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,122 @@
+//! `setup`: create the database if it is missing, then migrate it.
+
+use diesel::{
+    PgConnection, QueryableByName, RunQueryDsl,
+    connection::SimpleConnection,
+    sql_query,
+    sql_types::{Bool, Text},
+};
+use serde::Serialize;
+use todo_store::{DatabaseUrl, Error, run_migrations};
+
+use crate::{db, exit::Failure};
+
+/// What `setup` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetupReport {
+    /// The database's name.
+    pub database: String,
+    /// Its URL, password redacted.
+    pub url: String,
+    /// Whether it had to be created.
+    pub created: bool,
+    /// The migrations applied now (empty if the schema was up to date).
+    pub applied: Vec<String>,
+}
+
+/// Runs `setup`.
+///
+/// # Errors
+/// [`Error::Unavailable`] if the server cannot be reached; a database error if
+/// the database cannot be created or migrated.
+pub fn run(url: &DatabaseUrl) -> Result<SetupReport, Failure> {
+    prepare(url).map(|(_, report)| report)
+}
+
+/// Does what `setup` does and keeps the connection, for `demo`.
+///
+/// # Errors
+/// As [`run`].
+pub fn prepare(url: &DatabaseUrl) -> Result<(PgConnection, SetupReport), Failure> {
+    let database = db::database_name(url)?;
+    let (mut conn, created) = connect_or_create(url, &database)?;
+    let applied = run_migrations(&mut conn)?;
+    Ok((
+        conn,
+        SetupReport {
+            database,
+            // `DatabaseUrl`'s `Display` redacts the password.
+            url: url.to_string(),
+            created,
+            applied,
+        },
+    ))
+}
+
+/// A connection to the database of `url`, created first if it does not exist.
+/// The second value tells whether it was created.
+fn connect_or_create(url: &DatabaseUrl, database: &str) -> Result<(PgConnection, bool), Error> {
+    // Connecting first means an existing database needs no access to the
+    // `postgres` maintenance database (managed services may not grant it).
+    let first_error = match db::connect(url) {
+        Ok(conn) => return Ok((conn, false)),
+        Err(err) => err,
+    };
+    let Ok(mut admin) = db::connect(&url.with_database("postgres")?) else {
+        // The server is out of reach (or refuses this login): the first error
+        // says why as well as any.
+        return Err(first_error);
+    };
+    if database_exists(&mut admin, database)? {
+        // It exists, so the first failure had another cause.
+        return Err(first_error);
+    }
+    let created = create_database(&mut admin, database)?;
+    Ok((db::connect(url)?, created))
+}
+
+#[derive(QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = Bool)]
+    exists: bool,
+}
+
+fn database_exists(admin: &mut PgConnection, name: &str) -> Result<bool, Error> {
+    let row: Exists =
+        sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(name)
+            .get_result(admin)?;
+    Ok(row.exists)
+}
+
+/// Creates the database; `false` if someone else created it meanwhile.
+fn create_database(admin: &mut PgConnection, name: &str) -> Result<bool, Error> {
+    // CREATE DATABASE takes no bind parameters: quote the identifier instead.
+    let statement = format!("CREATE DATABASE {}", quote_identifier(name));
+    match admin.batch_execute(&statement) {
+        Ok(()) => Ok(true),
+        Err(err) => {
+            if database_exists(admin, name)? {
+                Ok(false)
+            } else {
+                Err(err.into())
+            }
+        }
+    }
+}
+
+/// `name` as a double-quoted SQL identifier.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_identifier;
+
+    #[test]
+    fn identifiers_are_quoted_with_quotes_doubled() {
+        assert_eq!(quote_identifier("todo_store"), "\"todo_store\"");
+        assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,186 @@
+//! How a failed command ends: an exit code, and one line on stderr.
+
+use std::process::ExitCode;
+
+use todo_store::{DatabaseUrl, Error};
+
+/// Anything not covered below.
+pub const OTHER: u8 = 1;
+/// A usage error: clap's own, kept as clap reports it.
+pub const USAGE: u8 = 2;
+/// Input rejected: nothing was changed.
+pub const VALIDATION: u8 = 3;
+/// The user or task does not exist (or belongs to another user).
+pub const NOT_FOUND: u8 = 4;
+/// Duplicate email, stale `--if-version`, concurrent update.
+pub const CONFLICT: u8 = 5;
+/// The database could not be reached.
+pub const UNAVAILABLE: u8 = 6;
+
+/// A command that did not succeed: its exit code and what to tell the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    /// A failure with exit code [`OTHER`].
+    pub fn other(message: impl Into<String>) -> Self {
+        Self {
+            code: OTHER,
+            message: message.into(),
+        }
+    }
+
+    /// The same failure with another message (same exit code).
+    pub fn with_message(self, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            ..self
+        }
+    }
+
+    /// The exit code number (0 is never one).
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code())
+    }
+
+    /// The message, as given (possibly several lines).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The stderr line: `error: …`, on one line, with the password of `url`
+    /// blotted out wherever it appears.
+    pub fn line(&self, url: &DatabaseUrl) -> String {
+        format!("error: {}", one_line(&redact(&self.message, url)))
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Self {
+        let code = match &err {
+            Error::Validation { .. } => VALIDATION,
+            Error::NotFound(_) => NOT_FOUND,
+            Error::Conflict(_) => CONFLICT,
+            Error::Unavailable(_) => UNAVAILABLE,
+            // `InvalidCredentials`, `Database`, and variants added later.
+            _ => OTHER,
+        };
+        let mut message = err.to_string();
+        if code == UNAVAILABLE
+            && message.contains("database \"")
+            && message.contains("does not exist")
+        {
+            message.push_str(" (run `todo-store setup` to create it)");
+        }
+        Self { code, message }
+    }
+}
+
+/// libpq's connection errors span several lines (one per address tried, plus
+/// hints); the contract is one line on stderr, so lines are joined.
+fn one_line(message: &str) -> String {
+    let parts: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let joined = parts.join("; ");
+    // Control characters (e.g. an escape sequence in echoed input) must not
+    // reach the terminal.
+    joined
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Replaces the password of `url` in `message`. Messages come from the library
+/// and libpq, which should never include it; this is the last line of defence
+/// for the promise that the CLI never prints it.
+fn redact(message: &str, url: &DatabaseUrl) -> String {
+    let mut out = message.to_owned();
+    for secret in passwords_in(url.expose()) {
+        out = out.replace(secret, "***");
+    }
+    out
+}
+
+/// The password in the userinfo (`user:password@`) and in a `password=` query
+/// parameter, if any.
+fn passwords_in(url: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    if let Some((_, rest)) = base.split_once("://") {
+        let authority = rest.split('/').next().unwrap_or_default();
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            if let Some((_, password)) = userinfo.split_once(':') {
+                found.push(password);
+            }
+        }
+    }
+    for pair in query.split('&') {
+        if let Some((key, value)) = pair.split_once('=') {
+            if key.eq_ignore_ascii_case("password") {
+                found.push(value);
+            }
+        }
+    }
+    found.retain(|secret| !secret.is_empty());
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use todo_store::{ConflictKind, Entity};
+
+    use super::*;
+
+    #[test]
+    fn each_error_kind_has_its_exit_code() {
+        let validation = Error::Validation {
+            field: "title".into(),
+            reason: "must not be empty".into(),
+        };
+        assert_eq!(Failure::from(validation).code(), VALIDATION);
+        assert_eq!(
+            Failure::from(Error::NotFound(Entity::Task)).code(),
+            NOT_FOUND
+        );
+        assert_eq!(
+            Failure::from(Error::Conflict(ConflictKind::EmailTaken)).code(),
+            CONFLICT
+        );
+        assert_eq!(
+            Failure::from(Error::Unavailable("down".into())).code(),
+            UNAVAILABLE
+        );
+        assert_eq!(Failure::from(Error::Database("boom".into())).code(), OTHER);
+        assert_eq!(Failure::from(Error::InvalidCredentials).code(), OTHER);
+    }
+
+    #[test]
+    fn multi_line_messages_become_one_line() {
+        let failure = Failure::other("connection refused\n\tIs the server running?\n");
+        let url = DatabaseUrl::new("postgres://localhost/x");
+        assert_eq!(
+            failure.line(&url),
+            "error: connection refused; Is the server running?"
+        );
+    }
+
+    #[test]
+    fn the_url_password_never_reaches_the_message() {
+        let url = DatabaseUrl::new("postgres://ada:s3cret@db/app?password=other&sslmode=require");
+        let failure = Failure::other("could not use s3cret or other");
+        let line = failure.line(&url);
+        assert!(!line.contains("s3cret"), "{line}");
+        assert!(!line.contains("other"), "{line}");
+    }
+}
