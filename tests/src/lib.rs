@@ -130,8 +130,10 @@ impl Default for TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         // FORCE ends connections a test may still hold (e.g. a pool in a clone).
-        let dropped = admin_conn()
-            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
+        let dropped = admin_conn().batch_execute(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ));
         if let Err(err) = dropped {
             eprintln!("warning: could not drop test database {}: {err}", self.name);
         }
@@ -185,7 +187,9 @@ fn build_template(admin: &mut PgConnection, name: &str) {
         run_migrations(&mut conn).unwrap();
     }
     admin
-        .batch_execute(&format!("ALTER DATABASE \"{scratch}\" RENAME TO \"{name}\""))
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{scratch}\" RENAME TO \"{name}\""
+        ))
         .unwrap();
 }
 
@@ -213,7 +217,11 @@ fn sweep(admin: &mut PgConnection, current_template: &str) {
     let now = unix_secs();
     for name in database_names(admin) {
         let stale = if let Some(rest) = name.strip_prefix(TEST_DB_PREFIX) {
-            let created: u64 = rest.split('_').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+            let created: u64 = rest
+                .split('_')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             now.saturating_sub(created) > STALE_AFTER.as_secs()
         } else {
             name.starts_with(TEMPLATE_PREFIX) && name != current_template

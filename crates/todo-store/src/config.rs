@@ -1,10 +1,10 @@
 //! [`StoreConfig`]: where the database is and how to pool connections to it.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use diesel::{Connection, PgConnection, connection::SimpleConnection};
 
-use crate::{Error, Result};
+use crate::{DatabaseUrl, Error, Result};
 
 /// Session settings every connection gets, pooled or not.
 pub(crate) fn apply_session_settings(
@@ -15,145 +15,6 @@ pub(crate) fn apply_session_settings(
         conn.batch_execute(&format!("SET statement_timeout = {}", timeout.as_millis()))?;
     }
     Ok(())
-}
-
-/// A PostgreSQL connection URL whose password never appears in `Debug` or
-/// `Display` output.
-///
-/// ```
-/// use todo_store::DatabaseUrl;
-/// let url = DatabaseUrl::new("postgres://ada:s3cret@db.example.com/app?sslmode=require");
-/// assert_eq!(url.to_string(), "postgres://ada:***@db.example.com/app?sslmode=require");
-/// assert!(!format!("{url:?}").contains("s3cret"));
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    /// Wraps a URL such as `postgres://user:password@host:5432/db?sslmode=require`.
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into().trim().to_owned())
-    }
-
-    /// The full URL, password included: only for handing to the driver.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The same server, another database (e.g. `postgres`, to create this one).
-    ///
-    /// # Errors
-    /// [`Error::Validation`] on `database_url` if it has no `scheme://` part.
-    pub fn with_database(&self, database: &str) -> Result<Self> {
-        let (base, query) = split_query(&self.0);
-        let authority_end = authority_end(base)?;
-        let mut url = format!("{}/{}", &base[..authority_end], database);
-        if let Some(query) = query {
-            url.push('?');
-            url.push_str(query);
-        }
-        Ok(Self(url))
-    }
-
-    /// The database name in the path, percent-decoded as libpq decodes it;
-    /// `None` if the URL names none or its escapes are malformed.
-    pub fn database(&self) -> Option<String> {
-        let (base, _) = split_query(&self.0);
-        let end = authority_end(base).ok()?;
-        let path = base[end..].trim_start_matches('/');
-        percent_decode(path).filter(|name| !name.is_empty())
-    }
-
-    /// Adds `key=value` to the query string unless `key` is already there.
-    pub(crate) fn with_default_param(&self, key: &str, value: &str) -> Self {
-        let (_, query) = split_query(&self.0);
-        let present = query
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .any(|pair| pair.split('=').next() == Some(key));
-        if present {
-            return self.clone();
-        }
-        let separator = if query.is_some() { '&' } else { '?' };
-        Self(format!("{}{separator}{key}={value}", self.0))
-    }
-
-    fn redacted(&self) -> String {
-        let (base, query) = split_query(&self.0);
-        let mut out = match base.split_once("://") {
-            Some((scheme, rest)) => {
-                let authority_len = rest.find('/').unwrap_or(rest.len());
-                let (authority, path) = rest.split_at(authority_len);
-                match authority.rsplit_once('@') {
-                    Some((userinfo, host)) => {
-                        let user = userinfo.split(':').next().unwrap_or_default();
-                        let hidden = if userinfo.contains(':') { ":***" } else { "" };
-                        format!("{scheme}://{user}{hidden}@{host}{path}")
-                    }
-                    None => base.to_owned(),
-                }
-            }
-            None => "<unparsed connection string>".to_owned(),
-        };
-        if let Some(query) = query {
-            let params: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                    _ => pair.to_owned(),
-                })
-                .collect();
-            out.push('?');
-            out.push_str(&params.join("&"));
-        }
-        out
-    }
-}
-
-/// `%XX` escapes to bytes; `None` for a malformed escape or non-UTF-8 result.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-fn split_query(url: &str) -> (&str, Option<&str>) {
-    match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    }
-}
-
-/// Byte index where the path starts (after `scheme://authority`).
-fn authority_end(base: &str) -> Result<usize> {
-    let start = base
-        .find("://")
-        .map(|i| i + 3)
-        .ok_or_else(|| Error::validation("database_url", "must look like postgres://host/db"))?;
-    Ok(base[start..].find('/').map_or(base.len(), |i| start + i))
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({:?})", self.redacted())
-    }
 }
 
 /// Connection and pool settings. Defaults suit a local server and Neon alike.
@@ -276,46 +137,6 @@ impl StoreConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction_hides_every_password_form() {
-        for (raw, shown) in [
-            ("postgres://u:p@h/db", "postgres://u:***@h/db"),
-            ("postgres://u@h/db", "postgres://u@h/db"),
-            (
-                "postgres://h/db?password=p&sslmode=require",
-                "postgres://h/db?password=***&sslmode=require",
-            ),
-            (
-                "postgresql://u:p%40ss@h:5432/db",
-                "postgresql://u:***@h:5432/db",
-            ),
-            ("host=h password=p", "<unparsed connection string>"),
-        ] {
-            let url = DatabaseUrl::new(raw);
-            assert_eq!(url.to_string(), shown);
-            assert!(!format!("{url:?}").contains(":p@"));
-        }
-    }
-
-    #[test]
-    fn database_swaps_keep_the_query() {
-        let url = DatabaseUrl::new("postgres://u:p@h:5432/app?sslmode=require");
-        assert_eq!(url.database().as_deref(), Some("app"));
-        assert_eq!(
-            DatabaseUrl::new("postgres://h/my%20db")
-                .database()
-                .as_deref(),
-            Some("my db")
-        );
-        assert_eq!(DatabaseUrl::new("postgres://h/bad%zz").database(), None);
-        let admin = url.with_database("postgres").expect("valid url");
-        assert_eq!(
-            admin.expose(),
-            "postgres://u:p@h:5432/postgres?sslmode=require"
-        );
-        assert_eq!(DatabaseUrl::new("postgres://h").database(), None);
-    }
 
     #[test]
     fn connect_timeout_is_added_once() {

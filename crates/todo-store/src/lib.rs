@@ -3,6 +3,7 @@
 
 mod config;
 mod cursor;
+mod database_url;
 mod error;
 pub mod explain;
 mod ids;
@@ -18,8 +19,9 @@ mod repo;
 mod schema;
 mod validate;
 
-pub use config::{DatabaseUrl, StoreConfig};
+pub use config::StoreConfig;
 pub use cursor::Cursor;
+pub use database_url::DatabaseUrl;
 pub use error::{ConflictKind, Entity, Error, Result};
 pub use ids::{TaskId, UserId};
 pub use migrations::{MIGRATIONS, run_migrations};

@@ -3,8 +3,8 @@
 use diesel::{prelude::*, sql_types::Text};
 
 use crate::{
-    Entity, Error, NewUser, OnMissingSubject, Owner, Password, Result, User, UserId, UserPatch,
-    password, schema::users, validate,
+    ConflictKind, Entity, Error, NewUser, OnMissingSubject, Owner, Password, Result, User, UserId,
+    UserPatch, password, schema::users, validate,
 };
 
 diesel::define_sql_function! {
@@ -175,14 +175,16 @@ pub(crate) fn owner_for_subject(
     };
     let row = UserRow::validated(&new)?;
     conn.transaction(|conn| {
-        // Two first requests of the same new user may race: the loser of the
-        // insert finds the winner's row.
+        // Two first requests of the same new user may race. The loser's insert
+        // waits for the winner's commit, then does nothing (whichever unique
+        // index it hits), and finds the winner's row.
         diesel::insert_into(users::table)
             .values(&row)
-            .on_conflict(users::auth_subject)
-            .do_nothing()
+            .on_conflict_do_nothing()
             .execute(conn)?;
-        let user = by_subject(conn)?.ok_or(Error::NotFound(Entity::User))?;
+        // Nothing inserted and still no such subject: the email belongs to
+        // another account.
+        let user = by_subject(conn)?.ok_or(Error::Conflict(ConflictKind::EmailTaken))?;
         let owner = Owner::verified(user.id);
         Ok((user, owner))
     })

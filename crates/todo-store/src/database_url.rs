@@ -1,0 +1,238 @@
+//! [`DatabaseUrl`]: a connection URL that keeps its password to itself.
+
+use std::fmt;
+
+use crate::{Error, Result};
+
+/// A PostgreSQL connection URL whose password never appears in `Debug` or
+/// `Display` output.
+///
+/// ```
+/// use todo_store::DatabaseUrl;
+/// let url = DatabaseUrl::new("postgres://ada:s3cret@db.example.com/app?sslmode=require");
+/// assert_eq!(url.to_string(), "postgres://ada:***@db.example.com/app?sslmode=require");
+/// assert!(!format!("{url:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+/// The pieces of `scheme://[userinfo@]host[/path][?query]`, split the way
+/// libpq splits them: the userinfo ends at the first `@` met before any `/`,
+/// so a password may contain `?` or `:`.
+struct Parts<'a> {
+    scheme: &'a str,
+    userinfo: Option<&'a str>,
+    host: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+impl<'a> Parts<'a> {
+    fn parse(url: &'a str) -> Option<Self> {
+        let (scheme, rest) = url.split_once("://")?;
+        let (userinfo, rest) = match rest.find(['@', '/']) {
+            Some(i) if rest.as_bytes()[i] == b'@' => (Some(&rest[..i]), &rest[i + 1..]),
+            _ => (None, rest),
+        };
+        let (rest, query) = match rest.split_once('?') {
+            Some((rest, query)) => (rest, Some(query)),
+            None => (rest, None),
+        };
+        let (host, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        Some(Self {
+            scheme,
+            userinfo,
+            host,
+            path,
+            query,
+        })
+    }
+
+    fn join(&self, userinfo: Option<&str>, path: &str, query: Option<&str>) -> String {
+        let mut url = format!("{}://", self.scheme);
+        if let Some(userinfo) = userinfo {
+            url.push_str(userinfo);
+            url.push('@');
+        }
+        url.push_str(self.host);
+        url.push_str(path);
+        if let Some(query) = query {
+            url.push('?');
+            url.push_str(query);
+        }
+        url
+    }
+}
+
+impl DatabaseUrl {
+    /// Wraps a URL such as `postgres://user:password@host:5432/db?sslmode=require`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into().trim().to_owned())
+    }
+
+    /// The full URL, password included: only for handing to the driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The same server, another database (e.g. `postgres`, to create this one).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] on `database_url` if it has no `scheme://` part.
+    pub fn with_database(&self, database: &str) -> Result<Self> {
+        let parts = Parts::parse(&self.0).ok_or_else(|| {
+            Error::validation("database_url", "must look like postgres://host/db")
+        })?;
+        Ok(Self(parts.join(
+            parts.userinfo,
+            &format!("/{database}"),
+            parts.query,
+        )))
+    }
+
+    /// The database name in the path, percent-decoded as libpq decodes it;
+    /// `None` if the URL names none or its escapes are malformed.
+    pub fn database(&self) -> Option<String> {
+        let parts = Parts::parse(&self.0)?;
+        percent_decode(parts.path.trim_start_matches('/')).filter(|name| !name.is_empty())
+    }
+
+    /// Adds `key=value` to the query string unless `key` is already there.
+    pub(crate) fn with_default_param(&self, key: &str, value: &str) -> Self {
+        let Some(parts) = Parts::parse(&self.0) else {
+            return self.clone();
+        };
+        let present = parts
+            .query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .any(|pair| pair.split('=').next() == Some(key));
+        if present {
+            return self.clone();
+        }
+        let query = match parts.query {
+            Some(query) => format!("{query}&{key}={value}"),
+            None => format!("{key}={value}"),
+        };
+        Self(parts.join(parts.userinfo, parts.path, Some(&query)))
+    }
+
+    fn redacted(&self) -> String {
+        let Some(parts) = Parts::parse(&self.0) else {
+            return "<unparsed connection string>".to_owned();
+        };
+        let userinfo = parts
+            .userinfo
+            .map(|userinfo| match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:***"),
+                None => userinfo.to_owned(),
+            });
+        let query = parts.query.map(|query| {
+            query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("&")
+        });
+        parts.join(userinfo.as_deref(), parts.path, query.as_deref())
+    }
+}
+
+/// `%XX` escapes to bytes; `None` for a malformed escape or non-UTF-8 result.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({:?})", self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_every_password_form() {
+        for (raw, shown) in [
+            ("postgres://u:p@h/db", "postgres://u:***@h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            (
+                "postgres://h/db?password=p&sslmode=require",
+                "postgres://h/db?password=***&sslmode=require",
+            ),
+            (
+                "postgresql://u:p%40ss@h:5432/db",
+                "postgresql://u:***@h:5432/db",
+            ),
+            ("postgres://u:p?a:s@h/db?x=1", "postgres://u:***@h/db?x=1"),
+            (
+                "postgres://u:p@h?sslmode=require",
+                "postgres://u:***@h?sslmode=require",
+            ),
+            ("host=h password=p", "<unparsed connection string>"),
+        ] {
+            let url = DatabaseUrl::new(raw);
+            assert_eq!(url.to_string(), shown);
+            assert!(!format!("{url:?}").contains(":p"));
+        }
+    }
+
+    #[test]
+    fn database_swaps_keep_credentials_and_query() {
+        let url = DatabaseUrl::new("postgres://u:p?w@h:5432/app?sslmode=require");
+        assert_eq!(url.database().as_deref(), Some("app"));
+        let admin = url.with_database("postgres").expect("valid url");
+        assert_eq!(
+            admin.expose(),
+            "postgres://u:p?w@h:5432/postgres?sslmode=require"
+        );
+        assert_eq!(DatabaseUrl::new("postgres://h").database(), None);
+        assert_eq!(
+            DatabaseUrl::new("postgres://h?sslmode=require").database(),
+            None
+        );
+        assert_eq!(
+            DatabaseUrl::new("postgres://h/my%20db")
+                .database()
+                .as_deref(),
+            Some("my db")
+        );
+        assert_eq!(DatabaseUrl::new("postgres://h/bad%zz").database(), None);
+    }
+
+    #[test]
+    fn default_params_go_into_the_query_not_the_password() {
+        let url = DatabaseUrl::new("postgres://u:p?w@h/db");
+        assert_eq!(
+            url.with_default_param("connect_timeout", "3").expose(),
+            "postgres://u:p?w@h/db?connect_timeout=3"
+        );
+    }
+}
