@@ -551,3 +551,17 @@ fn creating_a_task_for_a_deleted_account_maps_the_foreign_key_to_not_found_user(
     );
     assert_eq!(count_rows(&mut conn, "tasks"), 0);
 }
+
+#[test]
+fn a_missing_required_value_maps_to_a_validation_error_on_its_column() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let user = raw_user(&mut conn, &unique_email("nulls"));
+    let err = exec(&mut conn, &insert_task_sql(user, "title", "NULL")).unwrap_err();
+    assert!(matches!(
+        violation(&err).0,
+        DatabaseErrorKind::NotNullViolation
+    ));
+    assert_field(&Error::from(err), "title");
+    assert_eq!(count_tasks_of(&mut conn, user), 0);
+}

@@ -535,3 +535,13 @@ fn store_debug_output_shows_no_connection_details() {
     assert!(!shown.contains(db.name()), "{shown}");
     assert!(!shown.contains("postgres://"), "{shown}");
 }
+
+#[test]
+fn list_users_rejects_a_zero_limit() {
+    let db = TestDb::new();
+    let mut store = db.store();
+    assert!(matches!(
+        store.list_users(0, None),
+        Err(Error::Validation { ref field, .. }) if field == "limit"
+    ));
+}

@@ -164,7 +164,13 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
         K::ForeignKeyViolation if constraint == "tasks_user_id_fkey" => {
             Error::NotFound(Entity::User)
         }
-        K::CheckViolation | K::NotNullViolation => match check_constraint_field(constraint) {
+        // Only reachable by bypassing the library: its forms cannot omit a
+        // required value.
+        K::NotNullViolation => match info.column_name() {
+            Some(column) => Error::validation(column, "is required"),
+            None => Error::Database(info.message().to_owned()),
+        },
+        K::CheckViolation => match check_constraint_field(constraint) {
             Some((field, reason)) => Error::validation(field, reason),
             None => Error::Database(info.message().to_owned()),
         },

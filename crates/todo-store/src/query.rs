@@ -74,6 +74,9 @@ impl TaskFilter {
     }
 
     /// Only tasks whose title or description contains `text` (any case).
+    /// `text` is trimmed; a blank or over-long text is rejected by
+    /// [`list_tasks`](crate::TaskRepo::list_tasks) as invalid, since it can
+    /// only be a client mistake.
     pub fn search(mut self, text: impl Into<String>) -> Self {
         self.search = Some(text.into());
         self

@@ -162,7 +162,7 @@ pub trait UserRepo {
     /// in id order, after `after` if given. For administration.
     ///
     /// # Errors
-    /// Only the common ones.
+    /// [`Error::Validation`] on `limit` if it is 0.
     fn list_users(&mut self, limit: u32, after: Option<UserId>) -> Result<Vec<User>>;
 
     /// Logs in with email and password.

@@ -109,6 +109,9 @@ pub(crate) fn list(
     limit: u32,
     after: Option<UserId>,
 ) -> Result<Vec<User>> {
+    if limit == 0 {
+        return Err(Error::validation("limit", "must be at least 1"));
+    }
     let mut query = users::table
         .select(User::as_select())
         .order_by(users::id)
