@@ -1,7 +1,7 @@
 //! `task add|list|show|edit|done|undo|rm`: one user's tasks.
 //!
 //! Every command acts for the account named by `--user`, whose
-//! [`Owner`](todo_store::Owner) comes from the operator path; the library then
+//! [`Owner`] comes from the operator path; the library then
 //! scopes every query to it, so another user's task is "task not found",
 //! exactly like an id that does not exist.
 
