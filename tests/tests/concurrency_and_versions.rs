@@ -10,8 +10,8 @@ use std::sync::Barrier;
 use std::thread;
 
 use todo_store::{
-    ConflictKind, Entity, Error, NewTask, NewUser, OnMissingSubject, Owner, Task, TaskFilter,
-    TaskId, TaskPatch, TaskRepo, TaskStatus, UserRepo, VersionCheck,
+    ConflictKind, Entity, Error, NewProfile, NewTask, NewUser, OnMissingSubject, Owner, Task,
+    TaskFilter, TaskId, TaskPatch, TaskRepo, TaskStatus, UserRepo, VersionCheck,
 };
 use todo_store_tests::TestDb;
 
@@ -407,7 +407,7 @@ fn concurrent_first_logins_with_one_subject_create_one_account() {
         let results = race(&db, |_, conn| {
             conn.owner_for_subject(
                 &subject,
-                OnMissingSubject::Create(NewUser::new(email.clone())),
+                OnMissingSubject::Create(NewProfile::new(email.clone())),
             )
         });
         let users: Vec<_> = results

@@ -7,8 +7,8 @@ mod common;
 
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, result::DatabaseErrorKind, sql_query};
 use todo_store::{
-    ConflictKind, Entity, Error, NewTask, NewUser, OnMissingSubject, TaskId, TaskPatch, TaskRepo,
-    TaskStatus, UserPatch, UserRepo, VersionCheck,
+    ConflictKind, Entity, Error, NewProfile, NewTask, NewUser, OnMissingSubject, TaskId, TaskPatch,
+    TaskRepo, TaskStatus, UserPatch, UserRepo, VersionCheck,
 };
 use todo_store_tests::TestDb;
 use uuid::Uuid;
@@ -351,7 +351,10 @@ fn email_is_unique_in_any_letter_case_through_the_library() {
             Err(Error::Conflict(ConflictKind::EmailTaken))
         );
         assert_eq!(
-            store.owner_for_subject("new-subject", OnMissingSubject::Create(NewUser::new(other))),
+            store.owner_for_subject(
+                "new-subject",
+                OnMissingSubject::Create(NewProfile::new(other))
+            ),
             Err(Error::Conflict(ConflictKind::EmailTaken))
         );
     }

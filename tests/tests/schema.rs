@@ -8,7 +8,7 @@ use diesel::{
     sql_types::Text,
 };
 use todo_store::{
-    SortKey, SortOrder, StatusFilter, TaskFilter, TaskQuery, TaskRepo, TaskSort, UserRepo,
+    OperatorRepo, SortKey, SortOrder, StatusFilter, TaskFilter, TaskQuery, TaskRepo, TaskSort,
     explain::explain_list,
     migrations::{migration_status, revert_last_migration},
     run_migrations,
@@ -279,4 +279,36 @@ fn every_lookup_is_an_index_probe() {
         "EXPLAIN SELECT * FROM users WHERE lower(email) = lower('plan3@example.com')",
     );
     assert!(by_email.contains("users_email_lower_key"), "{by_email}");
+}
+
+#[test]
+fn concurrent_migration_runs_wait_for_each_other_and_all_succeed() {
+    let db = TestDb::empty();
+    let outcomes: Vec<_> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| run_migrations(&mut db.conn())))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let applied: usize = outcomes.iter().map(|o| o.as_ref().unwrap().len()).sum();
+    assert_eq!(
+        applied,
+        migration_status(&mut db.conn()).unwrap().applied.len()
+    );
+}
+
+#[test]
+fn migrations_run_without_the_statement_timeout_and_restore_it() {
+    let db = TestDb::empty();
+    let mut conn = db.conn();
+    conn.batch_execute("SET statement_timeout = '7s'").unwrap();
+    run_migrations(&mut conn).unwrap();
+    assert_eq!(
+        lines(
+            &mut conn,
+            "SELECT current_setting('statement_timeout') AS line"
+        ),
+        ["7s"]
+    );
 }

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 
-use todo_store::{NewTask, NewUser, TaskRepo, UserRepo};
+use todo_store::{NewTask, NewUser, OperatorRepo, TaskRepo, UserRepo};
 use todo_store_tests::TestDb;
 
 #[test]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use diesel::{QueryableByName, RunQueryDsl, sql_query};
 use todo_store::{
-    DatabaseUrl, Entity, Error, MAX_PAGE_SIZE, NewTask, NewUser, OnMissingSubject, Password, Store,
-    StoreConfig, TaskFilter, TaskRepo, UserId, UserPatch, UserRepo,
+    DatabaseUrl, Entity, Error, MAX_PAGE_SIZE, NewProfile, NewTask, NewUser, OnMissingSubject,
+    OperatorRepo, Password, Store, StoreConfig, TaskFilter, TaskRepo, UserId, UserPatch, UserRepo,
 };
 use todo_store_tests::TestDb;
 
@@ -165,13 +165,15 @@ fn owner_for_a_new_subject_with_create_creates_the_account_once() {
     let db = TestDb::new();
     let mut store = db.store();
     let email = unique_email("sam");
-    // The profile's own subject and password are ignored.
-    let profile = NewUser::new(email.clone())
-        .display_name("Sam")
-        .auth_subject("ignored")
-        .password(password("ignored password"));
+    let profile = NewProfile::new(email.clone()).display_name("Sam");
+    // Subjects are identities, compared exactly: never trimmed.
+    assert!(matches!(
+        store.owner_for_subject(" auth0|sam ", OnMissingSubject::Create(profile.clone())),
+        Err(Error::Validation { ref field, .. }) if field == "auth_subject"
+    ));
+    assert_eq!(count_rows(&mut db.conn(), "users"), 0);
     let (user, owner) = store
-        .owner_for_subject(" auth0|sam ", OnMissingSubject::Create(profile))
+        .owner_for_subject("auth0|sam", OnMissingSubject::Create(profile))
         .unwrap();
     assert_eq!(owner.user_id(), user.id);
     assert_eq!(user.email, email);
@@ -182,7 +184,7 @@ fn owner_for_a_new_subject_with_create_creates_the_account_once() {
     assert_eq!(count_rows(&mut db.conn(), "users"), 1);
 
     // Second sight: the same account, whatever the profile says now.
-    let other_profile = NewUser::new(unique_email("someone-else"));
+    let other_profile = NewProfile::new(unique_email("someone-else"));
     let (again, owner_again) = store
         .owner_for_subject("auth0|sam", OnMissingSubject::Create(other_profile))
         .unwrap();
@@ -195,7 +197,7 @@ fn owner_for_a_new_subject_with_create_creates_the_account_once() {
     assert_eq!(count_rows(&mut db.conn(), "users"), 1);
     // Without a password, it cannot log in with one.
     assert_eq!(
-        store.authenticate(&email, &password("ignored password")),
+        store.authenticate(&email, &password("any password at all")),
         Err(Error::InvalidCredentials)
     );
 }
@@ -469,7 +471,6 @@ fn debug_output_of_password_and_new_user_never_contains_the_password() {
     assert!(!format!("{pw:#?}").contains("hunter2"));
     let new = NewUser::new("ada@example.com").password(pw);
     assert!(!format!("{new:?}").contains("hunter2"));
-    assert!(!format!("{:?}", OnMissingSubject::Create(new)).contains("hunter2"));
 }
 
 #[test]
@@ -544,4 +545,21 @@ fn list_users_rejects_a_zero_limit() {
         store.list_users(0, None),
         Err(Error::Validation { ref field, .. }) if field == "limit"
     ));
+}
+
+#[test]
+fn connection_errors_never_quote_the_password_even_for_a_malformed_url() {
+    for url in [
+        "postgres://ada:p%zzsecret@localhost/x",
+        "postgres://ada:pa?ss%zzsecret@localhost/x",
+        "postgres://ada:p@sssecret@localhost:1/x",
+    ] {
+        let config = StoreConfig::new(url).connect_timeout(std::time::Duration::from_secs(2));
+        let Err(err) = config.establish() else {
+            panic!("{url} should not connect");
+        };
+        assert!(!err.to_string().contains("secret"), "{url}: {err}");
+        let err = Store::connect(&config).unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{url}: {err}");
+    }
 }

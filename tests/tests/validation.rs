@@ -9,8 +9,9 @@ mod common;
 use chrono::DateTime;
 use todo_store::{
     Cursor, Error, MAX_DESCRIPTION_CHARS, MAX_PASSWORD_BYTES, MAX_SEARCH_CHARS, MAX_TITLE_CHARS,
-    MIN_PASSWORD_CHARS, NewTask, NewUser, OnMissingSubject, Password, Priority, SortKey, SortOrder,
-    TaskFilter, TaskPatch, TaskQuery, TaskRepo, TaskSort, UserPatch, UserRepo, VersionCheck,
+    MIN_PASSWORD_CHARS, NewProfile, NewTask, NewUser, OnMissingSubject, OperatorRepo, Password,
+    Priority, SortKey, SortOrder, TaskFilter, TaskPatch, TaskQuery, TaskRepo, TaskSort, UserPatch,
+    UserRepo, VersionCheck,
 };
 use todo_store_tests::TestDb;
 
@@ -465,7 +466,7 @@ fn invalid_emails_are_rejected_everywhere_and_nothing_is_created() {
             "email",
         );
         assert_validation(
-            store.owner_for_subject("sub-1", OnMissingSubject::Create(NewUser::new(email))),
+            store.owner_for_subject("sub-1", OnMissingSubject::Create(NewProfile::new(email))),
             "email",
         );
     }
@@ -499,23 +500,19 @@ fn unusual_but_plausible_emails_are_accepted() {
 }
 
 #[test]
-fn passwords_too_short_too_long_or_with_nul_are_rejected() {
-    let short = [
-        String::new(),
-        "x".repeat(MIN_PASSWORD_CHARS - 1),
-        // Seven characters, fourteen bytes: length is counted in characters.
-        "é".repeat(MIN_PASSWORD_CHARS - 1),
-    ];
+fn passwords_empty_too_long_or_with_nul_are_rejected() {
     let long = [
         "x".repeat(MAX_PASSWORD_BYTES + 1),
         // 513 characters, 1026 bytes: the upper bound is in bytes.
         "é".repeat(MAX_PASSWORD_BYTES / 2 + 1),
     ];
-    for bad in short.iter().chain(&long) {
+    assert_validation(Password::new(""), "password");
+    for bad in &long {
         assert_validation(Password::new(bad.clone()), "password");
     }
     assert_validation(Password::new("password\0nul"), "password");
     for good in [
+        "x".repeat(MIN_PASSWORD_CHARS - 1),
         "x".repeat(MIN_PASSWORD_CHARS),
         "é".repeat(MIN_PASSWORD_CHARS),
         "x".repeat(MAX_PASSWORD_BYTES),
@@ -524,6 +521,28 @@ fn passwords_too_short_too_long_or_with_nul_are_rejected() {
     ] {
         assert!(Password::new(good).is_ok());
     }
+}
+
+#[test]
+fn a_new_password_shorter_than_the_minimum_is_rejected_and_changes_nothing() {
+    let db = TestDb::new();
+    let mut store = db.store();
+    let short = [
+        "x".repeat(MIN_PASSWORD_CHARS - 1),
+        // Seven characters, fourteen bytes: length is counted in characters.
+        "é".repeat(MIN_PASSWORD_CHARS - 1),
+    ];
+    let (_, owner) = common::new_user(&mut store, "ada");
+    let before = dump_db(&mut db.conn());
+    for bad in &short {
+        let password = Password::new(bad.clone()).unwrap();
+        assert_validation(
+            store.create_user(NewUser::new(common::unique_email("bob")).password(password.clone())),
+            "password",
+        );
+        assert_validation(store.change_password(&owner, &password), "password");
+    }
+    assert_eq!(dump_db(&mut db.conn()), before);
 }
 
 #[test]
@@ -643,7 +662,7 @@ fn a_blank_auth_subject_is_rejected() {
         assert_validation(
             store.owner_for_subject(
                 subject,
-                OnMissingSubject::Create(NewUser::new(common::unique_email("s"))),
+                OnMissingSubject::Create(NewProfile::new(common::unique_email("s"))),
             ),
             "auth_subject",
         );
@@ -655,9 +674,9 @@ fn a_blank_auth_subject_is_rejected() {
 fn validation_errors_name_the_field_in_their_message() {
     let err = Priority::new(9).unwrap_err();
     assert!(err.to_string().starts_with("invalid priority"), "{err}");
-    let err = Password::new("short").unwrap_err();
+    let err = Password::new("secret\0").unwrap_err();
     assert!(err.to_string().starts_with("invalid password"), "{err}");
-    assert!(!err.to_string().contains("short"), "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
     assert!(
         !Error::Validation {
             field: "x".into(),
@@ -665,4 +684,45 @@ fn validation_errors_name_the_field_in_their_message() {
         }
         .is_retryable()
     );
+}
+
+#[test]
+fn times_outside_years_1_to_9999_are_rejected_and_change_nothing() {
+    let db = TestDb::new();
+    let mut store = db.store();
+    let (_, owner) = new_user(&mut store, "ada");
+    let task = store.create_task(&owner, NewTask::new("kept")).unwrap();
+    let far = DateTime::from_timestamp(400_000_000_000, 0).unwrap(); // year ~14,645
+    let before = dump_db(&mut db.conn());
+    assert_validation(
+        store.create_task(&owner, NewTask::new("x").due_at(far)),
+        "due_at",
+    );
+    assert_validation(
+        store.update_task(
+            &owner,
+            task.id,
+            TaskPatch::default().due_at(far),
+            VersionCheck::Any,
+        ),
+        "due_at",
+    );
+    for (filter, field) in [
+        (
+            TaskFilter::default().due_between(Some(far), None),
+            "due_from",
+        ),
+        (
+            TaskFilter::default().due_between(None, Some(far)),
+            "due_before",
+        ),
+        (TaskFilter::default().updated_since(far), "updated_since"),
+    ] {
+        assert_validation(
+            store.list_tasks(&owner, &TaskQuery::new().filter(filter.clone())),
+            field,
+        );
+        assert_validation(store.count_tasks(&owner, &filter), field);
+    }
+    assert_eq!(dump_db(&mut db.conn()), before);
 }

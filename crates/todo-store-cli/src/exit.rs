@@ -59,7 +59,7 @@ impl Failure {
     /// The stderr line: `error: …`, on one line, with the password of `url`
     /// blotted out wherever it appears.
     pub fn line(&self, url: &DatabaseUrl) -> String {
-        format!("error: {}", one_line(&redact(&self.message, url)))
+        format!("error: {}", one_line(&url.scrub(&self.message)))
     }
 }
 
@@ -99,41 +99,6 @@ fn one_line(message: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
-}
-
-/// Replaces the password of `url` in `message`. Messages come from the library
-/// and libpq, which should never include it; this is the last line of defence
-/// for the promise that the CLI never prints it.
-fn redact(message: &str, url: &DatabaseUrl) -> String {
-    let mut out = message.to_owned();
-    for secret in passwords_in(url.expose()) {
-        out = out.replace(secret, "***");
-    }
-    out
-}
-
-/// The password in the userinfo (`user:password@`) and in a `password=` query
-/// parameter, if any.
-fn passwords_in(url: &str) -> Vec<&str> {
-    let mut found = Vec::new();
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    if let Some((_, rest)) = base.split_once("://") {
-        let authority = rest.split('/').next().unwrap_or_default();
-        if let Some((userinfo, _)) = authority.rsplit_once('@') {
-            if let Some((_, password)) = userinfo.split_once(':') {
-                found.push(password);
-            }
-        }
-    }
-    for pair in query.split('&') {
-        if let Some((key, value)) = pair.split_once('=') {
-            if key.eq_ignore_ascii_case("password") {
-                found.push(value);
-            }
-        }
-    }
-    found.retain(|secret| !secret.is_empty());
-    found
 }
 
 #[cfg(test)]

@@ -107,6 +107,17 @@ impl StoreConfig {
                 "must be at least 1 second",
             ));
         }
+        if let Some(timeout) = self.statement_timeout {
+            // PostgreSQL takes whole milliseconds up to i32::MAX; 0 would mean
+            // "no timeout", the opposite of what a tiny value asks for.
+            let millis = timeout.as_millis();
+            if millis < 1 || millis > i32::MAX as u128 {
+                return Err(Error::validation(
+                    "statement_timeout",
+                    "must be between 1 millisecond and about 24 days",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -119,7 +130,9 @@ impl StoreConfig {
     /// login, or has no such database.
     pub fn establish(&self) -> Result<PgConnection> {
         self.validate()?;
-        let mut conn = PgConnection::establish(self.driver_url().expose())?;
+        let url = self.driver_url();
+        let mut conn = PgConnection::establish(url.expose())
+            .map_err(|err| Error::from_connection(&url, err))?;
         apply_session_settings(&mut conn, self.statement_timeout)?;
         Ok(conn)
     }
@@ -137,6 +150,23 @@ impl StoreConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_timeouts_postgres_cannot_take_are_rejected() {
+        for bad in [
+            Duration::from_micros(500),
+            Duration::from_secs(30 * 24 * 3600),
+        ] {
+            let config = StoreConfig::new("postgres://h/db").statement_timeout(Some(bad));
+            assert!(
+                matches!(config.validate(), Err(Error::Validation { ref field, .. }) if field == "statement_timeout"),
+                "{bad:?}"
+            );
+        }
+        let config =
+            StoreConfig::new("postgres://h/db").statement_timeout(Some(Duration::from_millis(1)));
+        assert_eq!(config.validate(), Ok(()));
+    }
 
     #[test]
     fn connect_timeout_is_added_once() {

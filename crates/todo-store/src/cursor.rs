@@ -5,6 +5,10 @@
 //! URL. It grants nothing: every list is scoped to its owner, so an edited
 //! cursor can at most move within the owner's own tasks, and a malformed one is
 //! a [`Error::Validation`] on the `cursor` field.
+//!
+//! Opaque is not secret: the cursor is encoded, not encrypted. For the title
+//! sort it holds the last task's title, so treat cursors like the page they
+//! came from (e.g. keep them out of logs you would not put titles in).
 
 use std::{fmt, str::FromStr};
 

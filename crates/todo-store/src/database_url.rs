@@ -16,9 +16,9 @@ use crate::{Error, Result};
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);
 
-/// The pieces of `scheme://[userinfo@]host[/path][?query]`, split the way
-/// libpq splits them: the userinfo ends at the first `@` met before any `/`,
-/// so a password may contain `?` or `:`.
+/// The pieces of `scheme://[userinfo@]host[/path][?query]`. The userinfo ends
+/// at the *last* `@` before the path, so that a password with an unescaped
+/// `?`, `:` or `@` is still recognised as one (and hidden).
 struct Parts<'a> {
     scheme: &'a str,
     userinfo: Option<&'a str>,
@@ -30,9 +30,10 @@ struct Parts<'a> {
 impl<'a> Parts<'a> {
     fn parse(url: &'a str) -> Option<Self> {
         let (scheme, rest) = url.split_once("://")?;
-        let (userinfo, rest) = match rest.find(['@', '/']) {
-            Some(i) if rest.as_bytes()[i] == b'@' => (Some(&rest[..i]), &rest[i + 1..]),
-            _ => (None, rest),
+        let path_start = rest.find('/').unwrap_or(rest.len());
+        let (userinfo, rest) = match rest[..path_start].rfind('@') {
+            Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
+            None => (None, rest),
         };
         let (rest, query) = match rest.split_once('?') {
             Some((rest, query)) => (rest, Some(query)),
@@ -120,6 +121,43 @@ impl DatabaseUrl {
         Self(parts.join(parts.userinfo, parts.path, Some(&query)))
     }
 
+    /// `message` with this URL's password removed, raw and percent-decoded.
+    /// libpq quotes parts of a malformed URL in its errors, so every error
+    /// about a connection passes through here.
+    pub fn scrub(&self, message: &str) -> String {
+        let mut secrets: Vec<String> = Vec::new();
+        if let Some(parts) = Parts::parse(&self.0) {
+            if let Some((_, password)) = parts.userinfo.and_then(|u| u.split_once(':')) {
+                secrets.push(password.to_owned());
+                // libpq ends the userinfo at the *first* `@`, so it may quote
+                // the rest of a password with an unescaped `@` as a host name.
+                secrets.extend(
+                    password
+                        .split('@')
+                        .filter(|piece| piece.len() >= 4)
+                        .map(str::to_owned),
+                );
+            }
+            for pair in parts.query.into_iter().flat_map(|q| q.split('&')) {
+                if let Some((key, value)) = pair.split_once('=') {
+                    if key.eq_ignore_ascii_case("password") {
+                        secrets.push(value.to_owned());
+                    }
+                }
+            }
+        }
+        let decoded: Vec<String> = secrets.iter().filter_map(|s| percent_decode(s)).collect();
+        secrets.extend(decoded);
+        // Longest first, so that a secret containing another is removed whole.
+        secrets.retain(|secret| !secret.is_empty());
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        let mut out = message.to_owned();
+        for secret in &secrets {
+            out = out.replace(secret.as_str(), "***");
+        }
+        out
+    }
+
     fn redacted(&self) -> String {
         let Some(parts) = Parts::parse(&self.0) else {
             return "<unparsed connection string>".to_owned();
@@ -192,6 +230,7 @@ mod tests {
                 "postgresql://u:***@h:5432/db",
             ),
             ("postgres://u:p?a:s@h/db?x=1", "postgres://u:***@h/db?x=1"),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
             (
                 "postgres://u:p@h?sslmode=require",
                 "postgres://u:***@h?sslmode=require",
@@ -225,6 +264,16 @@ mod tests {
             Some("my db")
         );
         assert_eq!(DatabaseUrl::new("postgres://h/bad%zz").database(), None);
+    }
+
+    #[test]
+    fn scrub_removes_raw_and_decoded_passwords() {
+        let url = DatabaseUrl::new("postgres://u:pa%3Fss%zz@h/db?password=other");
+        let message = r#"invalid token: "pa%3Fss%zz"; decoded pa?ss; other"#;
+        let scrubbed = url.scrub(message);
+        assert_eq!(scrubbed, r#"invalid token: "***"; decoded pa?ss; ***"#);
+        let url = DatabaseUrl::new("postgres://u:p%20w@h/db");
+        assert_eq!(url.scrub("bad p w and p%20w"), "bad *** and ***");
     }
 
     #[test]

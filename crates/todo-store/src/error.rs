@@ -5,6 +5,8 @@ use std::fmt;
 
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
 
+use crate::DatabaseUrl;
+
 /// Shorthand for `Result<T, todo_store::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -108,17 +110,33 @@ pub enum ConflictKind {
     ConcurrentUpdate,
 }
 
-impl From<r2d2::Error> for Error {
-    fn from(err: r2d2::Error) -> Self {
-        // r2d2 only fails a checkout on timeout; its message carries libpq's last
-        // connection error, which names host and user but never the password.
-        Error::Unavailable(one_line(&err.to_string()))
+/// A failed connection attempt (direct, or a pool checkout that timed out).
+/// Messages pass through [`DatabaseUrl::scrub`]: libpq quotes parts of a
+/// malformed URL, password included.
+pub(crate) fn connection_error(
+    url: &DatabaseUrl,
+    err: impl fmt::Display,
+    invalid_url: bool,
+) -> Error {
+    let message = url.scrub(&one_line(&err.to_string()));
+    if invalid_url {
+        Error::validation("database_url", message)
+    } else {
+        Error::Unavailable(message)
     }
 }
 
-impl From<diesel::ConnectionError> for Error {
-    fn from(err: diesel::ConnectionError) -> Self {
-        Error::Unavailable(one_line(&err.to_string()))
+impl Error {
+    pub(crate) fn from_connection(url: &DatabaseUrl, err: diesel::ConnectionError) -> Self {
+        use diesel::ConnectionError as C;
+        let invalid_url = matches!(err, C::InvalidConnectionUrl(_) | C::InvalidCString(_));
+        connection_error(url, err, invalid_url)
+    }
+
+    pub(crate) fn from_checkout(url: &DatabaseUrl, err: r2d2::Error) -> Self {
+        // r2d2 only fails a checkout on timeout; its message carries libpq's
+        // last connection error.
+        connection_error(url, err, false)
     }
 }
 

@@ -24,9 +24,11 @@ pub use cursor::Cursor;
 pub use database_url::DatabaseUrl;
 pub use error::{ConflictKind, Entity, Error, Result};
 pub use ids::{TaskId, UserId};
-pub use migrations::{MIGRATIONS, run_migrations};
+pub use migrations::{
+    MIGRATIONS, MigrationStatus, migration_status, revert_last_migration, run_migrations,
+};
 pub use models::task::{NewTask, Priority, Task, TaskPatch, TaskStatus};
-pub use models::user::{NewUser, User, UserPatch};
+pub use models::user::{NewProfile, NewUser, User, UserPatch};
 pub use owner::Owner;
 pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password};
 pub use pool::{PooledConn, Store};
@@ -34,5 +36,7 @@ pub use query::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, SortKey, SortOrder, StatusFilter, TaskFilter,
     TaskQuery, TaskSort,
 };
+#[cfg(feature = "operator")]
+pub use repo::OperatorRepo;
 pub use repo::{OnMissingSubject, TaskRepo, UserRepo, VersionCheck};
 pub use validate::{MAX_DESCRIPTION_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS};

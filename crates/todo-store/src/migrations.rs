@@ -1,6 +1,9 @@
 //! The schema migrations, embedded in the library at compile time.
 
-use diesel::{PgConnection, pg::Pg};
+use diesel::{
+    PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, pg::Pg, sql_query,
+    sql_types::Text,
+};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::{Error, Result, Store};
@@ -9,16 +12,50 @@ use crate::{Error, Result, Store};
 /// `diesel` CLI runs.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
+/// Serialises schema changes across processes (several app instances may
+/// migrate at startup). The key is arbitrary but fixed: "todo_mig" in ASCII.
+const MIGRATION_LOCK: i64 = 0x746f_646f_5f6d_6967;
+
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = Text)]
+    statement_timeout: String,
+}
+
+/// Runs `change` holding the migration lock and without a statement timeout
+/// (building an index on a large table may take minutes), then restores the
+/// session as it was, whatever `change` returned.
+fn with_migration_session<T>(
+    conn: &mut PgConnection,
+    change: impl FnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let saved = sql_query("SHOW statement_timeout").get_result::<Setting>(conn)?;
+    conn.batch_execute(&format!(
+        "SELECT pg_advisory_lock({MIGRATION_LOCK}); SET statement_timeout = 0"
+    ))?;
+    let outcome = change(conn);
+    let restored = conn.batch_execute(&format!(
+        "SET statement_timeout = '{}'; SELECT pg_advisory_unlock({MIGRATION_LOCK})",
+        saved.statement_timeout.replace('\'', "")
+    ));
+    let value = outcome?;
+    restored?;
+    Ok(value)
+}
+
 /// Runs every pending migration, each in its own transaction, and returns the
-/// versions applied (empty if the schema was up to date).
+/// versions applied (empty if the schema was up to date). Concurrent callers
+/// wait for each other, so several processes may call it at startup.
 ///
 /// # Errors
 /// [`Error::Database`] if a migration fails; it is rolled back.
 pub fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>> {
-    let applied = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map_err(|err| Error::Database(format!("migration failed: {err}")))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+    with_migration_session(conn, |conn| {
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|err| Error::Database(format!("migration failed: {err}")))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
 }
 
 /// Reverts the most recent migration and returns its version.
@@ -26,9 +63,11 @@ pub fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>> {
 /// # Errors
 /// [`Error::Database`] if there is none or it fails.
 pub fn revert_last_migration(conn: &mut PgConnection) -> Result<String> {
-    conn.revert_last_migration(MIGRATIONS)
-        .map(|version| version.to_string())
-        .map_err(|err| Error::Database(format!("revert failed: {err}")))
+    with_migration_session(conn, |conn| {
+        conn.revert_last_migration(MIGRATIONS)
+            .map(|version| version.to_string())
+            .map_err(|err| Error::Database(format!("revert failed: {err}")))
+    })
 }
 
 /// Applied and pending migration versions.

@@ -8,8 +8,8 @@ use crate::ids::UserId;
 /// [`UserRepo::authenticate`](crate::UserRepo::authenticate) (email and password),
 /// [`UserRepo::owner_for_subject`](crate::UserRepo::owner_for_subject) (an external
 /// auth service's subject), or the explicitly named
-/// [`UserRepo::operator_owner`](crate::UserRepo::operator_owner) for trusted
-/// operator tools. It cannot be deserialized or built from a client-supplied id,
+/// `OperatorRepo::operator_owner` for trusted operator tools (behind the
+/// `operator` cargo feature). It cannot be deserialized or built from a client-supplied id,
 /// so a request cannot choose whose tasks it touches.
 ///
 /// ```compile_fail

@@ -22,19 +22,21 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub struct Password(String);
 
 impl Password {
-    /// Checks the length bounds.
+    /// Wraps a password typed by a user, to log in or to set.
+    ///
+    /// Only bounds that hold for *any* password are checked here; the
+    /// minimum length applies when a password is set
+    /// ([`UserRepo::create_user`](crate::UserRepo::create_user),
+    /// [`UserRepo::change_password`](crate::UserRepo::change_password)), so
+    /// raising it never locks out existing accounts.
     ///
     /// # Errors
-    /// [`Error::Validation`] on the `password` field if it has fewer than
-    /// [`MIN_PASSWORD_CHARS`] characters, more than [`MAX_PASSWORD_BYTES`] bytes,
-    /// or a NUL character.
+    /// [`Error::Validation`] on the `password` field if it is empty, has more
+    /// than [`MAX_PASSWORD_BYTES`] bytes, or contains NUL.
     pub fn new(plain: impl Into<String>) -> Result<Self> {
         let plain = plain.into();
-        if plain.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(Error::validation(
-                "password",
-                format!("must have at least {MIN_PASSWORD_CHARS} characters"),
-            ));
+        if plain.is_empty() {
+            return Err(Error::validation("password", "must not be empty"));
         }
         if plain.len() > MAX_PASSWORD_BYTES {
             return Err(Error::validation(
@@ -65,8 +67,22 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Checks the rules for a password being set, then hashes it.
+///
+/// # Errors
+/// [`Error::Validation`] if it has fewer than [`MIN_PASSWORD_CHARS`] characters.
+pub(crate) fn hash_new(password: &Password) -> Result<String> {
+    if password.0.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::validation(
+            "password",
+            format!("must have at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    hash(password)
+}
+
 /// Hashes `password` with a fresh random salt into a PHC string.
-pub(crate) fn hash(password: &Password) -> Result<String> {
+fn hash(password: &Password) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     hasher()
         .hash_password(password.expose(), &salt)

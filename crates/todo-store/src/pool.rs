@@ -7,7 +7,7 @@ use diesel::{
     r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
 };
 
-use crate::{Result, StoreConfig, config::apply_session_settings};
+use crate::{DatabaseUrl, Error, Result, StoreConfig, config::apply_session_settings};
 
 /// A connection checked out of a [`Store`]; it goes back to the pool on drop.
 pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
@@ -17,6 +17,8 @@ pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<ConnectionManager<PgConnection>>,
+    /// Kept to scrub its password from connection errors.
+    url: DatabaseUrl,
 }
 
 impl Store {
@@ -32,7 +34,8 @@ impl Store {
         // reported at once with libpq's own message, instead of after r2d2 has
         // retried for the whole checkout timeout.
         drop(config.establish()?);
-        let manager = ConnectionManager::<PgConnection>::new(config.driver_url().expose());
+        let url = config.driver_url();
+        let manager = ConnectionManager::<PgConnection>::new(url.expose());
         let pool = Pool::builder()
             .max_size(config.max_connections)
             .min_idle(Some(config.min_idle))
@@ -42,7 +45,7 @@ impl Store {
                 statement_timeout: config.statement_timeout,
             }))
             .build_unchecked(manager);
-        Ok(Self { pool })
+        Ok(Self { pool, url })
     }
 
     /// Checks out a connection, e.g. to run several repository calls in one
@@ -52,7 +55,9 @@ impl Store {
     /// [`Error::Unavailable`](crate::Error::Unavailable) if none is free or can
     /// be opened within `connect_timeout`.
     pub fn conn(&self) -> Result<PooledConn> {
-        Ok(self.pool.get()?)
+        self.pool
+            .get()
+            .map_err(|err| Error::from_checkout(&self.url, err))
     }
 
     /// The underlying r2d2 pool.

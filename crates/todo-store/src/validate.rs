@@ -1,6 +1,8 @@
 //! Input rules shared by the repositories. The database enforces the same rules
 //! with CHECK constraints; checking here first gives precise, typed errors.
 
+use chrono::{DateTime, Datelike, Utc};
+
 use crate::{Error, Result};
 
 /// Longest task title, in characters, after trimming.
@@ -48,6 +50,32 @@ pub(crate) fn free_text<'a>(field: &str, raw: &'a str, max: usize) -> Result<Opt
     Ok((!raw.trim().is_empty()).then_some(raw))
 }
 
+/// A time PostgreSQL can store and a person can mean: years 1 to 9999.
+pub(crate) fn timestamp(field: &str, time: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    if (1..=9999).contains(&time.year()) {
+        Ok(time)
+    } else {
+        Err(Error::validation(
+            field,
+            "must be between the years 1 and 9999",
+        ))
+    }
+}
+
+/// An identifier issued by someone else (e.g. a JWT `sub`): compared exactly,
+/// so it is never trimmed; surrounding white space or control characters are
+/// rejected instead.
+pub(crate) fn exact_token<'a>(field: &str, raw: &'a str, max: usize) -> Result<&'a str> {
+    let token = line(field, raw, max)?;
+    if token != raw {
+        return Err(Error::validation(
+            field,
+            "must not start or end with white space",
+        ));
+    }
+    Ok(token)
+}
+
 /// A plausible email address: trimmed, 3 to 254 characters, one `@` with text
 /// on both sides, no spaces or control characters. Deliverability is not ours
 /// to judge.
@@ -92,6 +120,21 @@ mod tests {
         assert_eq!(free_text("d", "a\nb", 3), Ok(Some("a\nb")));
         assert!(free_text("d", "a\0", 3).is_err());
         assert!(free_text("d", "abcd", 3).is_err());
+    }
+
+    #[test]
+    fn tokens_are_exact() {
+        assert_eq!(exact_token("sub", "abc", 5), Ok("abc"));
+        assert!(exact_token("sub", " abc", 5).is_err());
+        assert!(exact_token("sub", "abc\n", 5).is_err());
+    }
+
+    #[test]
+    fn timestamps_stay_within_four_digit_years() {
+        let ok = DateTime::from_timestamp(0, 0).expect("epoch");
+        assert!(timestamp("due_at", ok).is_ok());
+        let far = DateTime::from_timestamp(300_000_000_000, 0).expect("in chrono range");
+        assert!(timestamp("due_at", far).is_err());
     }
 
     #[test]

@@ -12,14 +12,14 @@ use diesel::{
     sql_query,
     sql_types::{BigInt, Text},
 };
-use todo_store::{Error, NewUser, Owner, Result, TaskId, TaskRepo, User, UserRepo};
+use todo_store::{Error, NewUser, OperatorRepo, Owner, Result, TaskId, TaskRepo, User, UserRepo};
 #[allow(unused_imports)]
 pub use todo_store_tests::unique_email;
 use uuid::Uuid;
 
 /// Both repository traits, so that a scenario can take either implementation.
-pub trait Repo: TaskRepo + UserRepo {}
-impl<T: TaskRepo + UserRepo> Repo for T {}
+pub trait Repo: TaskRepo + UserRepo + OperatorRepo {}
+impl<T: TaskRepo + UserRepo + OperatorRepo> Repo for T {}
 
 /// Runs each named scenario `fn name(repo: &mut impl Repo, db: &TestDb)` twice,
 /// as `via_store::name` (pool-backed `Store`) and `via_connection::name`
@@ -50,7 +50,7 @@ macro_rules! on_both_repos {
 }
 
 /// A new account (no password) with a unique email, and its owner.
-pub fn new_user<R: UserRepo + ?Sized>(repo: &mut R, name: &str) -> (User, Owner) {
+pub fn new_user<R: UserRepo + OperatorRepo + ?Sized>(repo: &mut R, name: &str) -> (User, Owner) {
     let user = repo.create_user(NewUser::new(unique_email(name))).unwrap();
     let owner = repo.operator_owner(&user.email).unwrap();
     assert_eq!(owner.user_id(), user.id);

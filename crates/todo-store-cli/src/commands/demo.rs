@@ -10,9 +10,9 @@ use chrono::{TimeDelta, Utc};
 use diesel::PgConnection;
 use serde::Serialize;
 use todo_store::{
-    ConflictKind, DatabaseUrl, Entity, Error, NewTask, NewUser, Owner, Password, Priority, SortKey,
-    SortOrder, StatusFilter, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskRepo, TaskSort,
-    TaskStatus, UserRepo, VersionCheck,
+    ConflictKind, DatabaseUrl, Entity, Error, NewTask, NewUser, OperatorRepo, Owner, Password,
+    Priority, SortKey, SortOrder, StatusFilter, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskRepo,
+    TaskSort, TaskStatus, UserRepo, VersionCheck,
 };
 use uuid::Uuid;
 

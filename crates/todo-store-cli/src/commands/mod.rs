@@ -8,7 +8,7 @@ pub mod task;
 pub mod user;
 
 use diesel::PgConnection;
-use todo_store::{DatabaseUrl, Entity, Error, Owner, UserRepo};
+use todo_store::{DatabaseUrl, Entity, Error, OperatorRepo, Owner};
 
 use crate::{args::Command, exit::Failure, output::Report};
 

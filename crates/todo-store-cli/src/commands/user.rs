@@ -2,12 +2,13 @@
 
 use diesel::{Connection, PgConnection};
 use todo_store::{
-    DatabaseUrl, Entity, Error, MAX_PAGE_SIZE, NewUser, TaskFilter, TaskRepo, User, UserRepo,
+    DatabaseUrl, Entity, Error, MAX_PAGE_SIZE, NewUser, OperatorRepo, TaskFilter, TaskRepo, User,
+    UserRepo,
 };
 
 use crate::{
     args::{UserAdd, UserCommand, UserPasswd},
-    commands::{about_user, operator_owner},
+    commands::about_user,
     db,
     exit::Failure,
     input,
@@ -89,10 +90,14 @@ fn passwd(args: &UserPasswd, url: &DatabaseUrl) -> Result<Report, Failure> {
     debug_assert!(args.password_stdin);
     let password = input::password_from_stdin()?;
     let mut conn = db::connect(url)?;
-    let owner = operator_owner(&mut conn, &args.email)?;
-    conn.change_password(&owner, &password)
+    // One transaction: the account cannot vanish between lookup and change.
+    let user = conn
+        .transaction(|conn| {
+            let owner = conn.operator_owner(&args.email)?;
+            conn.change_password(&owner, &password)?;
+            conn.get_user(owner.user_id())
+        })
         .map_err(|err| about_user(err, &args.email))?;
-    let user = conn.get_user(owner.user_id())?;
     Ok(Report::PasswordChanged(user))
 }
 

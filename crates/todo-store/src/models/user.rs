@@ -89,6 +89,45 @@ impl NewUser {
     }
 }
 
+/// The profile of an account created on first sight of an external identity
+/// (see [`OnMissingSubject::Create`](crate::OnMissingSubject::Create)). It has
+/// no password and no subject field: such an account logs in through the
+/// external service only, under the subject it was created for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProfile {
+    /// Required; unique whatever its letter case.
+    pub email: String,
+    /// Optional name to show.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Optional IANA time zone name.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+impl NewProfile {
+    /// A profile with only an email address.
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the display name.
+    pub fn display_name(mut self, name: impl Into<String>) -> Self {
+        self.display_name = Some(name.into());
+        self
+    }
+
+    /// Sets the time zone.
+    pub fn time_zone(mut self, time_zone: impl Into<String>) -> Self {
+        self.time_zone = Some(time_zone.into());
+        self
+    }
+}
+
 /// A partial update of one's own profile: `None` leaves a field as it is,
 /// `Some(None)` clears a nullable one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,8 +11,8 @@ pub(crate) mod user_sql;
 use diesel::PgConnection;
 
 use crate::{
-    ConflictKind, Error, NewTask, NewUser, Owner, Page, Password, Result, Task, TaskFilter, TaskId,
-    TaskPatch, TaskQuery, TaskStatus, User, UserId, UserPatch,
+    ConflictKind, Error, NewProfile, NewTask, NewUser, Owner, Page, Password, Result, Task,
+    TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus, User, UserId, UserPatch,
 };
 
 /// The version a write expects the task to be at (optimistic concurrency).
@@ -45,9 +45,8 @@ impl VersionCheck {
 pub enum OnMissingSubject {
     /// Fail with [`Error::NotFound`].
     Reject,
-    /// Create the account from this profile (its `auth_subject` and `password`
-    /// are ignored: the subject is the one given, and there is no password).
-    Create(NewUser),
+    /// Create the account from this profile, linked to the subject given.
+    Create(NewProfile),
 }
 
 /// Task persistence, always on behalf of an [`Owner`].
@@ -142,7 +141,8 @@ pub trait UserRepo {
     /// Creates an account; a password is stored only as an Argon2id hash.
     ///
     /// # Errors
-    /// [`Error::Validation`] for a bad email or profile field;
+    /// [`Error::Validation`] for a bad email or profile field, or a password
+    /// shorter than [`MIN_PASSWORD_CHARS`](crate::MIN_PASSWORD_CHARS);
     /// [`Error::Conflict`] if the email (in any case) or auth subject is taken.
     fn create_user(&mut self, new: NewUser) -> Result<User>;
 
@@ -185,14 +185,6 @@ pub trait UserRepo {
         on_missing: OnMissingSubject,
     ) -> Result<(User, Owner)>;
 
-    /// **Operator path**: the owner of the account with this email, with no
-    /// proof of identity. Only for trusted tools run by the operator (such as
-    /// the `todo-store` CLI), never with input from an end user.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`]; [`Error::Validation`] if `email` is not an address.
-    fn operator_owner(&mut self, email: &str) -> Result<Owner>;
-
     /// Updates the owner's own profile.
     ///
     /// # Errors
@@ -203,7 +195,9 @@ pub trait UserRepo {
     /// Replaces the owner's password (hashed with Argon2id).
     ///
     /// # Errors
-    /// [`Error::NotFound`] if the account was deleted.
+    /// [`Error::Validation`] for a password shorter than
+    /// [`MIN_PASSWORD_CHARS`](crate::MIN_PASSWORD_CHARS); [`Error::NotFound`]
+    /// if the account was deleted.
     fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()>;
 
     /// Deletes the owner's account and, in the same statement, all its tasks.
@@ -211,6 +205,30 @@ pub trait UserRepo {
     /// # Errors
     /// [`Error::NotFound`] if the account was already deleted.
     fn delete_user(&mut self, owner: &Owner) -> Result<()>;
+}
+
+/// **Operator path** (cargo feature `operator`): an [`Owner`] for an account
+/// named by email, with no proof of identity.
+///
+/// Only for trusted tools run by whoever operates the database, such as the
+/// `todo-store` CLI, and for tests; never with input from an end user. Being a
+/// separate trait behind a feature, it shows up in a crate's `Cargo.toml`
+/// and imports wherever it is used.
+#[cfg(feature = "operator")]
+pub trait OperatorRepo {
+    /// The owner of the account with this email (in any letter case).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Validation`] if `email` is not an address;
+    /// [`Error::Unavailable`] or [`Error::Database`].
+    fn operator_owner(&mut self, email: &str) -> Result<Owner>;
+}
+
+#[cfg(feature = "operator")]
+impl OperatorRepo for PgConnection {
+    fn operator_owner(&mut self, email: &str) -> Result<Owner> {
+        user_sql::operator_owner(self, email)
+    }
 }
 
 impl TaskRepo for PgConnection {
@@ -293,16 +311,12 @@ impl UserRepo for PgConnection {
         user_sql::owner_for_subject(self, subject, &on_missing)
     }
 
-    fn operator_owner(&mut self, email: &str) -> Result<Owner> {
-        user_sql::operator_owner(self, email)
-    }
-
     fn update_profile(&mut self, owner: &Owner, patch: UserPatch) -> Result<User> {
         user_sql::update_profile(self, owner, &patch)
     }
 
     fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
-        user_sql::set_password_hash(self, owner, crate::password::hash(password)?)
+        user_sql::set_password_hash(self, owner, crate::password::hash_new(password)?)
     }
 
     fn delete_user(&mut self, owner: &Owner) -> Result<()> {

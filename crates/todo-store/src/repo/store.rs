@@ -91,20 +91,23 @@ impl UserRepo for Store {
         self.conn()?.owner_for_subject(subject, on_missing)
     }
 
-    fn operator_owner(&mut self, email: &str) -> Result<Owner> {
-        self.conn()?.operator_owner(email)
-    }
-
     fn update_profile(&mut self, owner: &Owner, patch: UserPatch) -> Result<User> {
         self.conn()?.update_profile(owner, patch)
     }
 
     fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
-        let hash = password::hash(password)?;
+        let hash = password::hash_new(password)?;
         user_sql::set_password_hash(&mut *self.conn()?, owner, hash)
     }
 
     fn delete_user(&mut self, owner: &Owner) -> Result<()> {
         self.conn()?.delete_user(owner)
+    }
+}
+
+#[cfg(feature = "operator")]
+impl crate::OperatorRepo for Store {
+    fn operator_owner(&mut self, email: &str) -> Result<Owner> {
+        user_sql::operator_owner(&mut *self.conn()?, email)
     }
 }

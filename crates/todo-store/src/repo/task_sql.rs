@@ -1,5 +1,6 @@
 //! The task queries, as functions over `&mut PgConnection`. Every query starts
-//! from [`owned_by`] or [`owned_task`], so none can forget the owner.
+//! from [`owned`] (or its boxed form [`owned_by`]) or [`owned_task`], so none
+//! can forget the owner.
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -10,8 +11,8 @@ use diesel::{
 };
 
 use crate::{
-    Entity, Error, NewTask, Owner, Page, Priority, Result, SortKey, SortOrder, StatusFilter, Task,
-    TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus, UserId, VersionCheck,
+    ConflictKind, Entity, Error, NewTask, Owner, Page, Priority, Result, SortKey, SortOrder,
+    StatusFilter, Task, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus, UserId, VersionCheck,
     cursor::{KeyValue, Position},
     schema::tasks,
     validate::{self, MAX_DESCRIPTION_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS},
@@ -22,11 +23,34 @@ const INSERT_CHUNK: usize = 1_000;
 
 type BoxedTasks<'a> = tasks::BoxedQuery<'a, Pg>;
 
+/// Evaluates `$write` with `$t` bound to `$target`, narrowed to the expected
+/// version when `$check` asks for one. A macro rather than a function so that
+/// both arms keep their static query types (and Diesel's statement cache).
+macro_rules! guarded {
+    ($check:expr, $target:expr, |$t:ident| $write:expr) => {
+        match $check {
+            VersionCheck::Any => {
+                let $t = $target;
+                $write
+            }
+            VersionCheck::Exactly(version) => {
+                let $t = $target.filter(tasks::version.eq(version));
+                $write
+            }
+        }
+    };
+}
+
 /// All of the owner's tasks, and nobody else's.
+fn owned(
+    owner: &Owner,
+) -> diesel::dsl::Filter<tasks::table, diesel::dsl::Eq<tasks::user_id, UserId>> {
+    tasks::table.filter(tasks::user_id.eq(owner.user_id()))
+}
+
+/// [`owned`], boxed, for queries assembled from a filter.
 fn owned_by(owner: &Owner) -> BoxedTasks<'static> {
-    tasks::table
-        .filter(tasks::user_id.eq(owner.user_id()))
-        .into_boxed()
+    owned(owner).into_boxed()
 }
 
 /// One of the owner's tasks (a primary-key probe).
@@ -56,7 +80,10 @@ impl<'a> TaskRow<'a> {
                 None => None,
             },
             priority: new.priority.unwrap_or_default(),
-            due_at: new.due_at,
+            due_at: new
+                .due_at
+                .map(|due| validate::timestamp("due_at", due))
+                .transpose()?,
         })
     }
 }
@@ -87,7 +114,10 @@ impl<'a> TaskChanges<'a> {
                 None => None,
             },
             priority: patch.priority,
-            due_at: patch.due_at,
+            due_at: match patch.due_at {
+                Some(Some(due)) => Some(Some(validate::timestamp("due_at", due)?)),
+                other => other,
+            },
         })
     }
 }
@@ -228,13 +258,13 @@ fn filtered(mut q: BoxedTasks<'static>, filter: &TaskFilter) -> Result<BoxedTask
         }
     }
     if let Some(from) = filter.due_from {
-        q = q.filter(tasks::due_at.ge(from));
+        q = q.filter(tasks::due_at.ge(validate::timestamp("due_from", from)?));
     }
     if let Some(before) = filter.due_before {
-        q = q.filter(tasks::due_at.lt(before));
+        q = q.filter(tasks::due_at.lt(validate::timestamp("due_before", before)?));
     }
     if let Some(since) = filter.updated_since {
-        q = q.filter(tasks::updated_at.ge(since));
+        q = q.filter(tasks::updated_at.ge(validate::timestamp("updated_since", since)?));
     }
     Ok(q)
 }
@@ -330,20 +360,13 @@ pub(crate) fn update(
             check.verify(task.version)?;
             return Ok(task);
         }
-        let updated = match check {
-            VersionCheck::Any => diesel::update(owned_task(owner, id))
+        let updated = guarded!(check, owned_task(owner, id), |target| {
+            diesel::update(target)
                 .set(&changes)
                 .returning(Task::as_returning())
                 .get_result(conn)
-                .optional()?,
-            VersionCheck::Exactly(version) => {
-                diesel::update(owned_task(owner, id).filter(tasks::version.eq(version)))
-                    .set(&changes)
-                    .returning(Task::as_returning())
-                    .get_result(conn)
-                    .optional()?
-            }
-        };
+                .optional()?
+        });
         match updated {
             Some(task) => Ok(task),
             None => Err(miss(conn, owner, id, check)),
@@ -362,7 +385,7 @@ pub(crate) fn set_status(
     conn.transaction(|conn| {
         // Only rows not yet in the wanted state change, so marking a done task
         // done again is a no-op that keeps its version and completion time.
-        let target = owned_task(owner, id).filter(tasks::completed.ne(done));
+        let not_yet = owned_task(owner, id).filter(tasks::completed.ne(done));
         let changes = (
             tasks::completed.eq(done),
             tasks::completed_at.eq(sql::<Nullable<Timestamptz>>(if done {
@@ -371,20 +394,13 @@ pub(crate) fn set_status(
                 "NULL"
             })),
         );
-        let updated = match check {
-            VersionCheck::Any => diesel::update(target)
+        let updated = guarded!(check, not_yet, |target| {
+            diesel::update(target)
                 .set(changes)
                 .returning(Task::as_returning())
                 .get_result(conn)
-                .optional()?,
-            VersionCheck::Exactly(version) => {
-                diesel::update(target.filter(tasks::version.eq(version)))
-                    .set(changes)
-                    .returning(Task::as_returning())
-                    .get_result(conn)
-                    .optional()?
-            }
-        };
+                .optional()?
+        });
         match updated {
             Some(task) => Ok(task),
             None => {
@@ -403,13 +419,9 @@ pub(crate) fn delete(
     check: VersionCheck,
 ) -> Result<()> {
     conn.transaction(|conn| {
-        let deleted = match check {
-            VersionCheck::Any => diesel::delete(owned_task(owner, id)).execute(conn)?,
-            VersionCheck::Exactly(version) => {
-                diesel::delete(owned_task(owner, id).filter(tasks::version.eq(version)))
-                    .execute(conn)?
-            }
-        };
+        let deleted = guarded!(check, owned_task(owner, id), |target| {
+            diesel::delete(target).execute(conn)?
+        });
         match deleted {
             0 => Err(miss(conn, owner, id, check)),
             _ => Ok(()),
@@ -418,12 +430,7 @@ pub(crate) fn delete(
 }
 
 pub(crate) fn delete_many(conn: &mut PgConnection, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
-    let deleted = diesel::delete(
-        tasks::table
-            .filter(tasks::user_id.eq(owner.user_id()))
-            .filter(tasks::id.eq_any(ids)),
-    )
-    .execute(conn)?;
+    let deleted = diesel::delete(owned(owner).filter(tasks::id.eq_any(ids))).execute(conn)?;
     Ok(deleted as u64)
 }
 
@@ -435,10 +442,11 @@ fn miss(conn: &mut PgConnection, owner: &Owner, id: TaskId, check: VersionCheck)
         .get_result::<i32>(conn)
         .optional();
     match current {
+        // The version moved between the write and this read: someone else wrote.
         Ok(Some(actual)) => check
             .verify(actual)
             .err()
-            .unwrap_or(Error::Database("write matched no row".into())),
+            .unwrap_or(Error::Conflict(ConflictKind::ConcurrentUpdate)),
         Ok(None) => Error::NotFound(Entity::Task),
         Err(err) => err.into(),
     }

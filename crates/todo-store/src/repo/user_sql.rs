@@ -36,13 +36,13 @@ impl<'a> UserRow<'a> {
             display_name: new.display_name.as_deref().map(display_name).transpose()?,
             time_zone: new.time_zone.as_deref().map(time_zone).transpose()?,
         };
-        row.password_hash = new.password.as_ref().map(password::hash).transpose()?;
+        row.password_hash = new.password.as_ref().map(password::hash_new).transpose()?;
         Ok(row)
     }
 }
 
 fn auth_subject(raw: &str) -> Result<&str> {
-    validate::line("auth_subject", raw, 255)
+    validate::exact_token("auth_subject", raw, 255)
 }
 
 fn display_name(raw: &str) -> Result<&str> {
@@ -172,9 +172,11 @@ pub(crate) fn owner_for_subject(
         return Err(Error::NotFound(Entity::User));
     };
     let new = NewUser {
-        auth_subject: Some(subject.to_owned()),
+        email: profile.email.clone(),
+        display_name: profile.display_name.clone(),
+        time_zone: profile.time_zone.clone(),
         password: None,
-        ..profile.clone()
+        auth_subject: Some(subject.to_owned()),
     };
     let row = UserRow::validated(&new)?;
     conn.transaction(|conn| {
@@ -193,6 +195,7 @@ pub(crate) fn owner_for_subject(
     })
 }
 
+#[cfg(feature = "operator")]
 pub(crate) fn operator_owner(conn: &mut PgConnection, email: &str) -> Result<Owner> {
     find_by_email(conn, email)?
         .map(|user| Owner::verified(user.id))
