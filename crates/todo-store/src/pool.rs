@@ -13,7 +13,9 @@ use crate::{DatabaseUrl, Error, Result, StoreConfig, config::apply_session_setti
 pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
 
 /// The pool-backed entry point: implements [`TaskRepo`](crate::TaskRepo) and
-/// [`UserRepo`](crate::UserRepo). Cheap to clone; clones share the pool.
+/// [`UserRepo`](crate::UserRepo). Cheap to clone; clones share the pool, so
+/// a web server keeps one and hands each request its own clone (as axum's
+/// `State` extractor does), which the `&mut self` repository methods need.
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<ConnectionManager<PgConnection>>,
