@@ -42,6 +42,6 @@ pub fn explain_list(
     owner: &Owner,
     query: &TaskQuery,
 ) -> Result<Vec<String>> {
-    let statement = task_sql::list_statement(owner, query)?.limit(i64::from(query.page_size()) + 1);
+    let (statement, _) = task_sql::page_statement(owner, query)?;
     Ok(Explain(statement).load::<String>(conn)?)
 }

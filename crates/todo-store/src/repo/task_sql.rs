@@ -22,6 +22,8 @@ use crate::{
 const INSERT_CHUNK: usize = 1_000;
 
 type BoxedTasks<'a> = tasks::BoxedQuery<'a, Pg>;
+type ListStatement = diesel::dsl::Select<BoxedTasks<'static>, diesel::dsl::AsSelect<Task, Pg>>;
+type PageStatement = diesel::dsl::Limit<ListStatement>;
 
 /// Evaluates `$write` with `$t` bound to `$target`, narrowed to the expected
 /// version when `$check` asks for one. A macro rather than a function so that
@@ -174,10 +176,8 @@ pub(crate) fn list(
     owner: &Owner,
     query: &TaskQuery,
 ) -> Result<Page<Task>> {
-    let limit = page_limit(query)?;
-    let mut items: Vec<Task> = list_statement(owner, query)?
-        .limit(i64::from(limit) + 1)
-        .load(conn)?;
+    let (statement, limit) = page_statement(owner, query)?;
+    let mut items: Vec<Task> = statement.load(conn)?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items
@@ -187,6 +187,15 @@ pub(crate) fn list(
         None
     };
     Ok(Page { items, next_cursor })
+}
+
+/// The list query exactly as [`list`] runs it (also used by
+/// [`crate::explain`]), and the page size. It fetches one row more than the
+/// page, to learn whether there is a next page.
+pub(crate) fn page_statement(owner: &Owner, query: &TaskQuery) -> Result<(PageStatement, u32)> {
+    let limit = page_limit(query)?;
+    let statement = list_statement(owner, query)?.limit(i64::from(limit) + 1);
+    Ok((statement, limit))
 }
 
 fn page_limit(query: &TaskQuery) -> Result<u32> {
@@ -204,11 +213,7 @@ pub(crate) fn count(conn: &mut PgConnection, owner: &Owner, filter: &TaskFilter)
 }
 
 /// The list query without its LIMIT: filter, keyset position and order.
-/// Also used by [`crate::explain`].
-pub(crate) fn list_statement(
-    owner: &Owner,
-    query: &TaskQuery,
-) -> Result<diesel::dsl::Select<BoxedTasks<'static>, diesel::dsl::AsSelect<Task, Pg>>> {
+fn list_statement(owner: &Owner, query: &TaskQuery) -> Result<ListStatement> {
     let mut statement = filtered(owned_by(owner), &query.filter)?;
     if let Some(cursor) = &query.after {
         let position = Position::decode(cursor)?;
