@@ -11,6 +11,7 @@ mod db;
 mod exit;
 mod input;
 mod output;
+mod rng;
 mod table;
 
 use std::{io, process::ExitCode};

@@ -8,7 +8,7 @@ use serde::Serialize;
 use todo_store::{Page, Task, TaskId, User, UserId};
 
 use crate::{
-    commands::{demo::DemoSummary, setup::SetupReport},
+    commands::{bench::BenchReport, demo::DemoSummary, seed::SeedReport, setup::SetupReport},
     table::Table,
 };
 
@@ -52,6 +52,10 @@ pub enum Report {
     TaskDeleted(TaskId),
     /// `demo`.
     Demo(DemoSummary),
+    /// `seed`.
+    Seed(SeedReport),
+    /// `bench`.
+    Bench(BenchReport),
 }
 
 /// What happened to the user a [`Report::User`] shows.
@@ -187,6 +191,8 @@ impl Report {
                 },
             ),
             Report::Demo(summary) => serde_json::to_writer_pretty(&mut out, summary),
+            Report::Seed(report) => serde_json::to_writer_pretty(&mut out, report),
+            Report::Bench(report) => serde_json::to_writer_pretty(&mut out, report),
         };
         written.map_err(io::Error::from)
     }
@@ -252,8 +258,30 @@ impl Report {
                 "Demo finished: {} users and their tasks were deleted; nothing was left behind.\n",
                 summary.users.len()
             ),
+            Report::Seed(report) => seed_text(report),
+            Report::Bench(report) => report.markdown(),
         }
     }
+}
+
+fn seed_text(report: &SeedReport) -> String {
+    let mut text = String::new();
+    if report.users_present > 0 {
+        text += &format!(
+            "{} of the seed's {} users were already loaded.\n",
+            report.users_present, report.planned_users
+        );
+    }
+    text += &format!(
+        "Seed {}: loaded {} users and {} tasks in {:.1} s ({:.0} rows/s); VACUUM (ANALYZE) took {:.1} s.\n",
+        report.seed,
+        report.users_loaded,
+        report.tasks_loaded,
+        report.load_seconds,
+        report.rows_per_second,
+        report.vacuum_seconds
+    );
+    text
 }
 
 fn setup_text(report: &SetupReport) -> String {

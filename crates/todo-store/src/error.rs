@@ -96,6 +96,10 @@ pub enum ConflictKind {
     /// A task with this id already exists.
     #[error("a task with this id already exists")]
     DuplicateTaskId,
+    /// An account with this id already exists (bulk loading only: the
+    /// repositories choose new ids themselves).
+    #[error("a user with this id already exists")]
+    DuplicateUserId,
     /// The caller expected another version: someone changed the task meanwhile.
     #[error("task is at version {actual}, not the expected {expected}")]
     StaleVersion {
@@ -176,6 +180,7 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
             "users_email_lower_key" => Error::Conflict(ConflictKind::EmailTaken),
             "users_auth_subject_key" => Error::Conflict(ConflictKind::AuthSubjectTaken),
             "tasks_pkey" => Error::Conflict(ConflictKind::DuplicateTaskId),
+            "users_pkey" => Error::Conflict(ConflictKind::DuplicateUserId),
             _ => Error::Database(info.message().to_owned()),
         },
         // The only foreign key: a task's owner vanished (deleted concurrently).

@@ -1,8 +1,10 @@
 //! The commands. Each parses and checks its arguments first, then connects,
 //! then calls the library, and returns a [`Report`] for `main` to print.
 
+pub mod bench;
 pub mod demo;
 pub mod migrate;
+pub mod seed;
 pub mod setup;
 pub mod task;
 pub mod user;
@@ -24,6 +26,8 @@ pub fn run(command: Command, url: &DatabaseUrl, json: bool) -> Result<Report, Fa
         Command::Demo => demo::run(url, json).map(Report::Demo),
         Command::User(command) => user::run(command, url),
         Command::Task(command) => task::run(command, url),
+        Command::Seed(args) => seed::run(&args, url).map(Report::Seed),
+        Command::Bench(args) => bench::run(&args, url).map(Report::Bench),
     }
 }
 

@@ -4,6 +4,7 @@
 //! Both are implemented for a plain [`PgConnection`], so they also run inside a
 //! caller's transaction, and for the pool-backed [`Store`](crate::Store).
 
+mod keyset;
 mod store;
 pub(crate) mod task_sql;
 pub(crate) mod user_sql;

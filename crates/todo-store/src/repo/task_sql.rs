@@ -7,13 +7,14 @@ use diesel::{
     dsl::sql,
     pg::Pg,
     prelude::*,
-    sql_types::{Bool, Nullable, SmallInt, Text, Timestamptz},
+    sql_types::{Nullable, Timestamptz},
 };
 
+use super::keyset::{After, Limited, SortExpr};
 use crate::{
-    ConflictKind, Entity, Error, NewTask, Owner, Page, Priority, Result, SortKey, SortOrder,
-    StatusFilter, Task, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus, UserId, VersionCheck,
-    cursor::{KeyValue, Position},
+    ConflictKind, Entity, Error, NewTask, Owner, Page, Priority, Result, SortOrder, StatusFilter,
+    Task, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus, UserId, VersionCheck,
+    cursor::Position,
     schema::tasks,
     validate::{self, MAX_DESCRIPTION_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS},
 };
@@ -23,7 +24,7 @@ const INSERT_CHUNK: usize = 1_000;
 
 type BoxedTasks<'a> = tasks::BoxedQuery<'a, Pg>;
 type ListStatement = diesel::dsl::Select<BoxedTasks<'static>, diesel::dsl::AsSelect<Task, Pg>>;
-type PageStatement = diesel::dsl::Limit<ListStatement>;
+type PageStatement = Limited<ListStatement>;
 
 /// Evaluates `$write` with `$t` bound to `$target`, narrowed to the expected
 /// version when `$check` asks for one. A macro rather than a function so that
@@ -60,8 +61,11 @@ fn owned_task(owner: &Owner, id: TaskId) -> diesel::dsl::Find<tasks::table, (Use
     tasks::table.find((owner.user_id(), id))
 }
 
+/// `treat_none_as_default_value = false`: `None` is inserted as NULL (the
+/// columns' default anyway) instead of `DEFAULT`, which keeps the INSERT's SQL
+/// the same for every row, so Diesel can cache it as a prepared statement.
 #[derive(Insertable)]
-#[diesel(table_name = tasks, check_for_backend(Pg))]
+#[diesel(table_name = tasks, check_for_backend(Pg), treat_none_as_default_value = false)]
 struct TaskRow<'a> {
     user_id: UserId,
     id: TaskId,
@@ -164,11 +168,21 @@ pub(crate) fn create_many(
 }
 
 pub(crate) fn get(conn: &mut PgConnection, owner: &Owner, id: TaskId) -> Result<Task> {
-    owned_task(owner, id)
-        .select(Task::as_select())
+    get_statement(owner, id)
         .get_result(conn)
         .optional()?
         .ok_or(Error::NotFound(Entity::Task))
+}
+
+/// The query [`get`] runs (also rendered by [`crate::sql_text`]).
+pub(crate) fn get_statement(
+    owner: &Owner,
+    id: TaskId,
+) -> diesel::dsl::Select<
+    diesel::dsl::Find<tasks::table, (UserId, TaskId)>,
+    diesel::dsl::AsSelect<Task, Pg>,
+> {
+    owned_task(owner, id).select(Task::as_select())
 }
 
 pub(crate) fn list(
@@ -194,7 +208,10 @@ pub(crate) fn list(
 /// page, to learn whether there is a next page.
 pub(crate) fn page_statement(owner: &Owner, query: &TaskQuery) -> Result<(PageStatement, u32)> {
     let limit = page_limit(query)?;
-    let statement = list_statement(owner, query)?.limit(i64::from(limit) + 1);
+    let statement = Limited {
+        query: list_statement(owner, query)?,
+        limit: limit + 1,
+    };
     Ok((statement, limit))
 }
 
@@ -206,10 +223,16 @@ fn page_limit(query: &TaskQuery) -> Result<u32> {
 }
 
 pub(crate) fn count(conn: &mut PgConnection, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
-    let n: i64 = filtered(owned_by(owner), filter)?
-        .count()
-        .get_result(conn)?;
+    let n: i64 = count_statement(owner, filter)?.get_result(conn)?;
     Ok(n.unsigned_abs())
+}
+
+/// The query [`count`] runs (also rendered by [`crate::sql_text`]).
+pub(crate) fn count_statement(
+    owner: &Owner,
+    filter: &TaskFilter,
+) -> Result<diesel::dsl::Count<BoxedTasks<'static>>> {
+    Ok(filtered(owned_by(owner), filter)?.count())
 }
 
 /// The list query without its LIMIT: filter, keyset position and order.
@@ -223,7 +246,7 @@ fn list_statement(owner: &Owner, query: &TaskQuery) -> Result<ListStatement> {
                 "belongs to a list with another sort order",
             ));
         }
-        statement = statement.filter(after_position(&position));
+        statement = statement.filter(After(position));
     }
     Ok(ordered(statement, query.sort).select(Task::as_select()))
 }
@@ -231,8 +254,11 @@ fn list_statement(owner: &Owner, query: &TaskQuery) -> Result<ListStatement> {
 fn filtered(mut q: BoxedTasks<'static>, filter: &TaskFilter) -> Result<BoxedTasks<'static>> {
     match filter.status {
         StatusFilter::All => {}
-        StatusFilter::Open => q = q.filter(tasks::completed.eq(false)),
-        StatusFilter::Done => q = q.filter(tasks::completed.eq(true)),
+        // Written as `NOT completed` / `completed`, not compared with a bound
+        // value: the planner can then match the partial index for open tasks
+        // in a generic plan too.
+        StatusFilter::Open => q = q.filter(diesel::dsl::not(tasks::completed)),
+        StatusFilter::Done => q = q.filter(tasks::completed),
     }
     if let (Some(min), Some(max)) = (filter.priority_min, filter.priority_max) {
         if min > max {
@@ -286,68 +312,11 @@ fn escape_like(text: &str) -> String {
     escaped
 }
 
-/// The SQL expression of a sort key. These match the list indexes of the
-/// migrations exactly, which is what lets PostgreSQL read an index in order.
-fn key_sql(key: SortKey) -> &'static str {
-    match key {
-        SortKey::Created => "tasks.created_at",
-        SortKey::Updated => "tasks.updated_at",
-        SortKey::Priority => "tasks.priority",
-        SortKey::Due => "COALESCE(tasks.due_at, 'infinity'::timestamptz)",
-        SortKey::Title => "lower(tasks.title)",
-    }
-}
-
 fn ordered(q: BoxedTasks<'static>, sort: crate::TaskSort) -> BoxedTasks<'static> {
-    let key = sql::<Text>(key_sql(sort.key));
+    let key = SortExpr(sort.key);
     match sort.order {
         SortOrder::Asc => q.order_by(key.asc()).then_order_by(tasks::id.asc()),
         SortOrder::Desc => q.order_by(key.desc()).then_order_by(tasks::id.desc()),
-    }
-}
-
-/// `(key, id) > (cursor key, cursor id)` (or `<` when descending): a row
-/// comparison that PostgreSQL turns into an index range, so a deep page costs
-/// the same as the first.
-fn after_position(
-    position: &Position,
-) -> Box<dyn BoxableExpression<tasks::table, Pg, SqlType = Bool>> {
-    let op = match position.sort.order {
-        SortOrder::Asc => ">",
-        SortOrder::Desc => "<",
-    };
-    let lhs = sql::<Bool>(&format!(
-        "({}, tasks.id) {op} (",
-        key_sql(position.sort.key)
-    ));
-    let id = position.id;
-    match &position.key {
-        KeyValue::Time(t) => Box::new(
-            lhs.bind::<Timestamptz, _>(*t)
-                .sql(", ")
-                .bind::<diesel::sql_types::Uuid, _>(id)
-                .sql(")"),
-        ),
-        KeyValue::Priority(p) => Box::new(
-            lhs.bind::<SmallInt, _>(p.get())
-                .sql(", ")
-                .bind::<diesel::sql_types::Uuid, _>(id)
-                .sql(")"),
-        ),
-        KeyValue::Due(due) => Box::new(
-            lhs.sql("COALESCE(")
-                .bind::<Nullable<Timestamptz>, _>(*due)
-                .sql(", 'infinity'::timestamptz), ")
-                .bind::<diesel::sql_types::Uuid, _>(id)
-                .sql(")"),
-        ),
-        KeyValue::Title(title) => Box::new(
-            lhs.sql("lower(")
-                .bind::<Text, _>(title.clone())
-                .sql("), ")
-                .bind::<diesel::sql_types::Uuid, _>(id)
-                .sql(")"),
-        ),
     }
 }
 

@@ -45,11 +45,11 @@ fn auth_subject(raw: &str) -> Result<&str> {
     validate::exact_token("auth_subject", raw, 255)
 }
 
-fn display_name(raw: &str) -> Result<&str> {
+pub(crate) fn display_name(raw: &str) -> Result<&str> {
     validate::line("display_name", raw, 100)
 }
 
-fn time_zone(raw: &str) -> Result<&str> {
+pub(crate) fn time_zone(raw: &str) -> Result<&str> {
     validate::line("time_zone", raw, 64)
 }
 

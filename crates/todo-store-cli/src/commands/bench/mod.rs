@@ -1,0 +1,315 @@
+//! `bench`: measure the library as a user calls it, and the physical limit
+//! (`pgbench` running the library's own statements) in the same run.
+//!
+//! Every shape runs with 1 client and with `--clients` clients through one
+//! r2d2 pool. Read shapes pick, per call, one of up to 100 fixed parameter
+//! sets; `pgbench -M prepared` replays exactly those statements (one script
+//! each, SQL text from [`todo_store::sql_text`]). Write shapes work on tasks
+//! the run creates itself and deletes again, so the data is left as found.
+
+mod pgbench;
+mod stats;
+mod workload;
+
+use std::{
+    sync::Mutex,
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+use todo_store::{DatabaseUrl, Error, Store, StoreConfig};
+
+use crate::{args::BenchArgs, db, exit::Failure, rng::Rng};
+use stats::Summary;
+use workload::{Fixture, Read, Shape, Writer};
+
+/// Tasks each client creates (unmeasured) before updating, completing or
+/// deleting, when `create` did not run first.
+const STOCK: usize = 200;
+
+/// What `bench` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Seconds each shape ran, per client count, for the library and pgbench each.
+    pub duration_s: u64,
+    /// Accounts in the database.
+    pub users: u64,
+    /// One row per shape and client count.
+    pub shapes: Vec<ShapeResult>,
+    /// Why pgbench figures are missing, if they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pgbench_error: Option<String>,
+}
+
+/// One shape at one client count. Times in milliseconds; pgbench figures and
+/// ratios (library / pgbench) are `null` for writes and when pgbench did not run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShapeResult {
+    /// The shape's name.
+    pub shape: &'static str,
+    /// Concurrent clients.
+    pub clients: u32,
+    /// Median latency through the library.
+    pub p50_ms: f64,
+    /// 95th percentile through the library.
+    pub p95_ms: f64,
+    /// 99th percentile through the library.
+    pub p99_ms: f64,
+    /// Slowest call through the library.
+    pub max_ms: f64,
+    /// Library calls per second, all clients together.
+    pub ops_per_s: f64,
+    /// pgbench's median for the same statements.
+    pub pgbench_p50_ms: Option<f64>,
+    /// pgbench's 95th percentile.
+    pub pgbench_p95_ms: Option<f64>,
+    /// pgbench's transactions per second.
+    pub pgbench_ops_per_s: Option<f64>,
+    /// `p50_ms / pgbench_p50_ms`.
+    pub p50_ratio: Option<f64>,
+    /// `p95_ms / pgbench_p95_ms`.
+    pub p95_ratio: Option<f64>,
+    /// `ops_per_s / pgbench_ops_per_s`.
+    pub ops_ratio: Option<f64>,
+}
+
+/// Runs `bench`.
+///
+/// # Errors
+/// A validation failure for bad arguments or an empty database; the
+/// library's error if a measured call fails (a benchmark must not hide one).
+pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> {
+    let shapes = selected_shapes(&args.shapes)?;
+    if args.duration == 0 || args.clients == 0 {
+        return Err(Error::validation("duration and clients", "must be at least 1").into());
+    }
+    let duration = Duration::from_secs(args.duration);
+    let mut conn = db::connect(url)?;
+    let mut rng = Rng::stream(args.seed, 0);
+    let fixture = Fixture::prepare(&mut conn, &mut rng)?;
+    let store = Store::connect(
+        &StoreConfig::new(url.expose())
+            .max_connections(args.clients)
+            .min_idle(args.clients),
+    )?;
+    let mut client_counts = vec![1, args.clients];
+    client_counts.dedup();
+
+    let mut results = Vec::new();
+    let mut pgbench_error = None;
+    let mut writers: Vec<Writer> = Vec::new();
+    for &clients in &client_counts {
+        writers.resize_with(clients as usize, Writer::default);
+        for &shape in &shapes {
+            let reads = fixture.reads(shape);
+            let library = if shape.is_read() {
+                measure_reads(&store, &reads, clients, duration, args.seed)?
+            } else {
+                measure_writes(&store, &fixture, &mut writers, shape, duration, args.seed)?
+            };
+            // Without parameter sets (no heavy users, say) there is nothing to replay.
+            let pgbench = if !reads.is_empty() && pgbench_error.is_none() {
+                let statements = reads
+                    .iter()
+                    .map(|read| read.sql(&mut conn).map(|text| text.inlined()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                pgbench::run(&args.pgbench, url, &statements, clients, duration)
+                    .map_err(|err| pgbench_error = Some(err))
+                    .ok()
+            } else {
+                None
+            };
+            if let Some(library) = library {
+                results.push(ShapeResult::new(shape, clients, library, pgbench));
+            }
+        }
+    }
+    let mut cleaner = store.clone();
+    for writer in &mut writers {
+        writer.clean_up(&mut cleaner)?;
+    }
+    Ok(BenchReport {
+        duration_s: args.duration,
+        users: fixture.users,
+        shapes: results,
+        pgbench_error,
+    })
+}
+
+fn selected_shapes(names: &[String]) -> Result<Vec<Shape>, Failure> {
+    if names.is_empty() {
+        return Ok(Shape::ALL.to_vec());
+    }
+    let mut chosen = Vec::new();
+    for name in names {
+        let shape = Shape::named(name).ok_or_else(|| {
+            let known: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
+            Error::validation(
+                "shape",
+                format!("unknown: {name} (known: {})", known.join(", ")),
+            )
+        })?;
+        chosen.push(shape);
+    }
+    // Always in the canonical order, so that `create` runs before `delete`.
+    Ok(Shape::ALL
+        .into_iter()
+        .filter(|shape| chosen.contains(shape))
+        .collect())
+}
+
+/// Runs `reads` (one picked at random per call) from `clients` threads.
+fn measure_reads(
+    store: &Store,
+    reads: &[Read],
+    clients: u32,
+    duration: Duration,
+    seed: u64,
+) -> Result<Option<Summary>, Failure> {
+    if reads.is_empty() {
+        return Ok(None);
+    }
+    measure(clients, duration, |client| {
+        let mut store = store.clone();
+        let mut rng = Rng::stream(seed, u64::from(client) + 1);
+        move || {
+            rng.pick(reads).call(&mut store)?;
+            Ok(true)
+        }
+    })
+}
+
+/// Runs the write shape `shape`, each client on its own tasks.
+fn measure_writes(
+    store: &Store,
+    fixture: &Fixture,
+    writers: &mut [Writer],
+    shape: Shape,
+    duration: Duration,
+    seed: u64,
+) -> Result<Option<Summary>, Failure> {
+    if shape != Shape::Create {
+        for (client, writer) in writers.iter_mut().enumerate() {
+            let mut rng = Rng::stream(seed, 1_000 + client as u64);
+            writer.stock(STOCK, &mut store.clone(), &fixture.owners, &mut rng)?;
+        }
+    }
+    let slots: Vec<Mutex<&mut Writer>> = writers.iter_mut().map(Mutex::new).collect();
+    let clients = u32::try_from(slots.len()).unwrap_or(u32::MAX);
+    measure(clients, duration, |client| {
+        let mut store = store.clone();
+        let mut rng = Rng::stream(seed, 2_000 + u64::from(client));
+        let slot = &slots[client as usize];
+        move || {
+            // Each client has its own slot: the lock is never contended.
+            let mut writer = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            writer.call(shape, &mut store, &fixture.owners, &mut rng)
+        }
+    })
+}
+
+/// Runs `clients` threads, each calling its `op` until `duration` is over
+/// (or `op` says there is nothing left to do), timing every call.
+fn measure<F, Op>(clients: u32, duration: Duration, make_op: F) -> Result<Option<Summary>, Failure>
+where
+    F: Fn(u32) -> Op + Sync,
+    Op: FnMut() -> Result<bool, Error> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + duration;
+    let per_client = thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|client| {
+                let mut op = make_op(client);
+                scope.spawn(move || {
+                    let mut latencies = Vec::new();
+                    while Instant::now() < deadline {
+                        let call = Instant::now();
+                        if !op()? {
+                            break;
+                        }
+                        latencies.push(call.elapsed().as_micros() as u64);
+                    }
+                    Ok::<_, Error>(latencies)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::Database("a benchmark client panicked".into())))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let wall = started.elapsed();
+    Ok(Summary::of(per_client.concat(), wall))
+}
+
+impl ShapeResult {
+    fn new(shape: Shape, clients: u32, library: Summary, pgbench: Option<Summary>) -> Self {
+        let ratio = |ours: f64, theirs: Option<f64>| {
+            theirs.filter(|t| *t > 0.0).map(|t| round(ours / t, 2))
+        };
+        Self {
+            shape: shape.name(),
+            clients,
+            p50_ms: round(library.p50_ms, 3),
+            p95_ms: round(library.p95_ms, 3),
+            p99_ms: round(library.p99_ms, 3),
+            max_ms: round(library.max_ms, 3),
+            ops_per_s: round(library.ops_per_s, 0),
+            pgbench_p50_ms: pgbench.map(|p| round(p.p50_ms, 3)),
+            pgbench_p95_ms: pgbench.map(|p| round(p.p95_ms, 3)),
+            pgbench_ops_per_s: pgbench.map(|p| round(p.ops_per_s, 0)),
+            p50_ratio: ratio(library.p50_ms, pgbench.map(|p| p.p50_ms)),
+            p95_ratio: ratio(library.p95_ms, pgbench.map(|p| p.p95_ms)),
+            ops_ratio: ratio(library.ops_per_s, pgbench.map(|p| p.ops_per_s)),
+        }
+    }
+}
+
+fn round(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
+impl BenchReport {
+    /// The results as a Markdown table.
+    pub fn markdown(&self) -> String {
+        let mut text = format!(
+            "{} users; {} s per shape and client count.\n\n\
+             | shape | clients | p50 ms | p95 ms | p99 ms | max ms | ops/s \
+             | pgbench p50 | pgbench p95 | pgbench ops/s | p50 ratio | p95 ratio | ops ratio |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+            self.users, self.duration_s
+        );
+        let opt = |value: Option<f64>, decimals: usize| {
+            value.map_or_else(|| "—".to_owned(), |v| format!("{v:.decimals$}"))
+        };
+        for r in &self.shapes {
+            text += &format!(
+                "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} | {} | {} | {} | {} | {} | {} |\n",
+                r.shape,
+                r.clients,
+                r.p50_ms,
+                r.p95_ms,
+                r.p99_ms,
+                r.max_ms,
+                r.ops_per_s,
+                opt(r.pgbench_p50_ms, 3),
+                opt(r.pgbench_p95_ms, 3),
+                opt(r.pgbench_ops_per_s, 0),
+                opt(r.p50_ratio, 2),
+                opt(r.p95_ratio, 2),
+                opt(r.ops_ratio, 2),
+            );
+        }
+        if let Some(err) = &self.pgbench_error {
+            text += &format!("\npgbench figures are missing: {err}\n");
+        }
+        text
+    }
+}

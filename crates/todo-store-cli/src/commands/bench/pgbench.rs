@@ -1,0 +1,136 @@
+//! The physical limit: the library's own statements replayed by `pgbench -M
+//! prepared`, one script per parameter set, for the same time and clients.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use todo_store::DatabaseUrl;
+
+use super::stats::Summary;
+
+/// Runs `statements` (each a complete SQL statement; one is picked at random
+/// per transaction) with `clients` connections for `duration`.
+///
+/// # Errors
+/// Why `pgbench` could not run or failed, as one line without secrets.
+pub fn run(
+    program: &Path,
+    url: &DatabaseUrl,
+    statements: &[String],
+    clients: u32,
+    duration: Duration,
+) -> Result<Summary, String> {
+    let dir = ScratchDir::new()?;
+    let mut command = Command::new(program);
+    command
+        .args(["--no-vacuum", "--protocol=prepared", "--log"])
+        .arg(format!("--client={clients}"))
+        .arg(format!("--jobs={}", jobs(clients)))
+        .arg(format!("--time={}", duration.as_secs().max(1)))
+        .arg(format!("--log-prefix={}", dir.0.join("log").display()))
+        // The URL goes in the environment, not on the command line where
+        // other users could read its password: pgbench reads PGDATABASE as
+        // a connection string.
+        .env("PGDATABASE", url.expose());
+    for (i, statement) in statements.iter().enumerate() {
+        let script = dir.0.join(format!("statement{i}.sql"));
+        fs::write(&script, format!("{statement};\n"))
+            .map_err(|err| format!("cannot write a pgbench script: {err}"))?;
+        command.arg(format!("--file={}", script.display()));
+    }
+    let output = command
+        .output()
+        .map_err(|err| format!("cannot run {}: {err}", program.display()))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // The first error names the statement's problem; hints follow it.
+        let last = stderr
+            .lines()
+            .find(|line| line.contains("error"))
+            .or_else(|| stderr.lines().rev().find(|line| !line.trim().is_empty()));
+        return Err(url.scrub(&format!(
+            "pgbench failed ({}): {}",
+            output.status,
+            last.unwrap_or("no message")
+        )));
+    }
+    let latencies = read_logs(&dir.0)?;
+    Summary::of(latencies, duration).ok_or_else(|| "pgbench ran no transaction".to_owned())
+}
+
+/// pgbench's worker threads: as many as the clients divide evenly onto,
+/// up to the machine's cores.
+fn jobs(clients: u32) -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    (1..=cores.min(clients).max(1))
+        .rev()
+        .find(|jobs| clients % jobs == 0)
+        .unwrap_or(1)
+}
+
+/// Per-transaction latencies (µs) from pgbench's logs: one line per
+/// transaction, `client_id transaction_no latency_us script_no epoch epoch_us`.
+fn read_logs(dir: &Path) -> Result<Vec<u64>, String> {
+    let mut latencies = Vec::new();
+    let entries = fs::read_dir(dir).map_err(|err| format!("cannot read pgbench logs: {err}"))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with("log") {
+            continue;
+        }
+        let text = fs::read_to_string(entry.path())
+            .map_err(|err| format!("cannot read pgbench log: {err}"))?;
+        latencies.extend(parse_log(&text));
+    }
+    Ok(latencies)
+}
+
+fn parse_log(text: &str) -> impl Iterator<Item = u64> + '_ {
+    text.lines()
+        .filter_map(|line| line.split_whitespace().nth(2)?.parse::<u64>().ok())
+}
+
+/// A private directory for scripts and logs, removed on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> Result<Self, String> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("todo-store-bench-{}-{stamp}", std::process::id()));
+        fs::create_dir_all(&dir)
+            .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_give_latencies() {
+        let log = "0 1 312 4 1700000000 123456\n1 1 298 0 1700000000 123999\n\nbad line\n";
+        assert_eq!(parse_log(log).collect::<Vec<_>>(), vec![312, 298]);
+    }
+
+    #[test]
+    fn jobs_divide_clients() {
+        for clients in 1..=16 {
+            let jobs = jobs(clients);
+            assert!(jobs >= 1 && clients % jobs == 0);
+        }
+    }
+}

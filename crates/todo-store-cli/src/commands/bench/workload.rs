@@ -1,0 +1,454 @@
+//! What the benchmark runs: the shapes, the users they act for, and for each
+//! read shape a fixed set of calls (so that the library and `pgbench` run the
+//! very same statements with the very same parameters).
+
+use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types};
+use todo_store::{
+    Error, NewTask, OperatorRepo, Owner, SortKey, SortOrder, StatusFilter, Store, TaskFilter,
+    TaskId, TaskPatch, TaskQuery, TaskRepo, TaskSort, TaskStatus, UserId, UserRepo, VersionCheck,
+    sql_text::{self, SqlText},
+};
+
+use crate::{exit::Failure, rng::Rng};
+
+/// Calls each read shape picks from. `pgbench` takes at most 128 scripts.
+pub const PARAM_SETS: usize = 100;
+/// Users with the most tasks, for the deep-list shapes.
+const HEAVY_USERS: i64 = 10;
+/// Tasks on a page, as the library's default.
+const PAGE: u32 = todo_store::DEFAULT_PAGE_SIZE;
+/// Users read to sample from.
+const MAX_USERS_READ: usize = 100_000;
+
+/// One kind of call the benchmark measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shape {
+    /// First page of a user's list, by this key in its natural order.
+    List(SortKey),
+    /// First page of a heavy user's list (newest first).
+    HeavyFirstPage,
+    /// A page 90% of the way down a heavy user's list, by keyset cursor.
+    DeepPage,
+    /// Open tasks by priority.
+    OpenByPriority,
+    /// Text search in titles and descriptions.
+    Search,
+    /// One task by id.
+    Get,
+    /// How many tasks a user has.
+    Count,
+    /// Create a task.
+    Create,
+    /// Change a task's title, expecting its version.
+    Update,
+    /// Mark a task done (or open again), expecting its version.
+    Complete,
+    /// Delete a task, expecting its version.
+    Delete,
+}
+
+impl Shape {
+    /// Every shape, in the order they run: reads, then the writes (whose
+    /// tasks `create` makes and `delete` removes).
+    pub const ALL: [Shape; 15] = [
+        Shape::List(SortKey::Created),
+        Shape::List(SortKey::Updated),
+        Shape::List(SortKey::Priority),
+        Shape::List(SortKey::Due),
+        Shape::List(SortKey::Title),
+        Shape::HeavyFirstPage,
+        Shape::DeepPage,
+        Shape::OpenByPriority,
+        Shape::Search,
+        Shape::Get,
+        Shape::Count,
+        Shape::Create,
+        Shape::Update,
+        Shape::Complete,
+        Shape::Delete,
+    ];
+
+    /// The shape's name in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::List(SortKey::Created) => "list_created",
+            Shape::List(SortKey::Updated) => "list_updated",
+            Shape::List(SortKey::Priority) => "list_priority",
+            Shape::List(SortKey::Due) => "list_due",
+            Shape::List(SortKey::Title) => "list_title",
+            Shape::HeavyFirstPage => "heavy_first_page",
+            Shape::DeepPage => "deep_page",
+            Shape::OpenByPriority => "open_by_priority",
+            Shape::Search => "search",
+            Shape::Get => "get",
+            Shape::Count => "count",
+            Shape::Create => "create",
+            Shape::Update => "update",
+            Shape::Complete => "complete",
+            Shape::Delete => "delete",
+        }
+    }
+
+    /// The shape called `name`.
+    pub fn named(name: &str) -> Option<Shape> {
+        Shape::ALL.into_iter().find(|shape| shape.name() == name)
+    }
+
+    /// Whether the shape only reads (and so can be replayed by `pgbench`).
+    pub fn is_read(self) -> bool {
+        !matches!(
+            self,
+            Shape::Create | Shape::Update | Shape::Complete | Shape::Delete
+        )
+    }
+}
+
+/// A read call with its parameters fixed.
+#[derive(Debug, Clone)]
+pub enum Read {
+    /// `list_tasks`.
+    List(Owner, TaskQuery),
+    /// `get_task`.
+    Get(Owner, TaskId),
+    /// `count_tasks`.
+    Count(Owner, TaskFilter),
+}
+
+impl Read {
+    /// Makes the call through the library.
+    pub fn call(&self, store: &mut Store) -> Result<(), Error> {
+        match self {
+            Read::List(owner, query) => store.list_tasks(owner, query).map(drop),
+            Read::Get(owner, id) => store.get_task(owner, *id).map(drop),
+            Read::Count(owner, filter) => store.count_tasks(owner, filter).map(drop),
+        }
+    }
+
+    /// The statement the library sends for this call.
+    pub fn sql(&self, conn: &mut PgConnection) -> Result<SqlText, Error> {
+        match self {
+            Read::List(owner, query) => sql_text::list_tasks(conn, owner, query),
+            Read::Get(owner, id) => sql_text::get_task(conn, owner, *id),
+            Read::Count(owner, filter) => sql_text::count_tasks(conn, owner, filter),
+        }
+    }
+}
+
+/// The users and calls a benchmark run uses, chosen once at the start.
+#[derive(Debug)]
+pub struct Fixture {
+    /// Randomly chosen users.
+    pub owners: Vec<Owner>,
+    /// Users with the most tasks, each with a cursor deep in their list.
+    heavy: Vec<(Owner, todo_store::Cursor)>,
+    /// For each chosen user: one of their task ids and a word of one title.
+    picks: Vec<(TaskId, String)>,
+    /// Accounts in the database.
+    pub users: u64,
+}
+
+impl Fixture {
+    /// Chooses up to [`PARAM_SETS`] users at random, and the heavy users.
+    ///
+    /// # Errors
+    /// A validation failure if the database holds no tasks; the library's error.
+    pub fn prepare(conn: &mut PgConnection, rng: &mut Rng) -> Result<Fixture, Failure> {
+        let everyone = all_users(conn)?;
+        let mut owners = Vec::new();
+        let mut picks = Vec::new();
+        for (_, email) in sample(&everyone, PARAM_SETS, rng) {
+            let owner = conn.operator_owner(email)?;
+            let page = conn.list_tasks(&owner, &newest_first())?;
+            if page.items.is_empty() {
+                continue;
+            }
+            let task = rng.pick(&page.items);
+            picks.push((task.id, search_word(&task.title)));
+            owners.push(owner);
+        }
+        if owners.is_empty() {
+            return Err(Error::validation(
+                "database",
+                "holds no tasks to measure: run `todo-store seed` first",
+            )
+            .into());
+        }
+        let heavy = heavy_users(conn)?;
+        Ok(Fixture {
+            owners,
+            heavy,
+            picks,
+            users: everyone.len() as u64,
+        })
+    }
+
+    /// The calls a read shape picks from (empty for a write shape).
+    pub fn reads(&self, shape: Shape) -> Vec<Read> {
+        let each = |make: &dyn Fn(&Owner, &(TaskId, String)) -> Read| -> Vec<Read> {
+            self.owners
+                .iter()
+                .zip(&self.picks)
+                .map(|(owner, pick)| make(owner, pick))
+                .collect()
+        };
+        match shape {
+            Shape::List(key) => each(&|owner, _| {
+                Read::List(
+                    owner.clone(),
+                    TaskQuery::new().sort(natural(key)).limit(PAGE),
+                )
+            }),
+            Shape::HeavyFirstPage => self
+                .heavy
+                .iter()
+                .map(|(owner, _)| Read::List(owner.clone(), newest_first()))
+                .collect(),
+            Shape::DeepPage => self
+                .heavy
+                .iter()
+                .map(|(owner, cursor)| {
+                    Read::List(owner.clone(), newest_first().after(cursor.clone()))
+                })
+                .collect(),
+            Shape::OpenByPriority => each(&|owner, _| {
+                let query = TaskQuery::new()
+                    .filter(TaskFilter::default().status(StatusFilter::Open))
+                    .sort(natural(SortKey::Priority))
+                    .limit(PAGE);
+                Read::List(owner.clone(), query)
+            }),
+            Shape::Search => each(&|owner, (_, word)| {
+                let query = newest_first().filter(TaskFilter::default().search(word.clone()));
+                Read::List(owner.clone(), query)
+            }),
+            Shape::Get => each(&|owner, (id, _)| Read::Get(owner.clone(), *id)),
+            Shape::Count => each(&|owner, _| Read::Count(owner.clone(), TaskFilter::default())),
+            Shape::Create | Shape::Update | Shape::Complete | Shape::Delete => Vec::new(),
+        }
+    }
+}
+
+/// The order a person expects for each key: newest or most urgent first.
+fn natural(key: SortKey) -> TaskSort {
+    let order = match key {
+        SortKey::Created | SortKey::Updated => SortOrder::Desc,
+        SortKey::Priority | SortKey::Due | SortKey::Title => SortOrder::Asc,
+    };
+    TaskSort::new(key, order)
+}
+
+fn newest_first() -> TaskQuery {
+    TaskQuery::new().sort(natural(SortKey::Created)).limit(PAGE)
+}
+
+/// The longest word of a title: what a person might search for.
+fn search_word(title: &str) -> String {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .max_by_key(|word| word.chars().count())
+        .unwrap_or(title)
+        .to_owned()
+}
+
+/// Ids and emails of (up to [`MAX_USERS_READ`]) accounts.
+fn all_users(conn: &mut PgConnection) -> Result<Vec<(UserId, String)>, Failure> {
+    let mut users = Vec::new();
+    let mut after = None;
+    while users.len() < MAX_USERS_READ {
+        let page = conn.list_users(todo_store::MAX_PAGE_SIZE, after)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        users.extend(page.into_iter().map(|user| (user.id, user.email)));
+    }
+    Ok(users)
+}
+
+/// Up to `n` distinct elements of `items`, at random.
+fn sample<'a, T>(items: &'a [T], n: usize, rng: &mut Rng) -> Vec<&'a T> {
+    let mut indexes: Vec<usize> = (0..items.len()).collect();
+    let n = n.min(items.len());
+    for i in 0..n {
+        let j = i + rng.below((indexes.len() - i) as u64) as usize;
+        indexes.swap(i, j);
+    }
+    indexes[..n].iter().map(|&i| &items[i]).collect()
+}
+
+#[derive(QueryableByName)]
+struct TaskCount {
+    #[diesel(sql_type = sql_types::Uuid)]
+    user_id: UserId,
+    #[diesel(sql_type = sql_types::BigInt)]
+    tasks: i64,
+}
+
+/// The users with the most tasks, each with a cursor 90% of the way down
+/// their newest-first list (found by walking it, as a client would).
+fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor)>, Failure> {
+    // An operator's whole-table query: the one place the benchmark reads
+    // across users, to find the deepest lists.
+    let counts: Vec<TaskCount> = sql_query(
+        "SELECT user_id, count(*) AS tasks FROM tasks GROUP BY user_id ORDER BY tasks DESC LIMIT $1",
+    )
+    .bind::<sql_types::BigInt, _>(HEAVY_USERS)
+    .load(conn)
+    .map_err(Error::from)?;
+    let mut heavy = Vec::new();
+    for TaskCount { user_id, tasks } in counts {
+        let email = conn.get_user(user_id)?.email;
+        let owner = conn.operator_owner(&email)?;
+        let depth = (tasks as u64 * 9 / 10).max(1);
+        let mut walked = 0;
+        let mut query = newest_first();
+        let mut cursor = None;
+        while walked < depth {
+            let page = conn.list_tasks(&owner, &query)?;
+            walked += page.items.len() as u64;
+            match page.next_cursor {
+                Some(next) => {
+                    cursor = Some(next.clone());
+                    query = query.after(next);
+                }
+                None => break,
+            }
+        }
+        if let Some(cursor) = cursor {
+            heavy.push((owner, cursor));
+        }
+    }
+    Ok(heavy)
+}
+
+/// A task the benchmark created, as it last saw it.
+#[derive(Debug, Clone)]
+pub struct Created {
+    owner: Owner,
+    id: TaskId,
+    version: i32,
+    done: bool,
+}
+
+/// One client's write workload: the tasks it created and where it is in them.
+#[derive(Debug, Default)]
+pub struct Writer {
+    tasks: Vec<Created>,
+    next: usize,
+    made: u64,
+}
+
+impl Writer {
+    /// Makes one call of the write shape `shape`. `Ok(false)` when there is
+    /// nothing left to delete.
+    pub fn call(
+        &mut self,
+        shape: Shape,
+        store: &mut Store,
+        owners: &[Owner],
+        rng: &mut Rng,
+    ) -> Result<bool, Error> {
+        match shape {
+            Shape::Create => self.create(store, rng.pick(owners)),
+            Shape::Update | Shape::Complete => {
+                if self.tasks.is_empty() {
+                    return Ok(false);
+                }
+                let at = self.next % self.tasks.len();
+                self.next += 1;
+                let task = &mut self.tasks[at];
+                let check = VersionCheck::Exactly(task.version);
+                let updated = if shape == Shape::Update {
+                    let title = format!("Bench task, edit {}", task.version + 1);
+                    store.update_task(
+                        &task.owner,
+                        task.id,
+                        TaskPatch::default().title(title),
+                        check,
+                    )?
+                } else {
+                    let status = if task.done {
+                        TaskStatus::Open
+                    } else {
+                        TaskStatus::Done
+                    };
+                    store.set_task_status(&task.owner, task.id, status, check)?
+                };
+                task.version = updated.version;
+                task.done = updated.completed;
+                Ok(true)
+            }
+            Shape::Delete => match self.tasks.pop() {
+                Some(task) => {
+                    store.delete_task(&task.owner, task.id, VersionCheck::Exactly(task.version))?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+            _ => Ok(false),
+        }
+    }
+
+    /// Creates tasks (unmeasured) until there are at least `n` to work on.
+    pub fn stock(
+        &mut self,
+        n: usize,
+        store: &mut Store,
+        owners: &[Owner],
+        rng: &mut Rng,
+    ) -> Result<(), Error> {
+        while self.tasks.len() < n {
+            self.create(store, rng.pick(owners))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every task still here (unmeasured), leaving the data as it was.
+    pub fn clean_up(&mut self, store: &mut Store) -> Result<(), Error> {
+        while let Some(task) = self.tasks.pop() {
+            store.delete_task(&task.owner, task.id, VersionCheck::Any)?;
+        }
+        Ok(())
+    }
+
+    fn create(&mut self, store: &mut Store, owner: &Owner) -> Result<bool, Error> {
+        self.made += 1;
+        let task = store.create_task(owner, NewTask::new(format!("Bench task {}", self.made)))?;
+        self.tasks.push(Created {
+            owner: owner.clone(),
+            id: task.id,
+            version: task.version,
+            done: task.completed,
+        });
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_round_trip_by_name() {
+        for shape in Shape::ALL {
+            assert_eq!(Shape::named(shape.name()), Some(shape));
+        }
+        assert_eq!(Shape::named("nope"), None);
+        assert_eq!(Shape::ALL.iter().filter(|s| s.is_read()).count(), 11);
+    }
+
+    #[test]
+    fn search_words_are_the_longest() {
+        assert_eq!(search_word("Pay the electricity bill"), "electricity");
+        assert_eq!(search_word("x"), "x");
+    }
+
+    #[test]
+    fn samples_are_distinct() {
+        let items: Vec<u32> = (0..50).collect();
+        let mut rng = Rng::stream(1, 2);
+        let mut picked: Vec<u32> = sample(&items, 20, &mut rng).into_iter().copied().collect();
+        picked.sort_unstable();
+        picked.dedup();
+        assert_eq!(picked.len(), 20);
+        assert_eq!(sample(&items, 80, &mut rng).len(), 50);
+    }
+}

@@ -1,0 +1,143 @@
+//! The order and keyset position of task lists, and their page limit, as query
+//! fragments whose SQL text depends only on the sort and the page size, never
+//! on a value. Diesel caches a boxed query as a prepared statement only when
+//! none of its parts is raw SQL (`diesel::dsl::sql` opts out of caching), so
+//! these fragments are what lets every list run as a prepared statement that
+//! PostgreSQL plans once, as `pgbench -M prepared` does.
+
+use diesel::{
+    expression::{ValidGrouping, is_aggregate},
+    pg::Pg,
+    prelude::*,
+    query_builder::{AstPass, Query, QueryFragment, QueryId},
+    sql_types::{Bool, Nullable, SmallInt, Text, Timestamptz},
+};
+
+use crate::{
+    SortKey, SortOrder,
+    cursor::{KeyValue, Position},
+    schema::tasks,
+};
+
+/// The SQL expression of a sort key. These match the list indexes of the
+/// migrations exactly, which is what lets PostgreSQL read an index in order.
+fn key_sql(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Created => "tasks.created_at",
+        SortKey::Updated => "tasks.updated_at",
+        SortKey::Priority => "tasks.priority",
+        SortKey::Due => "COALESCE(tasks.due_at, 'infinity'::timestamptz)",
+        SortKey::Title => "lower(tasks.title)",
+    }
+}
+
+/// A sort key as an expression to order by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SortExpr(pub(crate) SortKey);
+
+impl Expression for SortExpr {
+    // Only ordered by, never read, so the SQL type does not matter.
+    type SqlType = Text;
+}
+
+impl QueryFragment<Pg> for SortExpr {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(key_sql(self.0));
+        Ok(())
+    }
+}
+
+/// `(key, id) > (cursor key, cursor id)`, or `<` when descending: a row
+/// comparison that PostgreSQL turns into an index range, so a deep page costs
+/// the same as the first.
+#[derive(Debug, Clone)]
+pub(crate) struct After(pub(crate) Position);
+
+impl Expression for After {
+    type SqlType = Bool;
+}
+
+impl QueryFragment<Pg> for After {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let position = &self.0;
+        out.push_sql("(");
+        out.push_sql(key_sql(position.sort.key));
+        out.push_sql(match position.sort.order {
+            SortOrder::Asc => ", tasks.id) > (",
+            SortOrder::Desc => ", tasks.id) < (",
+        });
+        match &position.key {
+            KeyValue::Time(time) => out.push_bind_param::<Timestamptz, _>(time)?,
+            KeyValue::Priority(priority) => out.push_bind_param::<SmallInt, _>(priority)?,
+            KeyValue::Due(due) => {
+                out.push_sql("COALESCE(");
+                out.push_bind_param::<Nullable<Timestamptz>, _>(due)?;
+                out.push_sql(", 'infinity'::timestamptz)");
+            }
+            KeyValue::Title(title) => {
+                out.push_sql("lower(");
+                out.push_bind_param::<Text, _>(title)?;
+                out.push_sql(")");
+            }
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<diesel::sql_types::Uuid, _>(&position.id)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// `<query> LIMIT <n>` with the limit written into the SQL rather than bound:
+/// with a bound limit PostgreSQL's generic plan must guess the row count
+/// and may prefer a full sort over the ordered index scan; with the number
+/// in the text it plans for exactly one page. Page sizes are capped, so there
+/// are at most [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE) + 1 distinct statements.
+#[derive(Debug, Clone)]
+pub(crate) struct Limited<Q> {
+    pub(crate) query: Q,
+    pub(crate) limit: u32,
+}
+
+impl<Q: Query> Query for Limited<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Limited<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(&format!(" LIMIT {}", self.limit));
+        Ok(())
+    }
+}
+
+impl<Q> RunQueryDsl<PgConnection> for Limited<Q> {}
+
+/// The three fragments have no static query id: their SQL varies with their
+/// values (sort key, order, limit), so Diesel must key its statement cache
+/// by the SQL text, never by the Rust type alone.
+macro_rules! dynamic_query_id {
+    ($($ty:ty),*) => {$(
+        impl QueryId for $ty {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+    )*};
+}
+dynamic_query_id!(SortExpr, After);
+
+impl<Q> QueryId for Limited<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+/// Both expressions are plain column expressions of `tasks`.
+macro_rules! tasks_expression {
+    ($($ty:ty),*) => {$(
+        impl AppearsOnTable<tasks::table> for $ty {}
+        impl SelectableExpression<tasks::table> for $ty {}
+        impl ValidGrouping<()> for $ty {
+            type IsAggregate = is_aggregate::No;
+        }
+    )*};
+}
+tasks_expression!(SortExpr, After);

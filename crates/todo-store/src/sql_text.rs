@@ -1,0 +1,181 @@
+//! The SQL text of the library's own read queries, with their parameters, for
+//! diagnostics and benchmarks: replaying a repository call with `psql` or
+//! `pgbench` runs exactly the statement the library sends.
+//!
+//! ```no_run
+//! # use todo_store::{Owner, TaskQuery};
+//! # fn demo(conn: &mut diesel::PgConnection, owner: &Owner) -> todo_store::Result<()> {
+//! let text = todo_store::sql_text::list_tasks(conn, owner, &TaskQuery::default())?;
+//! println!("{}", text.sql()); // SELECT ... WHERE ("tasks"."user_id" = $1) ...
+//! println!("{}", text.inlined()); // ... WHERE ("tasks"."user_id" = '0193…'::uuid) ...
+//! # Ok(()) }
+//! ```
+
+use diesel::{
+    pg::Pg,
+    prelude::*,
+    query_builder::{AstPass, Query, QueryFragment, QueryId},
+    sql_types::{Array, Text},
+};
+
+use crate::{Error, Owner, Result, TaskFilter, TaskId, TaskQuery, repo::task_sql};
+
+/// A statement as the library sends it: SQL with `$1`, `$2`, … placeholders,
+/// and each parameter written as a typed SQL literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlText {
+    sql: String,
+    params: Vec<String>,
+}
+
+impl SqlText {
+    /// The SQL, with placeholders, exactly as sent.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The parameters as SQL literals, e.g. `'0193…'::uuid`; `$1` is the first.
+    pub fn params(&self) -> &[String] {
+        &self.params
+    }
+
+    /// The SQL with every placeholder replaced by its literal: one statement
+    /// that `psql` or a `pgbench` script can run as it is.
+    pub fn inlined(&self) -> String {
+        let mut out = String::with_capacity(self.sql.len() + 64 * self.params.len());
+        let mut rest = self.sql.as_str();
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let digits = rest[at + 1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len() - at - 1);
+            let literal = rest[at + 1..at + 1 + digits]
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| self.params.get(n.checked_sub(1)?));
+            match literal {
+                Some(literal) => out.push_str(literal),
+                None => out.push_str(&rest[at..at + 1 + digits]),
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// The statement [`TaskRepo::list_tasks`](crate::TaskRepo::list_tasks) sends.
+///
+/// # Errors
+/// [`Error::Validation`] as for `list_tasks`; a database error.
+pub fn list_tasks(conn: &mut PgConnection, owner: &Owner, query: &TaskQuery) -> Result<SqlText> {
+    let (statement, _) = task_sql::page_statement(owner, query)?;
+    render(conn, &statement)
+}
+
+/// The statement [`TaskRepo::count_tasks`](crate::TaskRepo::count_tasks) sends.
+///
+/// # Errors
+/// [`Error::Validation`] as for `count_tasks`; a database error.
+pub fn count_tasks(conn: &mut PgConnection, owner: &Owner, filter: &TaskFilter) -> Result<SqlText> {
+    render(conn, &task_sql::count_statement(owner, filter)?)
+}
+
+/// The statement [`TaskRepo::get_task`](crate::TaskRepo::get_task) sends.
+///
+/// # Errors
+/// A database error.
+pub fn get_task(conn: &mut PgConnection, owner: &Owner, id: TaskId) -> Result<SqlText> {
+    render(conn, &task_sql::get_statement(owner, id))
+}
+
+/// Renders `query`'s parameters to literals on the server, which knows every
+/// type's text form: `SELECT ARRAY[quote_nullable($1) || '::' || pg_typeof($1),
+/// …] WHERE true OR EXISTS (<query>)`. The query itself is only planned, never
+/// run, and it supplies the parameters with their types.
+fn render<Q: QueryFragment<Pg>>(conn: &mut PgConnection, query: &Q) -> Result<SqlText> {
+    let sql = diesel::debug_query::<Pg, _>(query).to_string();
+    let sql = match sql.rfind(" -- binds: ") {
+        Some(at) => sql[..at].to_owned(),
+        None => sql,
+    };
+    let count = placeholder_count(&sql);
+    if count == 0 {
+        return Ok(SqlText {
+            sql,
+            params: Vec::new(),
+        });
+    }
+    let params = RenderParams { query, count }.get_result::<Vec<String>>(conn)?;
+    if params.len() != count {
+        return Err(Error::Database(
+            "could not render the statement's parameters".into(),
+        ));
+    }
+    Ok(SqlText { sql, params })
+}
+
+/// The highest `$n` in `sql`.
+fn placeholder_count(sql: &str) -> usize {
+    sql.split('$')
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<usize>().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+struct RenderParams<'q, Q> {
+    query: &'q Q,
+    count: usize,
+}
+
+impl<Q> QueryId for RenderParams<'_, Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> Query for RenderParams<'_, Q> {
+    type SqlType = Array<Text>;
+}
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for RenderParams<'_, Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        out.push_sql("SELECT ARRAY[");
+        for n in 1..=self.count {
+            if n > 1 {
+                out.push_sql(", ");
+            }
+            out.push_sql(&format!(
+                "quote_nullable(${n}) || '::' || pg_typeof(${n})::text"
+            ));
+        }
+        out.push_sql("]::text[] WHERE true OR EXISTS (");
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Q> RunQueryDsl<PgConnection> for RenderParams<'_, Q> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_replaced_whole() {
+        let text = SqlText {
+            sql: "a = $1 AND b = $10 AND c = $2 AND d = $11".into(),
+            params: (1..=10).map(|n| format!("'v{n}'")).collect(),
+        };
+        assert_eq!(placeholder_count(&text.sql), 11);
+        assert_eq!(
+            text.inlined(),
+            "a = 'v1' AND b = 'v10' AND c = 'v2' AND d = $11"
+        );
+    }
+}
