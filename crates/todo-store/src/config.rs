@@ -42,6 +42,15 @@ pub struct StoreConfig {
     /// Longest a single statement may run before the server cancels it
     /// (default 30 s; `None`: the server's setting).
     pub statement_timeout: Option<Duration>,
+    /// A pooled connection that has been idle for longer than this is checked
+    /// with a round trip (`SELECT 1`) before it is handed out; one used more
+    /// recently is handed out as it is (default 1 s; `Duration::ZERO` checks
+    /// every checkout). Checking every checkout would add a round trip to
+    /// every call, which doubled the latency of short reads in
+    /// `BENCHMARKS.md`; a connection that was fine a moment ago rarely is not,
+    /// and if it is, the call fails with a retryable
+    /// [`Error::Unavailable`](crate::Error::Unavailable) and the pool drops it.
+    pub check_idle_after: Duration,
 }
 
 impl StoreConfig {
@@ -53,6 +62,7 @@ impl StoreConfig {
             min_idle: 1,
             connect_timeout: Duration::from_secs(10),
             statement_timeout: Some(Duration::from_secs(30)),
+            check_idle_after: Duration::from_secs(1),
         }
     }
 
@@ -88,6 +98,12 @@ impl StoreConfig {
     /// Sets [`statement_timeout`](Self::statement_timeout).
     pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// Sets [`check_idle_after`](Self::check_idle_after).
+    pub fn check_idle_after(mut self, idle: Duration) -> Self {
+        self.check_idle_after = idle;
         self
     }
 

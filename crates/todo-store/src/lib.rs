@@ -34,7 +34,7 @@ pub use models::task::{NewTask, Priority, Task, TaskPatch, TaskStatus};
 pub use models::user::{NewProfile, NewUser, User, UserPatch};
 pub use owner::Owner;
 pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password};
-pub use pool::{PooledConn, Store};
+pub use pool::{Manager, PooledConn, Store};
 pub use query::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, SortKey, SortOrder, StatusFilter, TaskFilter,
     TaskQuery, TaskSort,

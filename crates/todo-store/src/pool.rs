@@ -1,16 +1,21 @@
 //! [`Store`]: the r2d2 connection pool that backs the repositories.
 
-use std::{fmt, time::Duration};
+use std::{
+    fmt,
+    time::{Duration, Instant},
+};
 
 use diesel::{
-    PgConnection,
-    r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
+    Connection, PgConnection,
+    connection::{Instrumentation, InstrumentationEvent, get_default_instrumentation},
+    r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection},
+    result::{DatabaseErrorKind, Error as DieselError},
 };
 
 use crate::{DatabaseUrl, Error, Result, StoreConfig, config::apply_session_settings};
 
 /// A connection checked out of a [`Store`]; it goes back to the pool on drop.
-pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
+pub type PooledConn = PooledConnection<Manager>;
 
 /// The pool-backed entry point: implements [`TaskRepo`](crate::TaskRepo) and
 /// [`UserRepo`](crate::UserRepo). Cheap to clone; clones share the pool, so
@@ -18,7 +23,7 @@ pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
 /// `State` extractor does), which the `&mut self` repository methods need.
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool<ConnectionManager<PgConnection>>,
+    pool: Pool<Manager>,
     /// Kept to scrub its password from connection errors.
     url: DatabaseUrl,
 }
@@ -37,7 +42,10 @@ impl Store {
         // retried for the whole checkout timeout.
         drop(config.establish()?);
         let url = config.driver_url();
-        let manager = ConnectionManager::<PgConnection>::new(url.expose());
+        let manager = Manager {
+            inner: ConnectionManager::new(url.expose()),
+            check_idle_after: config.check_idle_after,
+        };
         let pool = Pool::builder()
             .max_size(config.max_connections)
             .min_idle(Some(config.min_idle))
@@ -63,7 +71,7 @@ impl Store {
     }
 
     /// The underlying r2d2 pool.
-    pub fn pool(&self) -> &Pool<ConnectionManager<PgConnection>> {
+    pub fn pool(&self) -> &Pool<Manager> {
         &self.pool
     }
 }
@@ -88,5 +96,92 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         apply_session_settings(conn, self.statement_timeout)
             .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The pool's connection manager: Diesel's, except that a connection handed
+/// back less than [`StoreConfig::check_idle_after`] ago is handed out again
+/// without the `SELECT 1` round trip of r2d2's checkout test (the approach
+/// of HikariCP's "alive bypass window"), and that a connection on which a
+/// statement failed because the connection itself was lost is dropped when
+/// it comes back, rather than trusted again.
+///
+/// Both facts are kept in the connection's Diesel instrumentation (the one
+/// per-connection slot Diesel offers), which passes every event on to the
+/// application's default instrumentation, if one is set. An application that
+/// replaces a pooled connection's instrumentation turns the bypass off for
+/// that connection: it is then checked on every checkout.
+#[derive(Debug)]
+pub struct Manager {
+    inner: ConnectionManager<PgConnection>,
+    check_idle_after: Duration,
+}
+
+impl ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConnection, Self::Error> {
+        let mut conn = self.inner.connect()?;
+        conn.set_instrumentation(Tracker {
+            returned_at: Instant::now(),
+            lost: false,
+            // Keep whatever instrumentation the application installed.
+            next: get_default_instrumentation(),
+        });
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
+        let recent = tracker(conn)
+            .is_some_and(|tracker| tracker.returned_at.elapsed() < self.check_idle_after);
+        if recent {
+            return Ok(());
+        }
+        self.inner.is_valid(conn)
+    }
+
+    /// r2d2 asks this when a connection comes back: the moment to note.
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        let lost = match tracker(conn) {
+            Some(tracker) => {
+                tracker.returned_at = Instant::now();
+                tracker.lost
+            }
+            None => false,
+        };
+        lost || self.inner.has_broken(conn)
+    }
+}
+
+fn tracker(conn: &mut PgConnection) -> Option<&mut Tracker> {
+    conn.instrumentation().downcast_mut::<Tracker>()
+}
+
+/// When a pooled connection was last handed back, and whether a statement
+/// failed on it because the connection was gone. (Diesel's own `is_broken`
+/// only looks at the transaction state, so a dead idle connection passes it.)
+struct Tracker {
+    returned_at: Instant,
+    lost: bool,
+    next: Option<Box<dyn Instrumentation>>,
+}
+
+impl Instrumentation for Tracker {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery {
+            error:
+                Some(DieselError::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _,
+                )),
+            ..
+        } = &event
+        {
+            self.lost = true;
+        }
+        if let Some(next) = &mut self.next {
+            next.on_connection_event(event);
+        }
     }
 }

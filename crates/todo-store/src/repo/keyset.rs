@@ -49,9 +49,33 @@ impl QueryFragment<Pg> for SortExpr {
 
 /// `(key, id) > (cursor key, cursor id)`, or `<` when descending: a row
 /// comparison that PostgreSQL turns into an index range, so a deep page costs
-/// the same as the first.
+/// the same as the first. (A redundant `key >= cursor key` beside it looks
+/// helpful but is not: a generic plan then counts both guesses, expects a
+/// handful of rows after the cursor, and fetches and sorts them all instead
+/// of reading the index in order; `plans_at_scale` checks this.)
 #[derive(Debug, Clone)]
 pub(crate) struct After(pub(crate) Position);
+
+impl After {
+    fn push_key_value<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        match &self.0.key {
+            KeyValue::Time(time) => out.push_bind_param::<Timestamptz, _>(time),
+            KeyValue::Priority(priority) => out.push_bind_param::<SmallInt, _>(priority),
+            KeyValue::Due(due) => {
+                out.push_sql("COALESCE(");
+                out.push_bind_param::<Nullable<Timestamptz>, _>(due)?;
+                out.push_sql(", 'infinity'::timestamptz)");
+                Ok(())
+            }
+            KeyValue::Title(title) => {
+                out.push_sql("lower(");
+                out.push_bind_param::<Text, _>(title)?;
+                out.push_sql(")");
+                Ok(())
+            }
+        }
+    }
+}
 
 impl Expression for After {
     type SqlType = Bool;
@@ -59,29 +83,15 @@ impl Expression for After {
 
 impl QueryFragment<Pg> for After {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let position = &self.0;
         out.push_sql("(");
-        out.push_sql(key_sql(position.sort.key));
-        out.push_sql(match position.sort.order {
+        out.push_sql(key_sql(self.0.sort.key));
+        out.push_sql(match self.0.sort.order {
             SortOrder::Asc => ", tasks.id) > (",
             SortOrder::Desc => ", tasks.id) < (",
         });
-        match &position.key {
-            KeyValue::Time(time) => out.push_bind_param::<Timestamptz, _>(time)?,
-            KeyValue::Priority(priority) => out.push_bind_param::<SmallInt, _>(priority)?,
-            KeyValue::Due(due) => {
-                out.push_sql("COALESCE(");
-                out.push_bind_param::<Nullable<Timestamptz>, _>(due)?;
-                out.push_sql(", 'infinity'::timestamptz)");
-            }
-            KeyValue::Title(title) => {
-                out.push_sql("lower(");
-                out.push_bind_param::<Text, _>(title)?;
-                out.push_sql(")");
-            }
-        }
+        self.push_key_value(&mut out)?;
         out.push_sql(", ");
-        out.push_bind_param::<diesel::sql_types::Uuid, _>(&position.id)?;
+        out.push_bind_param::<diesel::sql_types::Uuid, _>(&self.0.id)?;
         out.push_sql(")");
         Ok(())
     }

@@ -320,6 +320,13 @@ fn ordered(q: BoxedTasks<'static>, sort: crate::TaskSort) -> BoxedTasks<'static>
     }
 }
 
+// The single-row writes below run without a transaction of their own: one
+// statement is atomic by itself, and the read that explains a miss
+// (`NotFound` or `StaleVersion`) would see the latest committed state inside a
+// READ COMMITTED transaction just the same. A transaction would only add two
+// round trips (BEGIN, COMMIT) to every write. Inside a caller's transaction
+// they take part in it as usual.
+
 pub(crate) fn update(
     conn: &mut PgConnection,
     owner: &Owner,
@@ -328,24 +335,22 @@ pub(crate) fn update(
     check: VersionCheck,
 ) -> Result<Task> {
     let changes = TaskChanges::validated(patch)?;
-    conn.transaction(|conn| {
-        if patch.is_empty() {
-            let task = get(conn, owner, id)?;
-            check.verify(task.version)?;
-            return Ok(task);
-        }
-        let updated = guarded!(check, owned_task(owner, id), |target| {
-            diesel::update(target)
-                .set(&changes)
-                .returning(Task::as_returning())
-                .get_result(conn)
-                .optional()?
-        });
-        match updated {
-            Some(task) => Ok(task),
-            None => Err(miss(conn, owner, id, check)),
-        }
-    })
+    if patch.is_empty() {
+        let task = get(conn, owner, id)?;
+        check.verify(task.version)?;
+        return Ok(task);
+    }
+    let updated = guarded!(check, owned_task(owner, id), |target| {
+        diesel::update(target)
+            .set(&changes)
+            .returning(Task::as_returning())
+            .get_result(conn)
+            .optional()?
+    });
+    match updated {
+        Some(task) => Ok(task),
+        None => Err(miss(conn, owner, id, check)),
+    }
 }
 
 pub(crate) fn set_status(
@@ -356,34 +361,32 @@ pub(crate) fn set_status(
     check: VersionCheck,
 ) -> Result<Task> {
     let done = status == TaskStatus::Done;
-    conn.transaction(|conn| {
-        // Only rows not yet in the wanted state change, so marking a done task
-        // done again is a no-op that keeps its version and completion time.
-        let not_yet = owned_task(owner, id).filter(tasks::completed.ne(done));
-        let changes = (
-            tasks::completed.eq(done),
-            tasks::completed_at.eq(sql::<Nullable<Timestamptz>>(if done {
-                "now()"
-            } else {
-                "NULL"
-            })),
-        );
-        let updated = guarded!(check, not_yet, |target| {
-            diesel::update(target)
-                .set(changes)
-                .returning(Task::as_returning())
-                .get_result(conn)
-                .optional()?
-        });
-        match updated {
-            Some(task) => Ok(task),
-            None => {
-                let task = get(conn, owner, id)?;
-                check.verify(task.version)?;
-                Ok(task)
-            }
+    // Only rows not yet in the wanted state change, so marking a done task
+    // done again is a no-op that keeps its version and completion time.
+    let not_yet = owned_task(owner, id).filter(tasks::completed.ne(done));
+    let changes = (
+        tasks::completed.eq(done),
+        tasks::completed_at.eq(sql::<Nullable<Timestamptz>>(if done {
+            "now()"
+        } else {
+            "NULL"
+        })),
+    );
+    let updated = guarded!(check, not_yet, |target| {
+        diesel::update(target)
+            .set(changes)
+            .returning(Task::as_returning())
+            .get_result(conn)
+            .optional()?
+    });
+    match updated {
+        Some(task) => Ok(task),
+        None => {
+            let task = get(conn, owner, id)?;
+            check.verify(task.version)?;
+            Ok(task)
         }
-    })
+    }
 }
 
 pub(crate) fn delete(
@@ -392,15 +395,13 @@ pub(crate) fn delete(
     id: TaskId,
     check: VersionCheck,
 ) -> Result<()> {
-    conn.transaction(|conn| {
-        let deleted = guarded!(check, owned_task(owner, id), |target| {
-            diesel::delete(target).execute(conn)?
-        });
-        match deleted {
-            0 => Err(miss(conn, owner, id, check)),
-            _ => Ok(()),
-        }
-    })
+    let deleted = guarded!(check, owned_task(owner, id), |target| {
+        diesel::delete(target).execute(conn)?
+    });
+    match deleted {
+        0 => Err(miss(conn, owner, id, check)),
+        _ => Ok(()),
+    }
 }
 
 pub(crate) fn delete_many(conn: &mut PgConnection, owner: &Owner, ids: &[TaskId]) -> Result<u64> {

@@ -103,9 +103,12 @@ impl Plan {
             rng.pick(LAST_NAMES)
         ));
         user.time_zone = Some((*rng.pick(TIME_ZONES)).to_owned());
-        let tasks = (0..self.tasks_of(index))
+        let mut tasks: Vec<TaskRecord> = (0..self.tasks_of(index))
             .map(|_| task(&mut rng, joined))
             .collect();
+        // Stored in the order they were created, as a live database's rows
+        // arrive; the planner sees the same physical order it would there.
+        tasks.sort_by_key(|task| task.created_at);
         (user, tasks)
     }
 }

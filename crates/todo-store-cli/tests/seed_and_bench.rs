@@ -1,0 +1,221 @@
+//! `todo-store seed` and `todo-store bench`, small but real: COPY into a
+//! database of the test's own, and pgbench beside the library.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{failed, json, run};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_query};
+use serde_json::Value;
+use todo_store::{NewTask, NewUser, OperatorRepo, TaskRepo, UserRepo};
+use todo_store_tests::TestDb;
+
+#[derive(QueryableByName)]
+struct Text {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    text: String,
+}
+
+/// Every seeded row of both tables, in a fixed order, as text.
+fn seeded_rows(conn: &mut PgConnection) -> String {
+    sql_query(
+        "SELECT string_agg(row, E'\\n' ORDER BY row) AS text FROM (
+             SELECT u::text AS row FROM users u WHERE email LIKE '%.todo-store.invalid'
+             UNION ALL
+             SELECT t::text FROM tasks t JOIN users u ON u.id = t.user_id
+              WHERE u.email LIKE '%.todo-store.invalid'
+         ) rows",
+    )
+    .get_result::<Text>(conn)
+    .unwrap()
+    .text
+}
+
+fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    sql_query(sql).get_result::<N>(conn).unwrap().n
+}
+
+fn int(value: &Value, key: &str) -> u64 {
+    value[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} in {value}"))
+}
+
+const SMALL_SEED: [&str; 11] = [
+    "seed",
+    "--users",
+    "5",
+    "--tasks-per-user",
+    "20",
+    "--heavy-users",
+    "1",
+    "--heavy-tasks",
+    "300",
+    "--seed",
+    "7",
+];
+
+#[test]
+fn seed_adds_only_its_own_users_beside_real_ones() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    conn.create_user(NewUser::new("real@example.com")).unwrap();
+    let real = conn.operator_owner("real@example.com").unwrap();
+    let task = conn.create_task(&real, NewTask::new("Real work")).unwrap();
+
+    let report = json(&db, &SMALL_SEED);
+    assert_eq!(
+        (int(&report, "users_loaded"), int(&report, "tasks_loaded")),
+        (6, 400)
+    );
+    assert_eq!(int(&report, "users_present"), 0);
+    assert!(report["rows_per_second"].as_f64().unwrap() > 0.0);
+
+    assert_eq!(conn.get_task(&real, task.id).unwrap(), task);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM users"), 7);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM tasks"), 401);
+    // The heavy user is the last one, with its 300 tasks.
+    let heavy = conn
+        .operator_owner("heavy5@seed7.todo-store.invalid")
+        .unwrap();
+    let all = todo_store::TaskFilter::default();
+    assert_eq!(conn.count_tasks(&heavy, &all).unwrap(), 300);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_rows_and_a_rerun_finishes_an_interrupted_load() {
+    let (a, b) = (TestDb::new(), TestDb::new());
+    json(&a, &SMALL_SEED);
+    json(&b, &SMALL_SEED);
+    let (mut conn_a, mut conn_b) = (a.conn(), b.conn());
+    let rows = seeded_rows(&mut conn_a);
+    assert!(rows.lines().count() == 406, "6 users and 400 tasks");
+    assert_eq!(rows, seeded_rows(&mut conn_b));
+
+    // A complete load: running it again adds nothing.
+    let again = json(&a, &SMALL_SEED);
+    assert_eq!(int(&again, "users_present"), 6);
+    assert_eq!(int(&again, "tasks_loaded"), 0);
+    assert_eq!(seeded_rows(&mut conn_a), rows);
+
+    // An interrupted load holds the first users only (batches commit in
+    // order): the rerun loads exactly the missing ones.
+    conn_b
+        .batch_execute(
+            "DELETE FROM users WHERE email IN ('user4@seed7.todo-store.invalid',
+                                               'heavy5@seed7.todo-store.invalid')",
+        )
+        .unwrap();
+    let resumed = json(&b, &SMALL_SEED);
+    assert_eq!(int(&resumed, "users_present"), 4);
+    assert_eq!(
+        (int(&resumed, "users_loaded"), int(&resumed, "tasks_loaded")),
+        (2, 320)
+    );
+    assert_eq!(seeded_rows(&mut conn_b), rows);
+}
+
+#[test]
+fn small_batches_give_the_same_data() {
+    let (a, b) = (TestDb::new(), TestDb::new());
+    json(&a, &SMALL_SEED);
+    let mut args = SMALL_SEED.to_vec();
+    args.extend(["--batch-rows", "1"]);
+    json(&b, &args);
+    assert_eq!(seeded_rows(&mut a.conn()), seeded_rows(&mut b.conn()));
+}
+
+#[test]
+fn impossible_seeds_are_refused_before_anything_is_written() {
+    let db = TestDb::new();
+    for (args, field) in [
+        (vec!["seed", "--users", "0"], "users"),
+        (
+            vec!["seed", "--users", "1", "--tasks-per-user", "100001"],
+            "tasks_per_user",
+        ),
+        (
+            vec![
+                "seed",
+                "--users",
+                "1",
+                "--heavy-users",
+                "1",
+                "--heavy-tasks",
+                "999999",
+            ],
+            "heavy_tasks",
+        ),
+    ] {
+        let line = failed(&run(&db, &args), 3);
+        assert!(line.contains(field), "{line}");
+    }
+    assert_eq!(count(&mut db.conn(), "SELECT count(*) AS n FROM users"), 0);
+}
+
+#[test]
+fn bench_measures_reads_beside_pgbench_and_leaves_the_data_as_it_found_it() {
+    let db = TestDb::new();
+    json(&db, &SMALL_SEED);
+    let mut conn = db.conn();
+    let before = seeded_rows(&mut conn);
+    let shapes = [
+        "list_title",
+        "deep_page",
+        "search",
+        "create",
+        "complete",
+        "delete",
+    ];
+    let mut args = vec!["bench", "--duration", "1", "--clients", "2"];
+    for shape in shapes {
+        args.extend(["--shape", shape]);
+    }
+    let report = json(&db, &args);
+
+    assert!(report.get("pgbench_error").is_none(), "{report}");
+    let rows = report["shapes"].as_array().unwrap();
+    assert_eq!(rows.len(), 2 * shapes.len(), "{report}");
+    for row in rows {
+        let shape = row["shape"].as_str().unwrap();
+        let clients = row["clients"].as_u64().unwrap();
+        assert!(
+            shapes.contains(&shape) && [1, 2].contains(&clients),
+            "{row}"
+        );
+        for key in ["p50_ms", "p95_ms", "p99_ms", "max_ms", "ops_per_s"] {
+            assert!(row[key].as_f64().unwrap() > 0.0, "{key}: {row}");
+        }
+        let p = |key: &str| row[key].as_f64().unwrap();
+        assert!(p("p50_ms") <= p("p95_ms") && p("p95_ms") <= p("p99_ms"));
+        assert!(p("p99_ms") <= p("max_ms"), "{row}");
+        let read = !["create", "complete", "delete"].contains(&shape);
+        // pgbench replays the reads; its latencies are kept for one client.
+        assert_eq!(row["pgbench_ops_per_s"].is_f64(), read, "{row}");
+        assert_eq!(row["p95_ratio"].is_f64(), read && clients == 1, "{row}");
+        assert_eq!(
+            row["pgbench_p50_ms"].is_f64(),
+            read && clients == 1,
+            "{row}"
+        );
+    }
+    // The writes worked on tasks of their own and deleted them all.
+    assert_eq!(seeded_rows(&mut conn), before);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM tasks"), 400);
+}
+
+#[test]
+fn bench_needs_data_and_known_shapes() {
+    let db = TestDb::new();
+    let line = failed(&run(&db, &["bench", "--duration", "1"]), 3);
+    assert!(line.contains("todo-store seed"), "{line}");
+    json(&db, &SMALL_SEED);
+    let line = failed(&run(&db, &["bench", "--shape", "nope"]), 3);
+    assert!(line.contains("unknown: nope"), "{line}");
+}
