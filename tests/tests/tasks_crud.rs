@@ -8,7 +8,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use diesel::Connection;
+use diesel::{Connection, connection::SimpleConnection};
 use todo_store::{
     ConflictKind, Entity, Error, NewTask, Priority, StatusFilter, TaskFilter, TaskPatch, TaskQuery,
     TaskRepo, TaskStatus, VersionCheck,
@@ -658,4 +658,50 @@ fn a_failed_repository_call_inside_a_transaction_leaves_it_usable() {
     assert!(task_now.completed);
     assert_eq!(task_now.version, 2);
     assert_eq!(task_now.title, "t");
+}
+
+#[test]
+fn a_write_the_database_rejects_inside_a_transaction_leaves_it_usable() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let (_, owner) = new_user(&mut conn, "ada");
+    let task = conn.create_task(&owner, NewTask::new("t")).unwrap();
+    // A rule only the database knows, so that the write fails in PostgreSQL
+    // (which aborts the enclosing transaction unless the write had a savepoint).
+    conn.batch_execute(
+        "ALTER TABLE tasks ADD CONSTRAINT test_only_rule CHECK (title <> 'forbidden') NOT VALID",
+    )
+    .unwrap();
+    conn.transaction::<_, Error, _>(|conn| {
+        for result in [
+            conn.update_task(
+                &owner,
+                task.id,
+                TaskPatch::default().title("forbidden"),
+                VersionCheck::Any,
+            )
+            .map(drop),
+            conn.update_task(
+                &owner,
+                task.id,
+                TaskPatch::default().title("forbidden"),
+                VersionCheck::Exactly(1),
+            )
+            .map(drop),
+        ] {
+            assert!(matches!(result, Err(Error::Database(_))), "{result:?}");
+        }
+        conn.update_task(
+            &owner,
+            task.id,
+            TaskPatch::default().title("allowed"),
+            VersionCheck::Exactly(1),
+        )?;
+        conn.delete_task(&owner, task.id, VersionCheck::Exactly(2))
+    })
+    .unwrap();
+    assert_eq!(
+        conn.get_task(&owner, task.id),
+        Err(Error::NotFound(Entity::Task))
+    );
 }

@@ -2,10 +2,11 @@
 //! stored, for seeding and restoring a database.
 //!
 //! This is an operator path (cargo feature `operator`), not an owner-scoped
-//! one: a [`LoadBatch`] writes ids, timestamps and versions exactly as given,
-//! which the ordinary [`TaskRepo`](crate::TaskRepo) never lets a client do.
-//! Every record is checked by the same rules as the repositories before
-//! anything is sent, and the database's constraints hold as always.
+//! one: a [`LoadBatch`] writes ids, timestamps and versions as given, which
+//! the ordinary [`TaskRepo`](crate::TaskRepo) never lets a client do. Every
+//! record is checked by the same rules as the repositories before anything
+//! is sent, and stored as they store it (titles trimmed, a blank description
+//! as none); the database's constraints hold as always.
 //!
 //! ```no_run
 //! use chrono::Utc;

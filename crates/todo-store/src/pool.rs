@@ -107,8 +107,10 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
 /// it comes back, rather than trusted again.
 ///
 /// Both facts are kept in the connection's Diesel instrumentation (the one
-/// per-connection slot Diesel offers), which passes every event on to the
-/// application's default instrumentation, if one is set. An application that
+/// per-connection slot Diesel offers), which passes every event on to a
+/// fresh instance of the application's default instrumentation, if one is
+/// set (so that instance sees the queries, but not the connection's opening,
+/// which went to the instance Diesel made first). An application that
 /// replaces a pooled connection's instrumentation turns the bypass off for
 /// that connection: it is then checked on every checkout.
 #[derive(Debug)]

@@ -1,6 +1,6 @@
 //! The SQL text of the library's own read queries, with their parameters, for
 //! diagnostics and benchmarks: replaying a repository call with `psql` or
-//! `pgbench` runs exactly the statement the library sends.
+//! `pgbench` runs the statement the library sends, with the same values.
 //!
 //! ```no_run
 //! # use todo_store::{Owner, TaskQuery};
@@ -12,10 +12,10 @@
 //! ```
 
 use diesel::{
-    pg::Pg,
+    pg::{Pg, PgQueryBuilder},
     prelude::*,
-    query_builder::{AstPass, Query, QueryFragment, QueryId},
-    sql_types::{Array, Text},
+    query_builder::{AstPass, Query, QueryBuilder, QueryFragment, QueryId},
+    sql_types::{Array, Nullable, Text},
 };
 
 use crate::{Error, Owner, Result, TaskFilter, TaskId, TaskQuery, repo::task_sql};
@@ -25,6 +25,8 @@ use crate::{Error, Owner, Result, TaskFilter, TaskId, TaskQuery, repo::task_sql}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlText {
     sql: String,
+    /// Each parameter's value in its type's text form (`None` for NULL).
+    values: Vec<Option<String>>,
     params: Vec<String>,
 }
 
@@ -39,9 +41,21 @@ impl SqlText {
         &self.params
     }
 
+    /// The parameters' values as text, as a client sends them to a prepared
+    /// statement (`None` for NULL); `$1` is the first.
+    pub fn values(&self) -> &[Option<String>] {
+        &self.values
+    }
+
     /// The SQL with every placeholder replaced by its literal: one statement
-    /// that `psql` or a `pgbench` script can run as it is.
+    /// that `psql` can run as it is.
     pub fn inlined(&self) -> String {
+        self.with_params(|n| self.params[n - 1].clone())
+    }
+
+    /// The SQL with each placeholder `$n` (`n` from 1 to the number of
+    /// parameters) replaced by `render(n)`, e.g. by a `pgbench` variable.
+    pub fn with_params(&self, render: impl Fn(usize) -> String) -> String {
         let mut out = String::with_capacity(self.sql.len() + 64 * self.params.len());
         let mut rest = self.sql.as_str();
         while let Some(at) = rest.find('$') {
@@ -49,13 +63,9 @@ impl SqlText {
             let digits = rest[at + 1..]
                 .find(|c: char| !c.is_ascii_digit())
                 .unwrap_or(rest.len() - at - 1);
-            let literal = rest[at + 1..at + 1 + digits]
-                .parse::<usize>()
-                .ok()
-                .and_then(|n| self.params.get(n.checked_sub(1)?));
-            match literal {
-                Some(literal) => out.push_str(literal),
-                None => out.push_str(&rest[at..at + 1 + digits]),
+            match rest[at + 1..at + 1 + digits].parse::<usize>() {
+                Ok(n) if (1..=self.params.len()).contains(&n) => out.push_str(&render(n)),
+                _ => out.push_str(&rest[at..at + 1 + digits]),
             }
             rest = &rest[at + 1 + digits..];
         }
@@ -89,30 +99,34 @@ pub fn get_task(conn: &mut PgConnection, owner: &Owner, id: TaskId) -> Result<Sq
     render(conn, &task_sql::get_statement(owner, id))
 }
 
-/// Renders `query`'s parameters to literals on the server, which knows every
-/// type's text form: `SELECT ARRAY[quote_nullable($1) || '::' || pg_typeof($1),
-/// …] WHERE true OR EXISTS (<query>)`. The query itself is only planned, never
-/// run, and it supplies the parameters with their types.
+/// Renders `query`'s parameters on the server, which knows every type's text
+/// form: `SELECT ARRAY[$1::text, …], ARRAY[quote_nullable($1) || '::' ||
+/// pg_typeof($1), …] WHERE true OR EXISTS (<query>)`. The query itself is
+/// only planned, never run, and it supplies the parameters with their types.
 fn render<Q: QueryFragment<Pg>>(conn: &mut PgConnection, query: &Q) -> Result<SqlText> {
-    let sql = diesel::debug_query::<Pg, _>(query).to_string();
-    let sql = match sql.rfind(" -- binds: ") {
-        Some(at) => sql[..at].to_owned(),
-        None => sql,
-    };
+    let mut builder = PgQueryBuilder::default();
+    query.to_sql(&mut builder, &Pg)?;
+    let sql = builder.finish();
     let count = placeholder_count(&sql);
     if count == 0 {
         return Ok(SqlText {
             sql,
+            values: Vec::new(),
             params: Vec::new(),
         });
     }
-    let params = RenderParams { query, count }.get_result::<Vec<String>>(conn)?;
-    if params.len() != count {
+    let (values, params) =
+        RenderParams { query, count }.get_result::<(Vec<Option<String>>, Vec<String>)>(conn)?;
+    if params.len() != count || values.len() != count {
         return Err(Error::Database(
             "could not render the statement's parameters".into(),
         ));
     }
-    Ok(SqlText { sql, params })
+    Ok(SqlText {
+        sql,
+        values,
+        params,
+    })
 }
 
 /// The highest `$n` in `sql`.
@@ -138,22 +152,20 @@ impl<Q> QueryId for RenderParams<'_, Q> {
 }
 
 impl<Q> Query for RenderParams<'_, Q> {
-    type SqlType = Array<Text>;
+    type SqlType = (Array<Nullable<Text>>, Array<Text>);
 }
 
 impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for RenderParams<'_, Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.unsafe_to_cache_prepared();
-        out.push_sql("SELECT ARRAY[");
-        for n in 1..=self.count {
-            if n > 1 {
-                out.push_sql(", ");
-            }
-            out.push_sql(&format!(
-                "quote_nullable(${n}) || '::' || pg_typeof(${n})::text"
-            ));
-        }
-        out.push_sql("]::text[] WHERE true OR EXISTS (");
+        let each = |render: &dyn Fn(usize) -> String| {
+            (1..=self.count).map(render).collect::<Vec<_>>().join(", ")
+        };
+        out.push_sql(&format!(
+            "SELECT ARRAY[{}]::text[], ARRAY[{}]::text[] WHERE true OR EXISTS (",
+            each(&|n| format!("${n}::text")),
+            each(&|n| format!("quote_nullable(${n}) || '::' || pg_typeof(${n})::text")),
+        ));
         self.query.walk_ast(out.reborrow())?;
         out.push_sql(")");
         Ok(())
@@ -170,6 +182,7 @@ mod tests {
     fn placeholders_are_replaced_whole() {
         let text = SqlText {
             sql: "a = $1 AND b = $10 AND c = $2 AND d = $11".into(),
+            values: (1..=10).map(|n| Some(format!("v{n}"))).collect(),
             params: (1..=10).map(|n| format!("'v{n}'")).collect(),
         };
         assert_eq!(placeholder_count(&text.sql), 11);

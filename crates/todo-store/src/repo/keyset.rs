@@ -100,12 +100,29 @@ impl QueryFragment<Pg> for After {
 /// `<query> LIMIT <n>` with the limit written into the SQL rather than bound:
 /// with a bound limit PostgreSQL's generic plan must guess the row count
 /// and may prefer a full sort over the ordered index scan; with the number
-/// in the text it plans for exactly one page. Page sizes are capped, so there
-/// are at most [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE) + 1 distinct statements.
+/// in the text it plans for exactly one page. Each distinct text is a prepared
+/// statement kept on the connection (Diesel's cache has no size bound), so
+/// the limit is rounded up to one of a few [`FETCH_SIZES`] and the page is cut
+/// to size after reading: any page size gives one of five statements.
 #[derive(Debug, Clone)]
 pub(crate) struct Limited<Q> {
     pub(crate) query: Q,
     pub(crate) limit: u32,
+}
+
+/// The row counts a list statement fetches: a page of 10, 25, 50, 100 or 200
+/// tasks, plus the one row that tells whether there is a next page.
+pub(crate) const FETCH_SIZES: [u32; 5] = [11, 26, 51, 101, 201];
+
+impl<Q> Limited<Q> {
+    /// `query`, fetching at least `rows` rows (at most the largest fetch size).
+    pub(crate) fn at_least(query: Q, rows: u32) -> Self {
+        let limit = FETCH_SIZES
+            .into_iter()
+            .find(|&size| size >= rows)
+            .unwrap_or(FETCH_SIZES[FETCH_SIZES.len() - 1]);
+        Self { query, limit }
+    }
 }
 
 impl<Q: Query> Query for Limited<Q> {
@@ -151,3 +168,18 @@ macro_rules! tasks_expression {
     )*};
 }
 tasks_expression!(SortExpr, After);
+
+#[cfg(test)]
+mod tests {
+    use super::Limited;
+
+    #[test]
+    fn fetch_sizes_round_up_to_five_statements() {
+        let limit = |rows| Limited::at_least((), rows).limit;
+        let fetched: Vec<u32> = [1, 11, 12, 26, 27, 51, 52, 101, 102, 201, 500]
+            .into_iter()
+            .map(limit)
+            .collect();
+        assert_eq!(fetched, [11, 11, 26, 26, 51, 51, 101, 101, 201, 201, 201]);
+    }
+}

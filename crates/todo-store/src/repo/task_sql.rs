@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{
+    connection::{AnsiTransactionManager, TransactionManager},
     dsl::sql,
     pg::Pg,
     prelude::*,
@@ -130,10 +131,12 @@ impl<'a> TaskChanges<'a> {
 
 pub(crate) fn create(conn: &mut PgConnection, owner: &Owner, new: &NewTask) -> Result<Task> {
     let row = TaskRow::validated(owner, new)?;
-    Ok(diesel::insert_into(tasks::table)
-        .values(&row)
-        .returning(Task::as_returning())
-        .get_result(conn)?)
+    single_write(conn, |conn| {
+        Ok(diesel::insert_into(tasks::table)
+            .values(&row)
+            .returning(Task::as_returning())
+            .get_result(conn)?)
+    })
 }
 
 pub(crate) fn create_many(
@@ -208,10 +211,7 @@ pub(crate) fn list(
 /// page, to learn whether there is a next page.
 pub(crate) fn page_statement(owner: &Owner, query: &TaskQuery) -> Result<(PageStatement, u32)> {
     let limit = page_limit(query)?;
-    let statement = Limited {
-        query: list_statement(owner, query)?,
-        limit: limit + 1,
-    };
+    let statement = Limited::at_least(list_statement(owner, query)?, limit + 1);
     Ok((statement, limit))
 }
 
@@ -320,12 +320,26 @@ fn ordered(q: BoxedTasks<'static>, sort: crate::TaskSort) -> BoxedTasks<'static>
     }
 }
 
-// The single-row writes below run without a transaction of their own: one
-// statement is atomic by itself, and the read that explains a miss
-// (`NotFound` or `StaleVersion`) would see the latest committed state inside a
-// READ COMMITTED transaction just the same. A transaction would only add two
-// round trips (BEGIN, COMMIT) to every write. Inside a caller's transaction
-// they take part in it as usual.
+/// Runs a single-row write (one statement, then a read only if it missed) on
+/// its own at the top level: one statement is atomic by itself, and the read
+/// that explains a miss (`NotFound` or `StaleVersion`) would see the latest
+/// committed state inside a READ COMMITTED transaction just the same, so
+/// BEGIN and COMMIT would only add two round trips. Inside a caller's
+/// transaction it runs in a savepoint, as the multi-statement writes do, so
+/// that a failure leaves the caller's transaction usable.
+fn single_write<T>(
+    conn: &mut PgConnection,
+    write: impl FnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let nested = AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_or(true, |depth| depth.is_some());
+    if nested {
+        conn.transaction(write)
+    } else {
+        write(conn)
+    }
+}
 
 pub(crate) fn update(
     conn: &mut PgConnection,
@@ -335,22 +349,24 @@ pub(crate) fn update(
     check: VersionCheck,
 ) -> Result<Task> {
     let changes = TaskChanges::validated(patch)?;
-    if patch.is_empty() {
-        let task = get(conn, owner, id)?;
-        check.verify(task.version)?;
-        return Ok(task);
-    }
-    let updated = guarded!(check, owned_task(owner, id), |target| {
-        diesel::update(target)
-            .set(&changes)
-            .returning(Task::as_returning())
-            .get_result(conn)
-            .optional()?
-    });
-    match updated {
-        Some(task) => Ok(task),
-        None => Err(miss(conn, owner, id, check)),
-    }
+    single_write(conn, |conn| {
+        if patch.is_empty() {
+            let task = get(conn, owner, id)?;
+            check.verify(task.version)?;
+            return Ok(task);
+        }
+        let updated = guarded!(check, owned_task(owner, id), |target| {
+            diesel::update(target)
+                .set(&changes)
+                .returning(Task::as_returning())
+                .get_result(conn)
+                .optional()?
+        });
+        match updated {
+            Some(task) => Ok(task),
+            None => Err(miss(conn, owner, id, check)),
+        }
+    })
 }
 
 pub(crate) fn set_status(
@@ -361,32 +377,34 @@ pub(crate) fn set_status(
     check: VersionCheck,
 ) -> Result<Task> {
     let done = status == TaskStatus::Done;
-    // Only rows not yet in the wanted state change, so marking a done task
-    // done again is a no-op that keeps its version and completion time.
-    let not_yet = owned_task(owner, id).filter(tasks::completed.ne(done));
-    let changes = (
-        tasks::completed.eq(done),
-        tasks::completed_at.eq(sql::<Nullable<Timestamptz>>(if done {
-            "now()"
-        } else {
-            "NULL"
-        })),
-    );
-    let updated = guarded!(check, not_yet, |target| {
-        diesel::update(target)
-            .set(changes)
-            .returning(Task::as_returning())
-            .get_result(conn)
-            .optional()?
-    });
-    match updated {
-        Some(task) => Ok(task),
-        None => {
-            let task = get(conn, owner, id)?;
-            check.verify(task.version)?;
-            Ok(task)
+    single_write(conn, |conn| {
+        // Only rows not yet in the wanted state change, so marking a done task
+        // done again is a no-op that keeps its version and completion time.
+        let not_yet = owned_task(owner, id).filter(tasks::completed.ne(done));
+        let changes = (
+            tasks::completed.eq(done),
+            tasks::completed_at.eq(sql::<Nullable<Timestamptz>>(if done {
+                "now()"
+            } else {
+                "NULL"
+            })),
+        );
+        let updated = guarded!(check, not_yet, |target| {
+            diesel::update(target)
+                .set(changes)
+                .returning(Task::as_returning())
+                .get_result(conn)
+                .optional()?
+        });
+        match updated {
+            Some(task) => Ok(task),
+            None => {
+                let task = get(conn, owner, id)?;
+                check.verify(task.version)?;
+                Ok(task)
+            }
         }
-    }
+    })
 }
 
 pub(crate) fn delete(
@@ -395,13 +413,15 @@ pub(crate) fn delete(
     id: TaskId,
     check: VersionCheck,
 ) -> Result<()> {
-    let deleted = guarded!(check, owned_task(owner, id), |target| {
-        diesel::delete(target).execute(conn)?
-    });
-    match deleted {
-        0 => Err(miss(conn, owner, id, check)),
-        _ => Ok(()),
-    }
+    single_write(conn, |conn| {
+        let deleted = guarded!(check, owned_task(owner, id), |target| {
+            diesel::delete(target).execute(conn)?
+        });
+        match deleted {
+            0 => Err(miss(conn, owner, id, check)),
+            _ => Ok(()),
+        }
+    })
 }
 
 pub(crate) fn delete_many(conn: &mut PgConnection, owner: &Owner, ids: &[TaskId]) -> Result<u64> {

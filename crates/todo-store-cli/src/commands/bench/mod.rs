@@ -17,6 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use diesel::PgConnection;
 use serde::Serialize;
 use todo_store::{DatabaseUrl, Error, Store, StoreConfig};
 
@@ -80,12 +81,12 @@ pub struct ShapeResult {
 /// # Errors
 /// A validation failure for bad arguments or an empty database; the
 /// library's error if a measured call fails (a benchmark must not hide one).
+/// The tasks the write shapes created are deleted on every path.
 pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> {
     let shapes = selected_shapes(&args.shapes)?;
     if args.duration == 0 || args.clients == 0 {
         return Err(Error::validation("duration and clients", "must be at least 1").into());
     }
-    let duration = Duration::from_secs(args.duration);
     let mut conn = db::connect(url)?;
     let mut rng = Rng::stream(args.seed, 0);
     let fixture = Fixture::prepare(&mut conn, &mut rng)?;
@@ -94,48 +95,96 @@ pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> 
             .max_connections(args.clients)
             .min_idle(args.clients),
     )?;
-    let mut client_counts = vec![1, args.clients];
-    client_counts.dedup();
-
-    let mut results = Vec::new();
-    let mut pgbench_error = None;
     let mut writers: Vec<Writer> = Vec::new();
-    for &clients in &client_counts {
-        writers.resize_with(clients as usize, Writer::default);
-        for &shape in &shapes {
-            let reads = fixture.reads(shape);
-            let library = if shape.is_read() {
-                measure_reads(&store, &reads, clients, duration, args.seed)?
-            } else {
-                measure_writes(&store, &fixture, &mut writers, shape, duration, args.seed)?
-            };
-            // Without parameter sets (no heavy users, say) there is nothing to replay.
-            let pgbench = if !reads.is_empty() && pgbench_error.is_none() {
-                let statements = reads
-                    .iter()
-                    .map(|read| read.sql(&mut conn).map(|text| text.inlined()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                pgbench::run(&args.pgbench, url, &statements, clients, duration)
-                    .map_err(|err| pgbench_error = Some(err))
-                    .ok()
-            } else {
-                None
-            };
-            if let Some(library) = library {
-                results.push(ShapeResult::new(shape, clients, library, pgbench));
-            }
-        }
-    }
+    let mut run = Run {
+        args,
+        url,
+        fixture: &fixture,
+        store: &store,
+        conn: &mut conn,
+        pgbench_error: None,
+    };
+    let measured = run.all(&shapes, &mut writers);
+    let pgbench_error = run.pgbench_error.take();
+    // Whatever happened, the data is left as it was found.
     let mut cleaner = store.clone();
-    for writer in &mut writers {
-        writer.clean_up(&mut cleaner)?;
-    }
+    let cleaned = writers
+        .iter_mut()
+        .try_for_each(|writer| writer.clean_up(&mut cleaner))
+        .and_then(|()| fixture.clean_up(&mut conn));
+    let shapes = measured?;
+    cleaned?;
     Ok(BenchReport {
         duration_s: args.duration,
         users: fixture.users,
-        shapes: results,
+        shapes,
         pgbench_error,
     })
+}
+
+/// One benchmark run's settings and state.
+struct Run<'a> {
+    args: &'a BenchArgs,
+    url: &'a DatabaseUrl,
+    fixture: &'a Fixture,
+    store: &'a Store,
+    /// For rendering the statements pgbench replays.
+    conn: &'a mut PgConnection,
+    /// Why pgbench failed; it is not tried again.
+    pgbench_error: Option<String>,
+}
+
+impl Run<'_> {
+    /// Every shape with one client, then with `--clients`.
+    fn all(
+        &mut self,
+        shapes: &[Shape],
+        writers: &mut Vec<Writer>,
+    ) -> Result<Vec<ShapeResult>, Failure> {
+        let duration = Duration::from_secs(self.args.duration);
+        let mut client_counts = vec![1, self.args.clients];
+        client_counts.dedup();
+        let mut results = Vec::new();
+        for clients in client_counts {
+            writers.resize_with(clients as usize, Writer::default);
+            for &shape in shapes {
+                let reads = self.fixture.reads(shape);
+                let library = if shape.is_read() {
+                    measure_reads(self.store, &reads, clients, duration, self.args.seed)?
+                } else {
+                    let (store, fixture, seed) = (self.store, self.fixture, self.args.seed);
+                    measure_writes(store, fixture, writers, shape, duration, seed)?
+                };
+                let pgbench = self.pgbench(&reads, clients, duration)?;
+                if let Some(library) = library {
+                    results.push(ShapeResult::new(shape, clients, library, pgbench));
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// pgbench on the statements of `reads`; `None` without any (no heavy
+    /// users, say) or once pgbench has failed.
+    fn pgbench(
+        &mut self,
+        reads: &[Read],
+        clients: u32,
+        duration: Duration,
+    ) -> Result<Option<Summary>, Failure> {
+        if reads.is_empty() || self.pgbench_error.is_some() {
+            return Ok(None);
+        }
+        let statements = reads
+            .iter()
+            .map(|read| read.sql(self.conn))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(
+            pgbench::run(&self.args.pgbench, self.url, &statements, clients, duration)
+                .map_err(|err| self.pgbench_error = Some(err))
+                .ok(),
+        )
+    }
 }
 
 fn selected_shapes(names: &[String]) -> Result<Vec<Shape>, Failure> {
@@ -193,7 +242,7 @@ fn measure_writes(
     if shape != Shape::Create {
         for (client, writer) in writers.iter_mut().enumerate() {
             let mut rng = Rng::stream(seed, 1_000 + client as u64);
-            writer.stock(STOCK, &mut store.clone(), &fixture.owners, &mut rng)?;
+            writer.stock(STOCK, &mut store.clone(), &fixture.writers, &mut rng)?;
         }
     }
     let slots: Vec<Mutex<&mut Writer>> = writers.iter_mut().map(Mutex::new).collect();
@@ -205,7 +254,7 @@ fn measure_writes(
         move || {
             // Each client has its own slot: the lock is never contended.
             let mut writer = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            writer.call(shape, &mut store, &fixture.owners, &mut rng)
+            writer.call(shape, &mut store, &fixture.writers, &mut rng)
         }
     })
 }

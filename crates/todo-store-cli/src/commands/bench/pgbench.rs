@@ -1,26 +1,30 @@
 //! The physical limit: the library's own statements replayed by `pgbench -M
 //! prepared`, one script per parameter set, for the same time and clients.
+//! Each script is the library's SQL with its placeholders turned into pgbench
+//! variables, defined with `-D`: pgbench sends them as parameters of a
+//! prepared statement, as the library does, so PostgreSQL plans both alike.
 
 use std::{
     fs,
+    os::unix::fs::DirBuilderExt,
     path::{Path, PathBuf},
     process::Command,
     time::Duration,
 };
 
-use todo_store::DatabaseUrl;
+use todo_store::{DatabaseUrl, sql_text::SqlText};
 
 use super::stats::Summary;
 
-/// Runs `statements` (each a complete SQL statement; one is picked at random
-/// per transaction) with `clients` connections for `duration`.
+/// Runs `statements` (one is picked at random per transaction) with
+/// `clients` connections for `duration`.
 ///
 /// # Errors
 /// Why `pgbench` could not run or failed, as one line without secrets.
 pub fn run(
     program: &Path,
     url: &DatabaseUrl,
-    statements: &[String],
+    statements: &[SqlText],
     clients: u32,
     duration: Duration,
 ) -> Result<Summary, String> {
@@ -37,10 +41,13 @@ pub fn run(
         // a connection string.
         .env("PGDATABASE", url.expose());
     for (i, statement) in statements.iter().enumerate() {
+        let (text, variables) = script(i, statement);
         let script = dir.0.join(format!("statement{i}.sql"));
-        fs::write(&script, format!("{statement};\n"))
-            .map_err(|err| format!("cannot write a pgbench script: {err}"))?;
+        fs::write(&script, text).map_err(|err| format!("cannot write a pgbench script: {err}"))?;
         command.arg(format!("--file={}", script.display()));
+        for (name, value) in variables {
+            command.arg(format!("--define={name}={value}"));
+        }
     }
     let output = command
         .output()
@@ -60,6 +67,23 @@ pub fn run(
     }
     let latencies = read_logs(&dir.0)?;
     Summary::of(latencies, duration).ok_or_else(|| "pgbench ran no transaction".to_owned())
+}
+
+/// Script `i`: the statement with `$n` as the variable `:s<i>_<n>`, and
+/// the variables' values. A NULL cannot be a pgbench variable, so it is
+/// written into the script as a typed literal.
+fn script(i: usize, statement: &SqlText) -> (String, Vec<(String, String)>) {
+    let values = statement.values();
+    let sql = statement.with_params(|n| match &values[n - 1] {
+        Some(_) => format!(":s{i}_{n}"),
+        None => statement.params()[n - 1].clone(),
+    });
+    let variables = values
+        .iter()
+        .enumerate()
+        .filter_map(|(at, value)| Some((format!("s{i}_{}", at + 1), value.clone()?)))
+        .collect();
+    (format!("{sql};\n"), variables)
 }
 
 /// pgbench's worker threads: as many as the clients divide evenly onto,
@@ -104,7 +128,11 @@ impl ScratchDir {
             .map_or(0, |d| d.as_nanos());
         let dir =
             std::env::temp_dir().join(format!("todo-store-bench-{}-{stamp}", std::process::id()));
-        fs::create_dir_all(&dir)
+        // A new directory only the current user can read: `create` fails
+        // rather than reuse one that someone else made under that name.
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
             .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
         Ok(Self(dir))
     }

@@ -4,8 +4,9 @@
 
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types};
 use todo_store::{
-    Error, NewTask, OperatorRepo, Owner, SortKey, SortOrder, StatusFilter, Store, TaskFilter,
-    TaskId, TaskPatch, TaskQuery, TaskRepo, TaskSort, TaskStatus, UserId, UserRepo, VersionCheck,
+    Error, NewTask, NewUser, OperatorRepo, Owner, SortKey, SortOrder, StatusFilter, Store,
+    TaskFilter, TaskId, TaskPatch, TaskQuery, TaskRepo, TaskSort, TaskStatus, UserId, UserRepo,
+    VersionCheck,
     sql_text::{self, SqlText},
 };
 
@@ -134,11 +135,20 @@ impl Read {
     }
 }
 
+/// The domain of the accounts `todo-store seed` makes.
+const SEEDED_DOMAIN: &str = ".todo-store.invalid";
+
 /// The users and calls a benchmark run uses, chosen once at the start.
 #[derive(Debug)]
 pub struct Fixture {
-    /// Randomly chosen users.
+    /// Randomly chosen users, for the reads.
     pub owners: Vec<Owner>,
+    /// Whose tasks the write shapes create, change and delete: seeded
+    /// accounts only, never a real user's; a temporary account of the run's
+    /// own when the sample holds no seeded one.
+    pub writers: Vec<Owner>,
+    /// The temporary account, deleted (with its tasks) at the end.
+    temporary: Option<Owner>,
     /// Users with the most tasks, each with a cursor deep in their list.
     heavy: Vec<(Owner, todo_store::Cursor)>,
     /// For each chosen user: one of their task ids and a word of one title.
@@ -155,9 +165,13 @@ impl Fixture {
     pub fn prepare(conn: &mut PgConnection, rng: &mut Rng) -> Result<Fixture, Failure> {
         let everyone = all_users(conn)?;
         let mut owners = Vec::new();
+        let mut writers = Vec::new();
         let mut picks = Vec::new();
         for (_, email) in sample(&everyone, PARAM_SETS, rng) {
             let owner = conn.operator_owner(email)?;
+            if email.ends_with(SEEDED_DOMAIN) {
+                writers.push(owner.clone());
+            }
             let page = conn.list_tasks(&owner, &newest_first())?;
             if page.items.is_empty() {
                 continue;
@@ -174,12 +188,34 @@ impl Fixture {
             .into());
         }
         let heavy = heavy_users(conn)?;
+        let temporary = if writers.is_empty() {
+            let email = format!("bench{}@run.todo-store.invalid", std::process::id());
+            conn.create_user(NewUser::new(email.as_str()))?;
+            let owner = conn.operator_owner(&email)?;
+            writers.push(owner.clone());
+            Some(owner)
+        } else {
+            None
+        };
         Ok(Fixture {
             owners,
+            writers,
+            temporary,
             heavy,
             picks,
-            users: everyone.len() as u64,
+            users: user_count(conn)?,
         })
+    }
+
+    /// Deletes the temporary account, if the run made one.
+    ///
+    /// # Errors
+    /// The library's error.
+    pub fn clean_up(&self, conn: &mut PgConnection) -> Result<(), Error> {
+        match &self.temporary {
+            Some(owner) => conn.delete_user(owner),
+            None => Ok(()),
+        }
     }
 
     /// The calls a read shape picks from (empty for a write shape).
@@ -250,7 +286,20 @@ fn search_word(title: &str) -> String {
         .to_owned()
 }
 
-/// Ids and emails of (up to [`MAX_USERS_READ`]) accounts.
+#[derive(QueryableByName)]
+struct UserCount {
+    #[diesel(sql_type = sql_types::BigInt)]
+    users: i64,
+}
+
+/// How many accounts the database holds (an operator's query, for the report).
+fn user_count(conn: &mut PgConnection) -> Result<u64, Error> {
+    let count: UserCount = sql_query("SELECT count(*) AS users FROM users").get_result(conn)?;
+    Ok(count.users.unsigned_abs())
+}
+
+/// Ids and emails of accounts, in id order, up to [`MAX_USERS_READ`]: the
+/// sample is drawn from these.
 fn all_users(conn: &mut PgConnection) -> Result<Vec<(UserId, String)>, Failure> {
     let mut users = Vec::new();
     let mut after = None;
