@@ -219,3 +219,29 @@ fn bench_needs_data_and_known_shapes() {
     let line = failed(&run(&db, &["bench", "--shape", "nope"]), 3);
     assert!(line.contains("unknown: nope"), "{line}");
 }
+
+#[test]
+fn without_pgbench_the_library_is_still_measured() {
+    let db = TestDb::new();
+    json(&db, &SMALL_SEED);
+    let report = json(
+        &db,
+        &[
+            "bench",
+            "--duration",
+            "1",
+            "--clients",
+            "1",
+            "--shape",
+            "get",
+            "--pgbench",
+            "/nonexistent/pgbench",
+        ],
+    );
+    let error = report["pgbench_error"].as_str().unwrap();
+    assert!(error.contains("/nonexistent/pgbench"), "{error}");
+    let row = &report["shapes"][0];
+    assert_eq!(row["shape"], "get");
+    assert!(row["ops_per_s"].as_f64().unwrap() > 0.0);
+    assert!(row["pgbench_p50_ms"].is_null() && row["p50_ratio"].is_null());
+}
