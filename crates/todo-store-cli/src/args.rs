@@ -214,6 +214,10 @@ pub struct TaskAdd {
     /// Due time, RFC 3339, e.g. 2030-01-31T17:00:00Z
     #[arg(long, value_name = "RFC3339")]
     pub due: Option<String>,
+    /// The task's id (a UUID), chosen by the caller: running the same command
+    /// again then returns the same task instead of making a second one
+    #[arg(long, value_name = "UUID")]
+    pub id: Option<String>,
 }
 
 /// `task list`

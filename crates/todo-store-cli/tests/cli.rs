@@ -826,3 +826,46 @@ fn task_commands_for_an_unknown_user_are_not_found() {
         4,
     );
 }
+
+#[test]
+fn task_add_with_an_id_is_idempotent() {
+    let db = TestDb::new();
+    add_user(&db, "ada@example.com");
+    let id = "0193a9b0-0000-7000-8000-00000000abcd";
+    let first = add_task(&db, "ada@example.com", "Pay the rent", &["--id", id]);
+    assert_eq!(str_field(&first, "id"), id);
+    let again = add_task(&db, "ada@example.com", "Pay the rent", &["--id", id]);
+    assert_eq!(again, first);
+    let line = failed(
+        &run(
+            &db,
+            &[
+                "task",
+                "add",
+                "--user",
+                "ada@example.com",
+                "Other",
+                "--id",
+                id,
+            ],
+        ),
+        5,
+    );
+    assert!(line.contains("already exists"), "{line}");
+    let line = failed(
+        &run(
+            &db,
+            &[
+                "task",
+                "add",
+                "--user",
+                "ada@example.com",
+                "x",
+                "--id",
+                "nope",
+            ],
+        ),
+        3,
+    );
+    assert!(line.contains("UUID"), "{line}");
+}

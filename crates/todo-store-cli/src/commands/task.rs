@@ -55,6 +55,9 @@ fn add(args: TaskAdd, url: &DatabaseUrl) -> Result<Report, Failure> {
     if let Some(due) = &args.due {
         new = new.due_at(input::due(due)?);
     }
+    if let Some(id) = &args.id {
+        new = new.id(input::task_id(id)?);
+    }
     let (mut conn, owner) = open(url, &args.user.email)?;
     let task = conn.create_task(&owner, new)?;
     Ok(Report::Task(TaskEvent::Created, task))

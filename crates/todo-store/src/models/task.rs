@@ -171,6 +171,13 @@ pub struct NewTask {
     /// Optional due time.
     #[serde(default)]
     pub due_at: Option<DateTime<Utc>>,
+    /// An id chosen by the client (e.g. a UUIDv7 made on the device), which
+    /// makes the create idempotent: repeating it after an ambiguous failure
+    /// (the request was sent, the reply was lost) returns the task created
+    /// the first time instead of a second task. Without one, the library
+    /// picks a fresh UUIDv7.
+    #[serde(default)]
+    pub id: Option<TaskId>,
 }
 
 impl NewTask {
@@ -197,6 +204,19 @@ impl NewTask {
     /// Sets the due time.
     pub fn due_at(mut self, due_at: DateTime<Utc>) -> Self {
         self.due_at = Some(due_at);
+        self
+    }
+
+    /// Sets the client-chosen id that makes the create idempotent.
+    ///
+    /// ```
+    /// use todo_store::{NewTask, TaskId};
+    /// let id = TaskId::new_v7(); // made once, on the device, and kept for retries
+    /// let task = NewTask::new("Call the bank").id(id);
+    /// assert_eq!(task.id, Some(id));
+    /// ```
+    pub fn id(mut self, id: TaskId) -> Self {
+        self.id = Some(id);
         self
     }
 }

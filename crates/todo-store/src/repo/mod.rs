@@ -61,12 +61,23 @@ pub enum OnMissingSubject {
 pub trait TaskRepo {
     /// Creates a task owned by `owner`.
     ///
+    /// With a client-chosen [`NewTask::id`], the create is idempotent: if the
+    /// owner already has a task under that id, created from the same title,
+    /// description, priority and due time (a retry after a lost reply), that
+    /// task is returned and nothing is written. Concurrent retries create it
+    /// once.
+    ///
     /// # Errors
     /// [`Error::Validation`] for a bad title, description or priority;
-    /// [`Error::NotFound`] if the owner's account was deleted meanwhile.
+    /// [`Error::NotFound`] if the owner's account was deleted meanwhile;
+    /// [`Error::Conflict`] with [`ConflictKind::DuplicateTaskId`] if the
+    /// owner's task under the client-chosen id is another task, or has been
+    /// changed since it was created.
     fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task>;
 
-    /// Creates all `tasks` in one transaction: all or nothing.
+    /// Creates all `tasks` in one transaction: all or nothing. Client-chosen
+    /// ids make it idempotent as for [`create_task`](Self::create_task); the
+    /// result is in the order given.
     ///
     /// # Errors
     /// As [`create_task`](Self::create_task); a validation error names the

@@ -77,10 +77,20 @@ struct TaskRow<'a> {
 }
 
 impl<'a> TaskRow<'a> {
+    /// Whether `task` is what this row created: the answer to a repeated
+    /// create with a client-chosen id.
+    fn created(&self, task: &Task) -> bool {
+        task.id == self.id
+            && task.title == self.title
+            && task.description.as_deref() == self.description
+            && task.priority == self.priority
+            && task.due_at == self.due_at
+    }
+
     fn validated(owner: &Owner, new: &'a NewTask) -> Result<Self> {
         Ok(Self {
             user_id: owner.user_id(),
-            id: TaskId::new_v7(),
+            id: new.id.unwrap_or_else(TaskId::new_v7),
             title: validate::line("title", &new.title, MAX_TITLE_CHARS)?,
             description: match &new.description {
                 Some(text) => validate::free_text("description", text, MAX_DESCRIPTION_CHARS)?,
@@ -131,12 +141,67 @@ impl<'a> TaskChanges<'a> {
 
 pub(crate) fn create(conn: &mut PgConnection, owner: &Owner, new: &NewTask) -> Result<Task> {
     let row = TaskRow::validated(owner, new)?;
+    if new.id.is_none() {
+        return single_write(conn, |conn| {
+            Ok(diesel::insert_into(tasks::table)
+                .values(&row)
+                .returning(Task::as_returning())
+                .get_result(conn)?)
+        });
+    }
     single_write(conn, |conn| {
-        Ok(diesel::insert_into(tasks::table)
+        let inserted = diesel::insert_into(tasks::table)
             .values(&row)
+            .on_conflict((tasks::user_id, tasks::id))
+            .do_nothing()
             .returning(Task::as_returning())
-            .get_result(conn)?)
+            .get_result(conn)
+            .optional()?;
+        let mut answer = answer(
+            conn,
+            owner,
+            std::slice::from_ref(&row),
+            inserted.into_iter().collect(),
+        )?;
+        Ok(answer.remove(0))
     })
+}
+
+/// The task each row stands for: the one just inserted, or, where a
+/// client-chosen id was taken already, the task stored under it, which must
+/// be the one this row would have created (a repeated create). Anything else
+/// under that id (another task, or the same one changed since) is a
+/// [`ConflictKind::DuplicateTaskId`].
+fn answer(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    rows: &[TaskRow<'_>],
+    inserted: Vec<Task>,
+) -> Result<Vec<Task>> {
+    let taken: Vec<TaskId> = rows
+        .iter()
+        .map(|row| row.id)
+        .filter(|id| !inserted.iter().any(|task| task.id == *id))
+        .collect();
+    let stored: Vec<Task> = if taken.is_empty() {
+        Vec::new()
+    } else {
+        owned(owner)
+            .filter(tasks::id.eq_any(&taken))
+            .select(Task::as_select())
+            .load(conn)?
+    };
+    rows.iter()
+        .map(|row| {
+            inserted
+                .iter()
+                .chain(&stored)
+                .find(|task| task.id == row.id)
+                .filter(|task| row.created(task))
+                .cloned()
+                .ok_or(Error::Conflict(ConflictKind::DuplicateTaskId))
+        })
+        .collect()
 }
 
 pub(crate) fn create_many(
@@ -156,15 +221,28 @@ pub(crate) fn create_many(
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let client_ids = new.iter().any(|task| task.id.is_some());
     conn.transaction(|conn| {
         let mut created = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(INSERT_CHUNK) {
-            created.extend(
-                diesel::insert_into(tasks::table)
-                    .values(chunk)
-                    .returning(Task::as_returning())
-                    .get_results(conn)?,
-            );
+            if !client_ids {
+                created.extend(
+                    diesel::insert_into(tasks::table)
+                        .values(chunk)
+                        .returning(Task::as_returning())
+                        .get_results(conn)?,
+                );
+                continue;
+            }
+            // Idempotent: a row whose id is taken is answered by the task
+            // it created before.
+            let inserted: Vec<Task> = diesel::insert_into(tasks::table)
+                .values(chunk)
+                .on_conflict((tasks::user_id, tasks::id))
+                .do_nothing()
+                .returning(Task::as_returning())
+                .get_results(conn)?;
+            created.extend(answer(conn, owner, chunk, inserted)?);
         }
         Ok(created)
     })
