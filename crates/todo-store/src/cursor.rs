@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Error, Priority, Result, SortKey, SortOrder, Task, TaskSort};
+use crate::{Error, Priority, Result, SortKey, SortOrder, Task, TaskSort, validate};
 
 const FORMAT_VERSION: u8 = 1;
 /// Long enough for a 500-character title of 4-byte characters.
@@ -145,8 +145,11 @@ impl Position {
             order_from_code(*order).ok_or_else(invalid)?,
         );
         let id = Uuid::from_slice(id).map_err(|_| invalid())?;
+        // Only times PostgreSQL can store: an edited cursor must be refused
+        // here, not by the database ("timestamp out of range").
         let time = |raw: &[u8]| -> Option<DateTime<Utc>> {
             DateTime::from_timestamp_micros(i64::from_be_bytes(raw.try_into().ok()?))
+                .filter(|t| validate::timestamp("cursor", *t).is_ok())
         };
         let key = match (sort.key, rest) {
             (SortKey::Created | SortKey::Updated, raw) => {
@@ -213,6 +216,22 @@ mod tests {
         let cursor = position.encode();
         let parsed: Cursor = cursor.as_str().parse().expect("valid cursor");
         assert_eq!(Position::decode(&parsed).ok(), Some(position));
+    }
+
+    #[test]
+    fn a_time_the_database_cannot_hold_is_not_a_cursor() {
+        // Found by the property tests: an edited cursor whose time decodes
+        // fine in Rust but is past PostgreSQL's range.
+        for micros in [i64::MAX / 2, i64::MIN / 2, -62_200_000_000_000_000] {
+            let mut bytes = vec![FORMAT_VERSION, sort_key_code(SortKey::Created), 1];
+            bytes.extend_from_slice(Uuid::now_v7().as_bytes());
+            bytes.extend_from_slice(&micros.to_be_bytes());
+            let text = URL_SAFE_NO_PAD.encode(bytes);
+            assert!(matches!(
+                text.parse::<Cursor>(),
+                Err(Error::Validation { field, .. }) if field == "cursor"
+            ));
+        }
     }
 
     #[test]
