@@ -422,3 +422,98 @@ fn concurrent_first_logins_with_one_subject_create_one_account() {
     }
     assert_eq!(count_rows(&mut db.conn(), "users"), 30);
 }
+
+/// Two devices at the same version: one edits, one deletes (or completes).
+/// Exactly one wins; the other gets a typed answer and nothing is half done.
+#[test]
+fn edit_against_delete_and_complete_against_edit_have_one_winner() {
+    for rival in [TaskStatus::Done, TaskStatus::Open] {
+        let db = TestDb::new();
+        let mut store = db.store();
+        let (_, owner) = new_user(&mut store, "ada");
+        let tasks: Vec<Task> = (0..20)
+            .map(|i| {
+                store
+                    .create_task(&owner, NewTask::new(format!("t{i}")))
+                    .unwrap()
+            })
+            .collect();
+        for task in &tasks {
+            let results = race(&db, |i, conn| match (i % 2, rival) {
+                (0, _) => conn
+                    .update_task(
+                        &owner,
+                        task.id,
+                        TaskPatch::default().title("edited"),
+                        VersionCheck::Exactly(1),
+                    )
+                    .map(|_| "edit"),
+                // Done: the rival completes; Open: the rival deletes.
+                (_, TaskStatus::Done) => conn
+                    .set_task_status(&owner, task.id, TaskStatus::Done, VersionCheck::Exactly(1))
+                    .map(|_| "complete"),
+                (_, TaskStatus::Open) => conn
+                    .delete_task(&owner, task.id, VersionCheck::Exactly(1))
+                    .map(|()| "delete"),
+            });
+            let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+            assert_eq!(winners.len(), 1, "{results:?}");
+            for result in &results {
+                if let Err(err) = result {
+                    // The loser saw the winner's change: a newer version, or
+                    // no task at all.
+                    assert!(
+                        matches!(
+                            err,
+                            Error::Conflict(ConflictKind::StaleVersion {
+                                expected: 1,
+                                actual: 2
+                            })
+                        ) || *err == Error::NotFound(Entity::Task),
+                        "{err:?}"
+                    );
+                }
+            }
+            match (*winners[0], store.get_task(&owner, task.id)) {
+                ("delete", Err(Error::NotFound(Entity::Task))) => {}
+                ("edit", Ok(now)) => {
+                    assert!(now.title == "edited" && !now.completed && now.version == 2)
+                }
+                ("complete", Ok(now)) => {
+                    assert!(now.title == task.title && now.completed && now.version == 2)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
+/// One device deletes the account while others add tasks to it: every
+/// create either lands before the delete (and goes with the account) or
+/// fails as `NotFound(User)`. No task outlives its owner.
+#[test]
+fn deleting_a_user_while_tasks_are_created_leaves_no_orphan() {
+    for _ in 0..5 {
+        let db = TestDb::new();
+        let mut store = db.store();
+        let (_, owner) = new_user(&mut store, "ada");
+        let results = race(&db, |i, conn| {
+            if i == 0 {
+                conn.delete_user(&owner).map(|()| 0)
+            } else {
+                let mut created = 0;
+                for n in 0..20 {
+                    match conn.create_task(&owner, NewTask::new(format!("t{i}-{n}"))) {
+                        Ok(_) => created += 1,
+                        Err(Error::NotFound(Entity::User)) => break,
+                        Err(other) => return Err(other),
+                    }
+                }
+                Ok(created)
+            }
+        });
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(count_rows(&mut db.conn(), "users"), 0);
+        assert_eq!(count_rows(&mut db.conn(), "tasks"), 0);
+    }
+}
