@@ -24,6 +24,8 @@
 #![warn(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a test harness fails loudly
 
+pub mod cluster;
+
 use std::{
     collections::hash_map::DefaultHasher,
     fs,

@@ -44,8 +44,15 @@ fn any_time() -> impl Strategy<Value = DateTime<Utc>> {
             .prop_map(|s| DateTime::from_timestamp(s, 0).unwrap()),
         Just(DateTime::<Utc>::MIN_UTC),
         Just(DateTime::<Utc>::MAX_UTC),
-        (0i64..4_000_000_000).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap()),
+        (0i64..4_000_000_000, 0u32..1_000_000_000)
+            .prop_map(|(s, nanos)| DateTime::from_timestamp(s, nanos).unwrap()),
     ]
+}
+
+/// No id, or one of a few, so that cases repeat ids (idempotent creates,
+/// conflicts) across the world's life.
+fn any_client_id() -> impl Strategy<Value = Option<TaskId>> {
+    proptest::option::of((0u128..4).prop_map(|n| TaskId::from_uuid(uuid::Uuid::from_u128(n + 1))))
 }
 
 /// A priority can only hold 1 to 5 (see `priorities_are_one_to_five`).
@@ -59,12 +66,14 @@ fn new_task() -> impl Strategy<Value = NewTask> {
         proptest::option::of(nasty_text()),
         any_priority(),
         proptest::option::of(any_time()),
+        any_client_id(),
     )
-        .prop_map(|(title, description, priority, due_at)| {
+        .prop_map(|(title, description, priority, due_at, id)| {
             let mut task = NewTask::new(title);
             task.description = description;
             task.priority = priority;
             task.due_at = due_at;
+            task.id = id;
             task
         })
 }
@@ -115,6 +124,18 @@ fn world() -> World {
             .unwrap();
     }
     let task = conn.create_task(&owner, NewTask::new("Target")).unwrap().id;
+    // Another user, with tasks under the very ids the cases use and others;
+    // their titles are marked, and no answer may ever show one.
+    let (_, other) = new_user(&mut conn, "other");
+    for n in 0..4u128 {
+        let new = NewTask::new(format!("Foreign {n}"));
+        let new = if n < 2 {
+            new.id(TaskId::from_uuid(uuid::Uuid::from_u128(n + 1)))
+        } else {
+            new
+        };
+        conn.create_task(&other, new).unwrap();
+    }
     World {
         _db: db,
         conn,
@@ -142,6 +163,11 @@ fn check<T: std::fmt::Debug>(
     let before = dump_db(&mut world.conn);
     let result = call(&mut world.conn, &world.owner);
     typed(&result)?;
+    // Nothing of the other user's ever comes back (their titles are marked).
+    prop_assert!(
+        !format!("{result:?}").contains("Foreign "),
+        "another user's task leaked: {result:?}"
+    );
     if result.is_err() {
         prop_assert_eq!(
             dump_db(&mut world.conn),

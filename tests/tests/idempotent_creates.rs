@@ -8,6 +8,8 @@ mod common;
 
 use std::thread;
 
+use chrono::Utc;
+
 use common::{Repo, count_rows, dump_db, new_user};
 use todo_store::{
     ConflictKind, Error, NewTask, Priority, TaskFilter, TaskId, TaskPatch, TaskRepo, VersionCheck,
@@ -15,9 +17,12 @@ use todo_store::{
 use todo_store_tests::TestDb;
 
 fn retried_task() -> NewTask {
+    // A due time with nanoseconds, as `Utc::now()` gives: PostgreSQL keeps
+    // microseconds, and a retry must still be recognised.
     NewTask::new("Pay the rent")
         .description("Before the 5th")
         .priority(Priority::HIGHEST)
+        .due_at(Utc::now() + chrono::Duration::days(3))
         .id(TaskId::new_v7())
 }
 

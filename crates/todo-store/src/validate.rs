@@ -1,7 +1,7 @@
 //! Input rules shared by the repositories. The database enforces the same rules
 //! with CHECK constraints; checking here first gives precise, typed errors.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 
 use crate::{Error, Result};
 
@@ -51,15 +51,21 @@ pub(crate) fn free_text<'a>(field: &str, raw: &'a str, max: usize) -> Result<Opt
 }
 
 /// A time PostgreSQL can store and a person can mean: years 1 to 9999.
+///
+/// Returned as PostgreSQL will store it: whole microseconds counted from
+/// 2000-01-01, cut toward that date (as Diesel sends it), so that a value
+/// compared with what comes back equals it.
 pub(crate) fn timestamp(field: &str, time: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    if (1..=9999).contains(&time.year()) {
-        Ok(time)
-    } else {
-        Err(Error::validation(
+    if !(1..=9999).contains(&time.year()) {
+        return Err(Error::validation(
             field,
             "must be between the years 1 and 9999",
-        ))
+        ));
     }
+    let epoch = DateTime::<Utc>::from_timestamp(946_684_800, 0).unwrap_or(time);
+    Ok((time - epoch)
+        .num_microseconds()
+        .map_or(time, |micros| epoch + TimeDelta::microseconds(micros)))
 }
 
 /// An identifier issued by someone else (e.g. a JWT `sub`): compared exactly,
@@ -104,6 +110,25 @@ pub(crate) fn email(raw: &str) -> Result<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_cut_to_microseconds_as_postgresql_stores_them() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().expect("a time");
+        let check = |raw: &str, stored: &str| {
+            assert_eq!(timestamp("t", at(raw)), Ok(at(stored)), "{raw}");
+        };
+        check(
+            "2030-01-31T17:00:00.123456789Z",
+            "2030-01-31T17:00:00.123456Z",
+        );
+        // Before 2000 the cut is toward 2000, as Diesel counts from there.
+        check("1999-12-31T23:59:59.999999999Z", "2000-01-01T00:00:00Z");
+        check(
+            "1999-12-31T23:59:59.9999985Z",
+            "1999-12-31T23:59:59.999999Z",
+        );
+        check("2000-01-01T00:00:00Z", "2000-01-01T00:00:00Z");
+    }
 
     #[test]
     fn line_trims_and_bounds() {

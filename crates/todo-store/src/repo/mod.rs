@@ -62,10 +62,12 @@ pub trait TaskRepo {
     /// Creates a task owned by `owner`.
     ///
     /// With a client-chosen [`NewTask::id`], the create is idempotent: if the
-    /// owner already has a task under that id, created from the same title,
+    /// owner already has a task under that id with the same title,
     /// description, priority and due time (a retry after a lost reply), that
     /// task is returned and nothing is written. Concurrent retries create it
-    /// once.
+    /// once. Completing or reopening the task does not count as a change for
+    /// this comparison; a retry that arrives after the task was deleted
+    /// creates it again (deleted ids are not remembered).
     ///
     /// # Errors
     /// [`Error::Validation`] for a bad title, description or priority;
@@ -77,7 +79,8 @@ pub trait TaskRepo {
 
     /// Creates all `tasks` in one transaction: all or nothing. Client-chosen
     /// ids make it idempotent as for [`create_task`](Self::create_task); the
-    /// result is in the order given.
+    /// result is in the order given, and an id given twice with the same
+    /// fields yields the same task twice.
     ///
     /// # Errors
     /// As [`create_task`](Self::create_task); a validation error names the

@@ -2,6 +2,8 @@
 //! from [`owned`] (or its boxed form [`owned_by`]) or [`owned_task`], so none
 //! can forget the owner.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use diesel::{
     connection::{AnsiTransactionManager, TransactionManager},
@@ -191,13 +193,20 @@ fn answer(
             .select(Task::as_select())
             .load(conn)?
     };
+    // A row whose task was just inserted is answered by it (the first such
+    // row only: a second row with the same id is a repeat, and must match).
+    let mut claimed = HashSet::new();
     rows.iter()
         .map(|row| {
+            if let Some(task) = inserted.iter().find(|task| task.id == row.id) {
+                if claimed.insert(row.id) {
+                    return Ok(task.clone());
+                }
+            }
             inserted
                 .iter()
                 .chain(&stored)
-                .find(|task| task.id == row.id)
-                .filter(|task| row.created(task))
+                .find(|task| task.id == row.id && row.created(task))
                 .cloned()
                 .ok_or(Error::Conflict(ConflictKind::DuplicateTaskId))
         })
