@@ -96,3 +96,41 @@ fn checking_every_checkout_is_one_setting_away() {
     terminate(&mut db.conn(), pid);
     assert_eq!(store.count_tasks(&owner, &TaskFilter::default()), Ok(0));
 }
+
+#[test]
+fn one_lost_connection_makes_the_pool_check_the_others() {
+    let db = TestDb::new();
+    let config = db
+        .config()
+        .max_connections(2)
+        .min_idle(0)
+        .check_idle_after(Duration::from_secs(3600));
+    let mut store = Store::connect(&config).unwrap();
+    let (_, owner) = new_user(&mut store, "pool");
+    // Two connections, both used just now.
+    let pids: Vec<i32> = {
+        let (mut a, mut b) = (store.conn().unwrap(), store.conn().unwrap());
+        [&mut a, &mut b]
+            .into_iter()
+            .map(|conn| {
+                sql_query("SELECT pg_backend_pid() AS pid")
+                    .get_result::<Pid>(&mut **conn)
+                    .unwrap()
+                    .pid
+            })
+            .collect()
+    };
+    // Both die, as in a server restart.
+    let mut admin = db.conn();
+    for pid in &pids {
+        terminate(&mut admin, *pid);
+    }
+    // The first call meets a dead connection (trusted, used a moment ago) ...
+    let err = store
+        .count_tasks(&owner, &TaskFilter::default())
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    // ... after which the other one is checked before use, and replaced.
+    assert_eq!(store.count_tasks(&owner, &TaskFilter::default()), Ok(0));
+    assert!(!pids.contains(&pooled_pid(&store)));
+}

@@ -2,6 +2,7 @@
 
 use std::{
     fmt,
+    sync::{Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -45,6 +46,7 @@ impl Store {
         let manager = Manager {
             inner: ConnectionManager::new(url.expose()),
             check_idle_after: config.check_idle_after,
+            last_loss: Mutex::new(None),
         };
         let pool = Pool::builder()
             .max_size(config.max_connections)
@@ -104,7 +106,9 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
 /// without the `SELECT 1` round trip of r2d2's checkout test (the approach
 /// of HikariCP's "alive bypass window"), and that a connection on which a
 /// statement failed because the connection itself was lost is dropped when
-/// it comes back, rather than trusted again.
+/// it comes back, rather than trusted again. Such a loss (the server may have
+/// restarted) also ends the trust in every connection handed back before
+/// it: each is checked at its next checkout.
 ///
 /// Both facts are kept in the connection's Diesel instrumentation (the one
 /// per-connection slot Diesel offers), which passes every event on to a
@@ -117,6 +121,9 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
 pub struct Manager {
     inner: ConnectionManager<PgConnection>,
     check_idle_after: Duration,
+    /// When a connection was last found lost: the server may have restarted,
+    /// so every connection handed back before then is checked before use.
+    last_loss: Mutex<Option<Instant>>,
 }
 
 impl ManageConnection for Manager {
@@ -135,8 +142,14 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
-        let recent = tracker(conn)
-            .is_some_and(|tracker| tracker.returned_at.elapsed() < self.check_idle_after);
+        let last_loss = *self
+            .last_loss
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let recent = tracker(conn).is_some_and(|tracker| {
+            tracker.returned_at.elapsed() < self.check_idle_after
+                && last_loss.is_none_or(|loss| tracker.returned_at > loss)
+        });
         if recent {
             return Ok(());
         }
@@ -152,6 +165,12 @@ impl ManageConnection for Manager {
             }
             None => false,
         };
+        if lost {
+            *self
+                .last_loss
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        }
         lost || self.inner.has_broken(conn)
     }
 }
