@@ -51,6 +51,14 @@ pub struct StoreConfig {
     /// and if it is, the call fails with a retryable
     /// [`Error::Unavailable`](crate::Error::Unavailable) and the pool drops it.
     pub check_idle_after: Duration,
+    /// How long a silent network may hold a connection before it is given up
+    /// (default 15 s): TCP keepalives probe an idle link (first probe after
+    /// a third of this, then every third, two unanswered probes close it),
+    /// and data unacknowledged for this long closes it (`tcp_user_timeout`),
+    /// so a dropped link fails as [`Error::Unavailable`](crate::Error::Unavailable)
+    /// instead of hanging for the operating system's 15 minutes. A URL that
+    /// sets these libpq parameters itself keeps its own.
+    pub network_timeout: Duration,
 }
 
 impl StoreConfig {
@@ -63,6 +71,7 @@ impl StoreConfig {
             connect_timeout: Duration::from_secs(10),
             statement_timeout: Some(Duration::from_secs(30)),
             check_idle_after: Duration::from_secs(1),
+            network_timeout: Duration::from_secs(15),
         }
     }
 
@@ -101,6 +110,12 @@ impl StoreConfig {
         self
     }
 
+    /// Sets [`network_timeout`](Self::network_timeout).
+    pub fn network_timeout(mut self, timeout: Duration) -> Self {
+        self.network_timeout = timeout;
+        self
+    }
+
     /// Sets [`check_idle_after`](Self::check_idle_after).
     pub fn check_idle_after(mut self, idle: Duration) -> Self {
         self.check_idle_after = idle;
@@ -121,6 +136,12 @@ impl StoreConfig {
             return Err(Error::validation(
                 "connect_timeout",
                 "must be at least 1 second",
+            ));
+        }
+        if !(Duration::from_secs(3)..=Duration::from_secs(3600)).contains(&self.network_timeout) {
+            return Err(Error::validation(
+                "network_timeout",
+                "must be between 3 seconds and 1 hour",
             ));
         }
         if let Some(timeout) = self.statement_timeout {
@@ -153,19 +174,48 @@ impl StoreConfig {
         Ok(conn)
     }
 
-    /// The URL handed to libpq: this configuration's connect timeout unless the
-    /// URL sets its own.
+    /// The URL handed to libpq: this configuration's connect timeout and
+    /// network timeouts, for each parameter the URL does not set itself.
     pub(crate) fn driver_url(&self) -> DatabaseUrl {
-        self.url.with_default_param(
-            "connect_timeout",
-            &self.connect_timeout.as_secs().to_string(),
-        )
+        let third = (self.network_timeout.as_secs() / 3).max(1).to_string();
+        [
+            (
+                "connect_timeout",
+                self.connect_timeout.as_secs().to_string(),
+            ),
+            ("keepalives", "1".to_owned()),
+            ("keepalives_idle", third.clone()),
+            ("keepalives_interval", third),
+            ("keepalives_count", "2".to_owned()),
+            (
+                "tcp_user_timeout",
+                self.network_timeout.as_millis().to_string(),
+            ),
+        ]
+        .into_iter()
+        .fold(self.url.clone(), |url, (key, value)| {
+            url.with_default_param(key, &value)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_driver_url_carries_the_timeouts_unless_the_url_sets_them() {
+        let url = StoreConfig::new("postgres://h/db?sslmode=require&keepalives_idle=7")
+            .network_timeout(Duration::from_secs(15))
+            .driver_url();
+        assert_eq!(
+            url.expose(),
+            "postgres://h/db?sslmode=require&keepalives_idle=7&connect_timeout=10\
+             &keepalives=1&keepalives_interval=5&keepalives_count=2&tcp_user_timeout=15000"
+        );
+        let bad = StoreConfig::new("postgres://h/db").network_timeout(Duration::from_secs(1));
+        assert!(bad.validate().is_err());
+    }
 
     #[test]
     fn statement_timeouts_postgres_cannot_take_are_rejected() {
@@ -186,15 +236,17 @@ mod tests {
 
     #[test]
     fn connect_timeout_is_added_once() {
-        let config = StoreConfig::new("postgres://h/db?sslmode=require");
-        assert_eq!(
-            config.driver_url().expose(),
-            "postgres://h/db?sslmode=require&connect_timeout=10"
+        let added = StoreConfig::new("postgres://h/db?sslmode=require").driver_url();
+        assert!(
+            added
+                .expose()
+                .starts_with("postgres://h/db?sslmode=require&connect_timeout=10&")
         );
-        let config = StoreConfig::new("postgres://h/db?connect_timeout=3");
-        assert_eq!(
-            config.driver_url().expose(),
-            "postgres://h/db?connect_timeout=3"
+        let kept = StoreConfig::new("postgres://h/db?connect_timeout=3").driver_url();
+        assert!(
+            kept.expose()
+                .starts_with("postgres://h/db?connect_timeout=3&keepalives=1")
         );
+        assert_eq!(kept.expose().matches("connect_timeout").count(), 1);
     }
 }

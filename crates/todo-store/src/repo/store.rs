@@ -2,13 +2,37 @@
 //! same code as the `PgConnection` implementation, and returns it to the pool.
 //! Password hashing and verification (tens of milliseconds of CPU) run while no
 //! connection is checked out, so logins cannot starve the pool.
+//!
+//! A read that fails because its connection turned out to be lost (e.g. the
+//! server restarted while the connection sat in the pool) is made once more
+//! on another connection, which the pool checks first; reads change nothing,
+//! so this is always safe. Writes are not repeated: whether a lost write
+//! reached the database is the caller's question (a create with a
+//! client-chosen id can simply be sent again).
+
+use diesel::PgConnection;
 
 use super::user_sql;
 use crate::{
-    NewTask, NewUser, OnMissingSubject, Owner, Page, Password, Result, Store, Task, TaskFilter,
-    TaskId, TaskPatch, TaskQuery, TaskRepo, TaskStatus, User, UserId, UserPatch, UserRepo,
-    VersionCheck, password,
+    Error, NewTask, NewUser, OnMissingSubject, Owner, Page, Password, Result, Store, Task,
+    TaskFilter, TaskId, TaskPatch, TaskQuery, TaskRepo, TaskStatus, User, UserId, UserPatch,
+    UserRepo, VersionCheck, password,
 };
+
+impl Store {
+    /// Runs the read `read`, once more on another connection if the first
+    /// one was lost (`Unavailable` from the statement, not from checkout).
+    fn read<T>(&self, read: impl Fn(&mut PgConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        match read(&mut conn) {
+            Err(Error::Unavailable(_)) => {
+                drop(conn);
+                read(&mut *self.conn()?)
+            }
+            answer => answer,
+        }
+    }
+}
 
 impl TaskRepo for Store {
     fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
@@ -20,15 +44,15 @@ impl TaskRepo for Store {
     }
 
     fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
-        self.conn()?.get_task(owner, id)
+        self.read(|conn| conn.get_task(owner, id))
     }
 
     fn list_tasks(&mut self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
-        self.conn()?.list_tasks(owner, query)
+        self.read(|conn| conn.list_tasks(owner, query))
     }
 
     fn count_tasks(&mut self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
-        self.conn()?.count_tasks(owner, filter)
+        self.read(|conn| conn.count_tasks(owner, filter))
     }
 
     fn update_task(
@@ -67,15 +91,15 @@ impl UserRepo for Store {
     }
 
     fn get_user(&mut self, id: UserId) -> Result<User> {
-        self.conn()?.get_user(id)
+        self.read(|conn| conn.get_user(id))
     }
 
     fn find_user_by_email(&mut self, email: &str) -> Result<Option<User>> {
-        self.conn()?.find_user_by_email(email)
+        self.read(|conn| conn.find_user_by_email(email))
     }
 
     fn list_users(&mut self, limit: u32, after: Option<UserId>) -> Result<Vec<User>> {
-        self.conn()?.list_users(limit, after)
+        self.read(|conn| conn.list_users(limit, after))
     }
 
     fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
