@@ -836,36 +836,22 @@ fn task_add_with_an_id_is_idempotent() {
     assert_eq!(str_field(&first, "id"), id);
     let again = add_task(&db, "ada@example.com", "Pay the rent", &["--id", id]);
     assert_eq!(again, first);
-    let line = failed(
-        &run(
+    let add = |title: &str, id: &str| {
+        run(
             &db,
             &[
                 "task",
                 "add",
                 "--user",
                 "ada@example.com",
-                "Other",
+                title,
                 "--id",
                 id,
             ],
-        ),
-        5,
-    );
+        )
+    };
+    let line = failed(&add("Other", id), 5);
     assert!(line.contains("already exists"), "{line}");
-    let line = failed(
-        &run(
-            &db,
-            &[
-                "task",
-                "add",
-                "--user",
-                "ada@example.com",
-                "x",
-                "--id",
-                "nope",
-            ],
-        ),
-        3,
-    );
+    let line = failed(&add("x", "nope"), 3);
     assert!(line.contains("UUID"), "{line}");
 }
