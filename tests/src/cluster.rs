@@ -29,23 +29,41 @@ pub struct Cluster {
     dir: PathBuf,
     bin: PathBuf,
     port: u16,
+    /// The address it listens on.
+    host: String,
+    /// The network link in front of it, if it runs in a namespace of its own.
+    link: Option<Link>,
 }
 
 impl Cluster {
     /// Initialises and starts a cluster (trust authentication, TCP on
     /// 127.0.0.1 only, default durability settings).
     pub fn start() -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        Self::start_on(None)
+    }
+
+    /// A cluster in a network namespace of its own, reached over a veth
+    /// link that [`black_hole`](Self::black_hole) can cut silently. Needs
+    /// root (`ip netns`).
+    pub fn start_behind_link() -> Self {
+        Self::start_on(Some(Link::new(next_number())))
+    }
+
+    fn start_on(link: Option<Link>) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "todo-store-cluster-{}-{}",
             std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
+            next_number()
         ));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let cluster = Self {
             bin: bin_dir(),
             port: free_port(),
+            host: link
+                .as_ref()
+                .map_or_else(|| "127.0.0.1".to_owned(), |link| link.server_ip.clone()),
+            link,
             dir,
         };
         if is_root() {
@@ -72,12 +90,21 @@ impl Cluster {
             .unwrap();
         writeln!(
             conf,
-            "listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
+            "listen_addresses = '{}'\nport = {}\nunix_socket_directories = '{}'\n\
              max_connections = 30\nshared_buffers = 16MB",
+            cluster.host,
             cluster.port,
             cluster.dir.display()
         )
         .unwrap();
+        if cluster.link.is_some() {
+            // initdb trusts only local addresses; the client is on the link.
+            let mut hba = fs::OpenOptions::new()
+                .append(true)
+                .open(Path::new(&cluster.data()).join("pg_hba.conf"))
+                .unwrap();
+            writeln!(hba, "host all all 10.201.0.0/16 trust").unwrap();
+        }
         cluster.start_again();
         cluster
     }
@@ -85,10 +112,10 @@ impl Cluster {
     /// A URL for `database`, created (and migrated) on first use.
     pub fn url(&self, database: &str) -> String {
         let url = format!(
-            "postgres://postgres@127.0.0.1:{}/{database}?connect_timeout=5",
-            self.port
+            "postgres://postgres@{}:{}/{database}?connect_timeout=5",
+            self.host, self.port
         );
-        let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        let admin = format!("postgres://postgres@{}:{}/postgres", self.host, self.port);
         let mut conn = PgConnection::establish(&admin).unwrap();
         let exists = conn
             .batch_execute(&format!("CREATE DATABASE \"{database}\""))
@@ -149,7 +176,7 @@ impl Cluster {
 
     fn wait_ready(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        let admin = format!("postgres://postgres@{}:{}/postgres", self.host, self.port);
         while PgConnection::establish(&admin).is_err() {
             assert!(
                 Instant::now() < deadline,
@@ -163,16 +190,43 @@ impl Cluster {
         format!("{}/data", self.dir.display())
     }
 
-    /// A PostgreSQL program, to run as the cluster's owner.
+    /// Cuts the link: from now on every packet either way is dropped, with
+    /// no error to either side (a black hole, as a dead NAT or router makes).
+    pub fn black_hole(&self) {
+        self.link
+            .as_ref()
+            .expect("a cluster behind a link")
+            .set(false);
+    }
+
+    /// Mends the link cut by [`black_hole`](Self::black_hole).
+    pub fn restore_link(&self) {
+        self.link
+            .as_ref()
+            .expect("a cluster behind a link")
+            .set(true);
+    }
+
+    /// A PostgreSQL program, to run as the cluster's owner (in its network
+    /// namespace, if it has one).
     fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
-        if is_root() {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(path);
-            command
+        let mut command = match &self.link {
+            Some(link) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", &link.namespace]);
+                c
+            }
+            None if is_root() => Command::new("runuser"),
+            None => return Command::new(path),
+        };
+        if self.link.is_some() {
+            command.args(["runuser", "-u", "postgres", "--"]);
         } else {
-            Command::new(path)
+            command.args(["-u", "postgres", "--"]);
         }
+        command.arg(path);
+        command
     }
 
     /// Runs a PostgreSQL program as the cluster's owner; it must succeed.
@@ -231,4 +285,89 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+fn next_number() -> u32 {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A network namespace joined to this one by a veth pair: 10.201.N.1 here,
+/// 10.201.N.2 there.
+#[derive(Debug)]
+struct Link {
+    namespace: String,
+    peer: String,
+    server_ip: String,
+}
+
+impl Link {
+    fn new(number: u32) -> Self {
+        // Names unique per process and cluster; interface names have at most
+        // 15 characters.
+        let tag = format!("{}x{number}", std::process::id() % 100_000);
+        let subnet = (std::process::id() + number * 7) % 250;
+        let link = Self {
+            namespace: format!("todo_store_{tag}"),
+            peer: format!("tsp{tag}"),
+            server_ip: format!("10.201.{subnet}.2"),
+        };
+        let host = format!("tsh{tag}");
+        let ns = link.namespace.as_str();
+        for args in [
+            vec!["netns", "add", ns],
+            vec![
+                "link", "add", &host, "type", "veth", "peer", "name", &link.peer,
+            ],
+            vec!["link", "set", &link.peer, "netns", ns],
+            vec![
+                "addr",
+                "add",
+                &format!("10.201.{subnet}.1/30"),
+                "dev",
+                &host,
+            ],
+            vec!["link", "set", &host, "up"],
+            vec![
+                "netns",
+                "exec",
+                ns,
+                "ip",
+                "addr",
+                "add",
+                &format!("{}/30", link.server_ip),
+                "dev",
+                &link.peer,
+            ],
+            vec!["netns", "exec", ns, "ip", "link", "set", &link.peer, "up"],
+            vec!["netns", "exec", ns, "ip", "link", "set", "lo", "up"],
+        ] {
+            run(Command::new("ip").args(&args));
+        }
+        link
+    }
+
+    /// Takes the far end of the link down (dropping every packet) or up.
+    fn set(&self, up: bool) {
+        let state = if up { "up" } else { "down" };
+        run(Command::new("ip").args([
+            "netns",
+            "exec",
+            &self.namespace,
+            "ip",
+            "link",
+            "set",
+            &self.peer,
+            state,
+        ]));
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes the veth pair with it.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.namespace])
+            .output();
+    }
 }

@@ -11,6 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use diesel::RunQueryDsl;
 use todo_store::{
     Error, NewTask, NewUser, OperatorRepo, Owner, Store, StoreConfig, TaskFilter, TaskId, TaskRepo,
     UserRepo,
@@ -231,4 +232,57 @@ fn kill_9_loses_no_acknowledged_write_and_stores_none_twice() {
             outcomes.iter().map(|o| o.never_sent.len()).sum::<usize>()
         );
     }
+}
+
+/// A link that silently drops every packet (a dead NAT, a sleeping laptop's
+/// Wi-Fi): nothing tells the client, so only its own timers can.
+#[test]
+fn a_black_holed_link_fails_in_time_with_unavailable_and_heals() {
+    const BOUND: Duration = Duration::from_secs(20);
+    let cluster = Cluster::start_behind_link();
+    let url = cluster.url("todo");
+    let config = StoreConfig::new(url)
+        .max_connections(2)
+        .min_idle(0)
+        .connect_timeout(Duration::from_secs(2))
+        .network_timeout(Duration::from_secs(3));
+    let mut store = Store::connect(&config).unwrap();
+    store.create_user(NewUser::new("ada@example.com")).unwrap();
+    let owner = store.operator_owner("ada@example.com").unwrap();
+
+    // A query in flight when the link goes.
+    let in_flight = thread::scope(|scope| {
+        let store = store.clone();
+        let query = scope.spawn(move || {
+            let mut conn = store.conn().unwrap();
+            let started = Instant::now();
+            let result = diesel::sql_query("SELECT pg_sleep(2)")
+                .execute(&mut *conn)
+                .map_err(Error::from);
+            (result, started.elapsed())
+        });
+        thread::sleep(Duration::from_millis(500));
+        cluster.black_hole();
+        query.join().unwrap()
+    });
+    let (result, in_flight_took) = in_flight;
+    assert!(matches!(result, Err(Error::Unavailable(_))), "{result:?}");
+    assert!(
+        in_flight_took < BOUND,
+        "the in-flight query took {in_flight_took:?}"
+    );
+
+    // A call while the link is still down: checkout and all, in time.
+    let started = Instant::now();
+    let result = store.count_tasks(&owner, &TaskFilter::default());
+    let took = started.elapsed();
+    assert!(matches!(result, Err(Error::Unavailable(_))), "{result:?}");
+    assert!(took < BOUND, "a call on a dead link took {took:?}");
+    eprintln!(
+        "black hole: the in-flight query failed after {in_flight_took:?}, a new call after {took:?}"
+    );
+
+    // The link comes back: the same pool answers again.
+    cluster.restore_link();
+    until_it_answers(&mut store, &owner, BOUND);
 }
