@@ -2,7 +2,7 @@
 //! from [`owned`] (or its boxed form [`owned_by`]) or [`owned_task`], so none
 //! can forget the owner.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -180,35 +180,29 @@ fn answer(
     rows: &[TaskRow<'_>],
     inserted: Vec<Task>,
 ) -> Result<Vec<Task>> {
+    let fresh: HashSet<TaskId> = inserted.iter().map(|task| task.id).collect();
+    let mut by_id: HashMap<TaskId, Task> =
+        inserted.into_iter().map(|task| (task.id, task)).collect();
     let taken: Vec<TaskId> = rows
         .iter()
         .map(|row| row.id)
-        .filter(|id| !inserted.iter().any(|task| task.id == *id))
+        .filter(|id| !fresh.contains(id))
         .collect();
-    let stored: Vec<Task> = if taken.is_empty() {
-        Vec::new()
-    } else {
-        owned(owner)
+    if !taken.is_empty() {
+        let stored: Vec<Task> = owned(owner)
             .filter(tasks::id.eq_any(&taken))
             .select(Task::as_select())
-            .load(conn)?
-    };
+            .load(conn)?;
+        by_id.extend(stored.into_iter().map(|task| (task.id, task)));
+    }
     // A row whose task was just inserted is answered by it (the first such
     // row only: a second row with the same id is a repeat, and must match).
     let mut claimed = HashSet::new();
     rows.iter()
-        .map(|row| {
-            if let Some(task) = inserted.iter().find(|task| task.id == row.id) {
-                if claimed.insert(row.id) {
-                    return Ok(task.clone());
-                }
-            }
-            inserted
-                .iter()
-                .chain(&stored)
-                .find(|task| task.id == row.id && row.created(task))
-                .cloned()
-                .ok_or(Error::Conflict(ConflictKind::DuplicateTaskId))
+        .map(|row| match by_id.get(&row.id) {
+            Some(task) if fresh.contains(&row.id) && claimed.insert(row.id) => Ok(task.clone()),
+            Some(task) if row.created(task) => Ok(task.clone()),
+            _ => Err(Error::Conflict(ConflictKind::DuplicateTaskId)),
         })
         .collect()
 }
