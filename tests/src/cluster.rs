@@ -174,6 +174,39 @@ impl Cluster {
         let _ = fs::remove_file(self.dir.join(format!(".s.PGSQL.{}.lock", self.port)));
     }
 
+    /// A tablespace `name` on a filesystem of its own of `kib` KiB (a tmpfs
+    /// mounted in the cluster's directory), for filling a disk without
+    /// touching the machine's: a table moved there fails to grow with
+    /// PostgreSQL's real `53100` "could not extend file" once it is full,
+    /// while the write-ahead log stays on the roomy disk. Needs root
+    /// (`mount`). Unmounted when the returned value is dropped.
+    pub fn tiny_tablespace(&self, name: &str, kib: u32) -> TinyDisk {
+        assert!(is_root(), "a tiny tablespace needs root, to mount a tmpfs");
+        let path = self.dir.join(format!("disk-{name}"));
+        fs::create_dir_all(&path).unwrap();
+        run(Command::new("mount").args([
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!(
+                "size={kib}k,mode=0700,uid={},gid={}",
+                postgres_id("-u"),
+                postgres_id("-g")
+            ),
+            "tmpfs",
+            &path.display().to_string(),
+        ]));
+        let admin = format!("postgres://postgres@{}:{}/postgres", self.host, self.port);
+        PgConnection::establish(&admin)
+            .unwrap()
+            .batch_execute(&format!(
+                "CREATE TABLESPACE \"{name}\" LOCATION '{}'",
+                path.display()
+            ))
+            .unwrap();
+        TinyDisk { path }
+    }
+
     fn wait_ready(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         let admin = format!("postgres://postgres@{}:{}/postgres", self.host, self.port);
@@ -245,6 +278,20 @@ impl Drop for Cluster {
     }
 }
 
+/// A small filesystem under a [`Cluster`]'s tablespace; see
+/// [`Cluster::tiny_tablespace`].
+#[derive(Debug)]
+pub struct TinyDisk {
+    path: PathBuf,
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        // Lazy: the server may still hold files there until it stops.
+        let _ = Command::new("umount").arg("-l").arg(&self.path).output();
+    }
+}
+
 /// Whether any process still has the data directory as its working directory
 /// (PostgreSQL backends do).
 fn backends_alive(data: &str) -> bool {
@@ -264,6 +311,15 @@ fn run(command: &mut Command) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The `postgres` OS user's numeric user (`-u`) or group (`-g`) id.
+fn postgres_id(which: &str) -> String {
+    let out = Command::new("id")
+        .args([which, "postgres"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 fn is_root() -> bool {

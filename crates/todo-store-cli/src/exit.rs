@@ -69,7 +69,7 @@ impl From<Error> for Failure {
             Error::Validation { .. } => VALIDATION,
             Error::NotFound(_) => NOT_FOUND,
             Error::Conflict(_) => CONFLICT,
-            Error::Unavailable(_) => UNAVAILABLE,
+            Error::Unavailable(_) | Error::TooManyConnections(_) => UNAVAILABLE,
             // `InvalidCredentials`, `Database`, and variants added later.
             _ => OTHER,
         };

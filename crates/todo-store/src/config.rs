@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection, connection::SimpleConnection};
 
-use crate::{DatabaseUrl, Error, Result};
+use crate::{DatabaseUrl, Error, Result, RetryPolicy};
 
 /// Session settings every connection gets, pooled or not.
 pub(crate) fn apply_session_settings(
@@ -59,6 +59,11 @@ pub struct StoreConfig {
     /// instead of hanging for the operating system's 15 minutes. A URL that
     /// sets these libpq parameters itself keeps its own.
     pub network_timeout: Duration,
+    /// How [`Store`](crate::Store) repeats a call whose transaction
+    /// PostgreSQL aborted for a serialization failure or a deadlock
+    /// (default: 3 attempts in all, jittered pauses from 10 ms). Nothing
+    /// else is ever repeated. [`RetryPolicy::never`] turns it off.
+    pub retry: RetryPolicy,
 }
 
 impl StoreConfig {
@@ -72,6 +77,7 @@ impl StoreConfig {
             statement_timeout: Some(Duration::from_secs(30)),
             check_idle_after: Duration::from_secs(1),
             network_timeout: Duration::from_secs(15),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -122,7 +128,14 @@ impl StoreConfig {
         self
     }
 
+    /// Sets [`retry`](Self::retry).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
+        self.retry.validate()?;
         if self.max_connections == 0 {
             return Err(Error::validation("max_connections", "must be at least 1"));
         }

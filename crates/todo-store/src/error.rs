@@ -40,6 +40,24 @@ pub enum Error {
     /// Retrying later may succeed.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The server refused a new connection because all its connection slots
+    /// (or the role's or database's `CONNECTION LIMIT`) are taken (SQLSTATE
+    /// `53300`). Retrying later may succeed; a smaller pool, or a pooler such
+    /// as Neon's, avoids it.
+    #[error("too many connections: {0}")]
+    TooManyConnections(String),
+    /// The server has no room left for the change (SQLSTATE `53100`, disk
+    /// full; Neon reports its project size limit the same way). Nothing was
+    /// written; retrying will not help until space is freed or the limit
+    /// raised.
+    #[error("database storage full: {0}")]
+    StorageFull(String),
+    /// The server cancelled the statement: it ran longer than
+    /// [`StoreConfig::statement_timeout`](crate::StoreConfig::statement_timeout)
+    /// (SQLSTATE `57014`), or waited too long for a lock (`55P03`). Nothing
+    /// was changed.
+    #[error("database timeout: {0}")]
+    Timeout(String),
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(String),
@@ -56,10 +74,17 @@ impl Error {
     }
 
     /// Whether the same call may succeed if retried later without changes.
+    ///
+    /// [`Store`](crate::Store) already retries a
+    /// [`ConflictKind::ConcurrentUpdate`] itself, a few times (see
+    /// [`RetryPolicy`](crate::RetryPolicy)); one that reaches the caller
+    /// outlasted those attempts.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Unavailable(_) | Error::Conflict(ConflictKind::ConcurrentUpdate)
+            Error::Unavailable(_)
+                | Error::TooManyConnections(_)
+                | Error::Conflict(ConflictKind::ConcurrentUpdate)
         )
     }
 }
@@ -125,9 +150,38 @@ pub(crate) fn connection_error(
     let message = url.scrub(&one_line(&err.to_string()));
     if invalid_url {
         Error::validation("database_url", message)
+    } else if refused_for_too_many_connections(&message) {
+        Error::TooManyConnections(message)
     } else {
         Error::Unavailable(message)
     }
+}
+
+/// Whether a failed connection attempt was the server's `53300` refusal.
+///
+/// libpq gives no SQLSTATE for a connection that never opened, only its
+/// text, so this is the one place the library reads an error's words: the
+/// three messages PostgreSQL sends with `53300` during start-up (all slots
+/// taken, the remaining ones reserved, a role's or database's `CONNECTION
+/// LIMIT`). Start-up messages are in the server's language (`lc_messages`);
+/// on a server that does not speak English the refusal stays `Unavailable`,
+/// which is retryable too.
+fn refused_for_too_many_connections(message: &str) -> bool {
+    const REFUSALS: [&str; 3] = [
+        "too many clients already",
+        "remaining connection slots are reserved",
+        "too many connections for",
+    ];
+    REFUSALS.iter().any(|refusal| message.contains(refusal))
+}
+
+/// The SQLSTATE of a database error, e.g. `"40P01"`.
+///
+/// Diesel 2.3 does not expose it; the workspace builds a copy of Diesel
+/// 2.3.14 with one added method (see `vendor/README.md`). When a Diesel
+/// release exposes the code, this is the one line to change.
+fn sql_state(info: &dyn DatabaseErrorInformation) -> Option<&str> {
+    info.sql_state()
 }
 
 impl Error {
@@ -201,7 +255,28 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
         K::ClosedConnection | K::UnableToSendCommand => {
             Error::Unavailable(one_line(info.message()))
         }
-        _ => Error::Database(info.message().to_owned()),
+        _ => from_sql_state(sql_state(info).unwrap_or_default(), info.message()),
+    }
+}
+
+/// The errors Diesel has no kind for, by SQLSTATE
+/// (<https://www.postgresql.org/docs/current/errcodes-appendix.html>).
+fn from_sql_state(code: &str, message: &str) -> Error {
+    match code {
+        // deadlock_detected: PostgreSQL rolled the transaction back, so the
+        // whole of it can be run again, exactly like a serialization failure.
+        "40001" | "40P01" => Error::Conflict(ConflictKind::ConcurrentUpdate),
+        // admin_shutdown, crash_shutdown, cannot_connect_now (the server is
+        // starting or stopping), idle_session_timeout; and class 08,
+        // connection exceptions.
+        "57P01" | "57P02" | "57P03" | "57P05" => Error::Unavailable(one_line(message)),
+        code if code.starts_with("08") => Error::Unavailable(one_line(message)),
+        "53300" => Error::TooManyConnections(one_line(message)),
+        // disk_full, and Neon's project size limit.
+        "53100" => Error::StorageFull(one_line(message)),
+        // query_canceled (statement_timeout), lock_not_available (lock_timeout).
+        "57014" | "55P03" => Error::Timeout(one_line(message)),
+        _ => Error::Database(message.to_owned()),
     }
 }
 

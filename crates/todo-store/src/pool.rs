@@ -13,7 +13,7 @@ use diesel::{
     result::{DatabaseErrorKind, Error as DieselError},
 };
 
-use crate::{DatabaseUrl, Error, Result, StoreConfig, config::apply_session_settings};
+use crate::{DatabaseUrl, Error, Result, RetryPolicy, StoreConfig, config::apply_session_settings};
 
 /// A connection checked out of a [`Store`]; it goes back to the pool on drop.
 pub type PooledConn = PooledConnection<Manager>;
@@ -27,6 +27,8 @@ pub struct Store {
     pool: Pool<Manager>,
     /// Kept to scrub its password from connection errors.
     url: DatabaseUrl,
+    /// Applied to every repository call (see `repo/store.rs`).
+    pub(crate) retry: RetryPolicy,
 }
 
 impl Store {
@@ -57,7 +59,11 @@ impl Store {
                 statement_timeout: config.statement_timeout,
             }))
             .build_unchecked(manager);
-        Ok(Self { pool, url })
+        Ok(Self {
+            pool,
+            url,
+            retry: config.retry,
+        })
     }
 
     /// Checks out a connection, e.g. to run several repository calls in one

@@ -6,9 +6,15 @@
 //! A read that fails because its connection turned out to be lost (e.g. the
 //! server restarted while the connection sat in the pool) is made once more
 //! on another connection, which the pool checks first; reads change nothing,
-//! so this is always safe. Writes are not repeated: whether a lost write
-//! reached the database is the caller's question (a create with a
-//! client-chosen id can simply be sent again).
+//! so this is always safe. Writes are not repeated after a lost connection:
+//! whether a lost write reached the database is the caller's question (a
+//! create with a client-chosen id can simply be sent again).
+//!
+//! Every call, read or write, is repeated under the store's
+//! [`RetryPolicy`](crate::RetryPolicy) when PostgreSQL aborted its
+//! transaction for a serialization failure or a deadlock: each call is one
+//! whole transaction (or one statement), rolled back by the abort, so the
+//! repeat is safe.
 
 use diesel::PgConnection;
 
@@ -20,27 +26,36 @@ use crate::{
 };
 
 impl Store {
-    /// Runs the read `read`, once more on another connection if the first
-    /// one was lost (`Unavailable` from the statement, not from checkout).
+    /// Runs the write `write` on a pooled connection, repeated under the
+    /// retry policy.
+    fn write<T>(&self, mut write: impl FnMut(&mut PgConnection) -> Result<T>) -> Result<T> {
+        self.retry.run(|| write(&mut *self.conn()?))
+    }
+
+    /// Runs the read `read` as [`Store::write`] does, and once more on
+    /// another connection if the first one was lost (`Unavailable` from the
+    /// statement, not from checkout).
     fn read<T>(&self, read: impl Fn(&mut PgConnection) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn()?;
-        match read(&mut conn) {
-            Err(Error::Unavailable(_)) => {
-                drop(conn);
-                read(&mut *self.conn()?)
+        self.retry.run(|| {
+            let mut conn = self.conn()?;
+            match read(&mut conn) {
+                Err(Error::Unavailable(_)) => {
+                    drop(conn);
+                    read(&mut *self.conn()?)
+                }
+                answer => answer,
             }
-            answer => answer,
-        }
+        })
     }
 }
 
 impl TaskRepo for Store {
     fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
-        self.conn()?.create_task(owner, new)
+        self.write(|conn| conn.create_task(owner, new.clone()))
     }
 
     fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
-        self.conn()?.create_tasks(owner, tasks)
+        self.write(|conn| conn.create_tasks(owner, tasks.clone()))
     }
 
     fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
@@ -62,7 +77,7 @@ impl TaskRepo for Store {
         patch: TaskPatch,
         check: VersionCheck,
     ) -> Result<Task> {
-        self.conn()?.update_task(owner, id, patch, check)
+        self.write(|conn| conn.update_task(owner, id, patch.clone(), check))
     }
 
     fn set_task_status(
@@ -72,22 +87,22 @@ impl TaskRepo for Store {
         status: TaskStatus,
         check: VersionCheck,
     ) -> Result<Task> {
-        self.conn()?.set_task_status(owner, id, status, check)
+        self.write(|conn| conn.set_task_status(owner, id, status, check))
     }
 
     fn delete_task(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()> {
-        self.conn()?.delete_task(owner, id, check)
+        self.write(|conn| conn.delete_task(owner, id, check))
     }
 
     fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
-        self.conn()?.delete_tasks(owner, ids)
+        self.write(|conn| conn.delete_tasks(owner, ids))
     }
 }
 
 impl UserRepo for Store {
     fn create_user(&mut self, new: NewUser) -> Result<User> {
         let row = user_sql::UserRow::validated(&new)?;
-        user_sql::insert(&mut *self.conn()?, &row)
+        self.write(|conn| user_sql::insert(conn, &row))
     }
 
     fn get_user(&mut self, id: UserId) -> Result<User> {
@@ -103,7 +118,7 @@ impl UserRepo for Store {
     }
 
     fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
-        let account = user_sql::credentials(&mut *self.conn()?, email)?;
+        let account = self.read(|conn| user_sql::credentials(conn, email))?;
         user_sql::check_password(account, password)
     }
 
@@ -112,26 +127,26 @@ impl UserRepo for Store {
         subject: &str,
         on_missing: OnMissingSubject,
     ) -> Result<(User, Owner)> {
-        self.conn()?.owner_for_subject(subject, on_missing)
+        self.write(|conn| conn.owner_for_subject(subject, on_missing.clone()))
     }
 
     fn update_profile(&mut self, owner: &Owner, patch: UserPatch) -> Result<User> {
-        self.conn()?.update_profile(owner, patch)
+        self.write(|conn| conn.update_profile(owner, patch.clone()))
     }
 
     fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
         let hash = password::hash_new(password)?;
-        user_sql::set_password_hash(&mut *self.conn()?, owner, hash)
+        self.write(|conn| user_sql::set_password_hash(conn, owner, hash.clone()))
     }
 
     fn delete_user(&mut self, owner: &Owner) -> Result<()> {
-        self.conn()?.delete_user(owner)
+        self.write(|conn| conn.delete_user(owner))
     }
 }
 
 #[cfg(feature = "operator")]
 impl crate::OperatorRepo for Store {
     fn operator_owner(&mut self, email: &str) -> Result<Owner> {
-        user_sql::operator_owner(&mut *self.conn()?, email)
+        self.read(|conn| user_sql::operator_owner(conn, email))
     }
 }

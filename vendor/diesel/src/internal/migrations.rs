@@ -1,0 +1,3 @@
+#[doc(hidden)]
+pub use crate::backend::private::DieselReserveSpecialization;
+pub use crate::query_builder::insert_statement::DefaultValues;
