@@ -49,6 +49,7 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/todo_store";
 
 const TEST_DB_PREFIX: &str = "todo_store_t_";
 const TEMPLATE_PREFIX: &str = "todo_store_tpl_";
+const APP_ROLE_PREFIX: &str = "todo_store_app_";
 /// Serialises template builds and sweeps across concurrent test processes.
 const HARNESS_LOCK: i64 = 0x746f_646f_7374;
 /// Databases of crashed runs older than this are dropped.
@@ -120,6 +121,82 @@ impl TestDb {
         StoreConfig::new(self.url.expose())
             .max_connections(4)
             .min_idle(0)
+    }
+}
+
+impl TestDb {
+    /// A role of its own that row-level security applies to, set up on this
+    /// database as `todo-store setup --app-role` does; dropped with the
+    /// value. Drop it before the database (declare it after).
+    pub fn app_role(&self) -> AppRoleLogin {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{APP_ROLE_PREFIX}{}_{n}", std::process::id());
+        let mut owner = self.conn();
+        todo_store::setup_app_role(&mut owner, &name).unwrap();
+        // A password of its own, so that the role can log in on servers
+        // that ask for one (trust authentication ignores it).
+        let password = format!("pw{}{}", uuid_like().replace('-', ""), n);
+        owner
+            .batch_execute(&format!("ALTER ROLE {name} PASSWORD '{password}'"))
+            .unwrap();
+        let url = self.url.with_user(&name, Some(&password)).unwrap();
+        AppRoleLogin {
+            name,
+            url,
+            owner_url: self.url.clone(),
+        }
+    }
+}
+
+/// A login role subject to row-level security, on one [`TestDb`]; see
+/// [`TestDb::app_role`].
+#[derive(Debug)]
+pub struct AppRoleLogin {
+    name: String,
+    url: DatabaseUrl,
+    owner_url: DatabaseUrl,
+}
+
+impl AppRoleLogin {
+    /// The role's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The test database's URL, as this role.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// A new connection as this role.
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(self.url.expose())
+            .unwrap_or_else(|err| panic!("cannot connect as {}: {err}", self.name))
+    }
+
+    /// A small pool as this role (same settings as [`TestDb::config`]).
+    pub fn config(&self) -> StoreConfig {
+        StoreConfig::new(self.url.expose())
+            .max_connections(4)
+            .min_idle(0)
+    }
+}
+
+impl Drop for AppRoleLogin {
+    fn drop(&mut self) {
+        // Its grants first (in the test database), then the role itself.
+        let revoked = PgConnection::establish(self.owner_url.expose()).and_then(|mut conn| {
+            conn.batch_execute(&format!("DROP OWNED BY {}", self.name))
+                .map_err(|err| diesel::ConnectionError::BadConnection(err.to_string()))
+        });
+        let dropped = admin_conn().batch_execute(&format!("DROP ROLE IF EXISTS {}", self.name));
+        if let (Err(err), _) | (_, Err(err)) = (
+            revoked.map_err(|e| e.to_string()),
+            dropped.map_err(|e| e.to_string()),
+        ) {
+            eprintln!("warning: could not drop test role {}: {err}", self.name);
+        }
     }
 }
 

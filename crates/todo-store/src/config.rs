@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection, connection::SimpleConnection};
 
-use crate::{DatabaseUrl, Error, Result, RetryPolicy};
+use crate::{DatabaseUrl, Error, Result, RetryPolicy, RowSecurity};
 
 /// Session settings every connection gets, pooled or not.
 pub(crate) fn apply_session_settings(
@@ -64,6 +64,12 @@ pub struct StoreConfig {
     /// (default: 3 attempts in all, jittered pauses from 10 ms). Nothing
     /// else is ever repeated. [`RetryPolicy::never`] turns it off.
     pub retry: RetryPolicy,
+    /// Whether [`Store`](crate::Store) scopes each owner-scoped call for
+    /// PostgreSQL's row-level security (default [`RowSecurity::Scoped`]: a
+    /// transaction that sets `todo.user_id`). Keep it for an application
+    /// role; [`RowSecurity::Unscoped`] saves two round trips per call for a
+    /// role that bypasses row-level security anyway.
+    pub row_security: RowSecurity,
 }
 
 impl StoreConfig {
@@ -78,6 +84,7 @@ impl StoreConfig {
             check_idle_after: Duration::from_secs(1),
             network_timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
+            row_security: RowSecurity::default(),
         }
     }
 
@@ -125,6 +132,12 @@ impl StoreConfig {
     /// Sets [`check_idle_after`](Self::check_idle_after).
     pub fn check_idle_after(mut self, idle: Duration) -> Self {
         self.check_idle_after = idle;
+        self
+    }
+
+    /// Sets [`row_security`](Self::row_security).
+    pub fn row_security(mut self, mode: RowSecurity) -> Self {
+        self.row_security = mode;
         self
     }
 

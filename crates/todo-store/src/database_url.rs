@@ -94,6 +94,31 @@ impl DatabaseUrl {
         )))
     }
 
+    /// The same server and database, as another role: `user` and, if
+    /// given, `password` replace the URL's credentials (percent-encoded as
+    /// needed). E.g. the application role's URL from the owner's.
+    ///
+    /// ```
+    /// use todo_store::DatabaseUrl;
+    /// let owner = DatabaseUrl::new("postgres://owner:pw@db.example.com/app?sslmode=require");
+    /// let app = owner.with_user("todo_app", Some("p@ss")).unwrap();
+    /// assert_eq!(app.expose(), "postgres://todo_app:p%40ss@db.example.com/app?sslmode=require");
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Validation`] on `database_url` if it has no `scheme://` part.
+    pub fn with_user(&self, user: &str, password: Option<&str>) -> Result<Self> {
+        let parts = Parts::parse(&self.0).ok_or_else(|| {
+            Error::validation("database_url", "must look like postgres://host/db")
+        })?;
+        let mut userinfo = percent_encode(user);
+        if let Some(password) = password {
+            userinfo.push(':');
+            userinfo.push_str(&percent_encode(password));
+        }
+        Ok(Self(parts.join(Some(&userinfo), parts.path, parts.query)))
+    }
+
     /// The database name in the path, percent-decoded as libpq decodes it;
     /// `None` if the URL names none or its escapes are malformed.
     pub fn database(&self) -> Option<String> {
@@ -204,6 +229,19 @@ impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.redacted())
     }
+}
+
+/// `text` with everything but RFC 3986's unreserved characters
+/// percent-encoded, as URL userinfo needs.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl fmt::Debug for DatabaseUrl {

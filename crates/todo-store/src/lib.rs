@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod app_role;
 #[cfg(feature = "operator")]
 pub mod bulk;
 mod config;
@@ -23,6 +24,7 @@ mod schema;
 pub mod sql_text;
 mod validate;
 
+pub use app_role::{AppRole, setup_app_role};
 pub use config::StoreConfig;
 pub use cursor::Cursor;
 pub use database_url::DatabaseUrl;
@@ -42,6 +44,7 @@ pub use query::{
 };
 #[cfg(feature = "operator")]
 pub use repo::OperatorRepo;
+pub use repo::scope::RowSecurity;
 pub use repo::{OnMissingSubject, TaskRepo, UserRepo, VersionCheck};
 pub use retry::RetryPolicy;
 pub use validate::{MAX_DESCRIPTION_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS};

@@ -13,7 +13,10 @@ use diesel::{
     result::{DatabaseErrorKind, Error as DieselError},
 };
 
-use crate::{DatabaseUrl, Error, Result, RetryPolicy, StoreConfig, config::apply_session_settings};
+use crate::{
+    DatabaseUrl, Error, Result, RetryPolicy, RowSecurity, StoreConfig,
+    config::apply_session_settings,
+};
 
 /// A connection checked out of a [`Store`]; it goes back to the pool on drop.
 pub type PooledConn = PooledConnection<Manager>;
@@ -29,6 +32,8 @@ pub struct Store {
     url: DatabaseUrl,
     /// Applied to every repository call (see `repo/store.rs`).
     pub(crate) retry: RetryPolicy,
+    /// Whether owner-scoped calls set the row-level security scope.
+    pub(crate) row_security: RowSecurity,
 }
 
 impl Store {
@@ -63,6 +68,7 @@ impl Store {
             pool,
             url,
             retry: config.retry,
+            row_security: config.row_security,
         })
     }
 

@@ -5,11 +5,13 @@
 //! caller's transaction, and for the pool-backed [`Store`](crate::Store).
 
 mod keyset;
+pub(crate) mod scope;
 mod store;
 pub(crate) mod task_sql;
 pub(crate) mod user_sql;
 
 use diesel::PgConnection;
+use scope::{RowSecurity, Txn};
 
 use crate::{
     ConflictKind, Error, NewProfile, NewTask, NewUser, Owner, Page, Password, Result, Task,
@@ -246,25 +248,49 @@ impl OperatorRepo for PgConnection {
     }
 }
 
-impl TaskRepo for PgConnection {
+/// A connection and how to scope calls on it: the one implementation of
+/// [`TaskRepo`], which the `PgConnection` and [`Store`](crate::Store)
+/// implementations delegate to.
+pub(crate) struct Scoped<'a> {
+    conn: &'a mut PgConnection,
+    mode: RowSecurity,
+}
+
+impl<'a> Scoped<'a> {
+    pub(crate) fn new(conn: &'a mut PgConnection, mode: RowSecurity) -> Self {
+        Self { conn, mode }
+    }
+
+    fn run<T>(
+        &mut self,
+        owner: &Owner,
+        call: impl FnOnce(&mut PgConnection, Txn) -> Result<T>,
+    ) -> Result<T> {
+        scope::run(self.conn, owner, self.mode, call)
+    }
+}
+
+impl TaskRepo for Scoped<'_> {
     fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
-        task_sql::create(self, owner, &new)
+        self.run(owner, |conn, txn| task_sql::create(conn, owner, &new, txn))
     }
 
     fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
-        task_sql::create_many(self, owner, &tasks)
+        self.run(owner, |conn, txn| {
+            task_sql::create_many(conn, owner, &tasks, txn)
+        })
     }
 
     fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
-        task_sql::get(self, owner, id)
+        self.run(owner, |conn, _| task_sql::get(conn, owner, id))
     }
 
     fn list_tasks(&mut self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
-        task_sql::list(self, owner, query)
+        self.run(owner, |conn, _| task_sql::list(conn, owner, query))
     }
 
     fn count_tasks(&mut self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
-        task_sql::count(self, owner, filter)
+        self.run(owner, |conn, _| task_sql::count(conn, owner, filter))
     }
 
     fn update_task(
@@ -274,7 +300,9 @@ impl TaskRepo for PgConnection {
         patch: TaskPatch,
         check: VersionCheck,
     ) -> Result<Task> {
-        task_sql::update(self, owner, id, &patch, check)
+        self.run(owner, |conn, txn| {
+            task_sql::update(conn, owner, id, &patch, check, txn)
+        })
     }
 
     fn set_task_status(
@@ -284,15 +312,71 @@ impl TaskRepo for PgConnection {
         status: TaskStatus,
         check: VersionCheck,
     ) -> Result<Task> {
-        task_sql::set_status(self, owner, id, status, check)
+        self.run(owner, |conn, txn| {
+            task_sql::set_status(conn, owner, id, status, check, txn)
+        })
     }
 
     fn delete_task(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()> {
-        task_sql::delete(self, owner, id, check)
+        self.run(owner, |conn, txn| {
+            task_sql::delete(conn, owner, id, check, txn)
+        })
     }
 
     fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
-        task_sql::delete_many(self, owner, ids)
+        self.run(owner, |conn, _| task_sql::delete_many(conn, owner, ids))
+    }
+}
+
+/// Every call is scoped for row-level security ([`RowSecurity::Scoped`]):
+/// a bare connection does not know the store's configuration.
+impl TaskRepo for PgConnection {
+    fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
+        Scoped::new(self, RowSecurity::Scoped).create_task(owner, new)
+    }
+
+    fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
+        Scoped::new(self, RowSecurity::Scoped).create_tasks(owner, tasks)
+    }
+
+    fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
+        Scoped::new(self, RowSecurity::Scoped).get_task(owner, id)
+    }
+
+    fn list_tasks(&mut self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
+        Scoped::new(self, RowSecurity::Scoped).list_tasks(owner, query)
+    }
+
+    fn count_tasks(&mut self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
+        Scoped::new(self, RowSecurity::Scoped).count_tasks(owner, filter)
+    }
+
+    fn update_task(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        patch: TaskPatch,
+        check: VersionCheck,
+    ) -> Result<Task> {
+        Scoped::new(self, RowSecurity::Scoped).update_task(owner, id, patch, check)
+    }
+
+    fn set_task_status(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        status: TaskStatus,
+        check: VersionCheck,
+    ) -> Result<Task> {
+        Scoped::new(self, RowSecurity::Scoped).set_task_status(owner, id, status, check)
+    }
+
+    fn delete_task(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()> {
+        Scoped::new(self, RowSecurity::Scoped).delete_task(owner, id, check)
+    }
+
+    fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
+        Scoped::new(self, RowSecurity::Scoped).delete_tasks(owner, ids)
     }
 }
 
@@ -327,14 +411,21 @@ impl UserRepo for PgConnection {
     }
 
     fn update_profile(&mut self, owner: &Owner, patch: UserPatch) -> Result<User> {
-        user_sql::update_profile(self, owner, &patch)
+        scope::run(self, owner, RowSecurity::Scoped, |conn, _| {
+            user_sql::update_profile(conn, owner, &patch)
+        })
     }
 
     fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
-        user_sql::set_password_hash(self, owner, crate::password::hash_new(password)?)
+        let hash = crate::password::hash_new(password)?;
+        scope::run(self, owner, RowSecurity::Scoped, |conn, _| {
+            user_sql::set_password_hash(conn, owner, hash)
+        })
     }
 
     fn delete_user(&mut self, owner: &Owner) -> Result<()> {
-        user_sql::delete(self, owner)
+        scope::run(self, owner, RowSecurity::Scoped, |conn, _| {
+            user_sql::delete(conn, owner)
+        })
     }
 }

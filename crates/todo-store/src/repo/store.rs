@@ -18,7 +18,7 @@
 
 use diesel::PgConnection;
 
-use super::user_sql;
+use super::{Scoped, scope, user_sql};
 use crate::{
     Error, NewTask, NewUser, OnMissingSubject, Owner, Page, Password, Result, Store, Task,
     TaskFilter, TaskId, TaskPatch, TaskQuery, TaskRepo, TaskStatus, User, UserId, UserPatch,
@@ -26,6 +26,11 @@ use crate::{
 };
 
 impl Store {
+    /// The task repository on `conn`, scoped as configured.
+    fn tasks<'a>(&self, conn: &'a mut PgConnection) -> Scoped<'a> {
+        Scoped::new(conn, self.row_security)
+    }
+
     /// Runs the write `write` on a pooled connection, repeated under the
     /// retry policy.
     fn write<T>(&self, mut write: impl FnMut(&mut PgConnection) -> Result<T>) -> Result<T> {
@@ -51,23 +56,23 @@ impl Store {
 
 impl TaskRepo for Store {
     fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
-        self.write(|conn| conn.create_task(owner, new.clone()))
+        self.write(|conn| self.tasks(conn).create_task(owner, new.clone()))
     }
 
     fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
-        self.write(|conn| conn.create_tasks(owner, tasks.clone()))
+        self.write(|conn| self.tasks(conn).create_tasks(owner, tasks.clone()))
     }
 
     fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
-        self.read(|conn| conn.get_task(owner, id))
+        self.read(|conn| self.tasks(conn).get_task(owner, id))
     }
 
     fn list_tasks(&mut self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
-        self.read(|conn| conn.list_tasks(owner, query))
+        self.read(|conn| self.tasks(conn).list_tasks(owner, query))
     }
 
     fn count_tasks(&mut self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
-        self.read(|conn| conn.count_tasks(owner, filter))
+        self.read(|conn| self.tasks(conn).count_tasks(owner, filter))
     }
 
     fn update_task(
@@ -77,7 +82,10 @@ impl TaskRepo for Store {
         patch: TaskPatch,
         check: VersionCheck,
     ) -> Result<Task> {
-        self.write(|conn| conn.update_task(owner, id, patch.clone(), check))
+        self.write(|conn| {
+            self.tasks(conn)
+                .update_task(owner, id, patch.clone(), check)
+        })
     }
 
     fn set_task_status(
@@ -87,15 +95,15 @@ impl TaskRepo for Store {
         status: TaskStatus,
         check: VersionCheck,
     ) -> Result<Task> {
-        self.write(|conn| conn.set_task_status(owner, id, status, check))
+        self.write(|conn| self.tasks(conn).set_task_status(owner, id, status, check))
     }
 
     fn delete_task(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()> {
-        self.write(|conn| conn.delete_task(owner, id, check))
+        self.write(|conn| self.tasks(conn).delete_task(owner, id, check))
     }
 
     fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
-        self.write(|conn| conn.delete_tasks(owner, ids))
+        self.write(|conn| self.tasks(conn).delete_tasks(owner, ids))
     }
 }
 
@@ -131,16 +139,28 @@ impl UserRepo for Store {
     }
 
     fn update_profile(&mut self, owner: &Owner, patch: UserPatch) -> Result<User> {
-        self.write(|conn| conn.update_profile(owner, patch.clone()))
+        self.write(|conn| {
+            scope::run(conn, owner, self.row_security, |conn, _| {
+                user_sql::update_profile(conn, owner, &patch)
+            })
+        })
     }
 
     fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
         let hash = password::hash_new(password)?;
-        self.write(|conn| user_sql::set_password_hash(conn, owner, hash.clone()))
+        self.write(|conn| {
+            scope::run(conn, owner, self.row_security, |conn, _| {
+                user_sql::set_password_hash(conn, owner, hash.clone())
+            })
+        })
     }
 
     fn delete_user(&mut self, owner: &Owner) -> Result<()> {
-        self.write(|conn| conn.delete_user(owner))
+        self.write(|conn| {
+            scope::run(conn, owner, self.row_security, |conn, _| {
+                user_sql::delete(conn, owner)
+            })
+        })
     }
 }
 

@@ -6,14 +6,16 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::{
-    connection::{AnsiTransactionManager, TransactionManager},
     dsl::sql,
     pg::Pg,
     prelude::*,
     sql_types::{Nullable, Timestamptz},
 };
 
-use super::keyset::{After, Limited, SortExpr};
+use super::{
+    keyset::{After, Limited, SortExpr},
+    scope::Txn,
+};
 use crate::{
     ConflictKind, Entity, Error, NewTask, Owner, Page, Priority, Result, SortOrder, StatusFilter,
     Task, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus, UserId, VersionCheck,
@@ -141,17 +143,22 @@ impl<'a> TaskChanges<'a> {
     }
 }
 
-pub(crate) fn create(conn: &mut PgConnection, owner: &Owner, new: &NewTask) -> Result<Task> {
+pub(crate) fn create(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    new: &NewTask,
+    txn: Txn,
+) -> Result<Task> {
     let row = TaskRow::validated(owner, new)?;
     if new.id.is_none() {
-        return single_write(conn, |conn| {
+        return single_write(conn, txn, |conn| {
             Ok(diesel::insert_into(tasks::table)
                 .values(&row)
                 .returning(Task::as_returning())
                 .get_result(conn)?)
         });
     }
-    single_write(conn, |conn| {
+    single_write(conn, txn, |conn| {
         let inserted = diesel::insert_into(tasks::table)
             .values(&row)
             .on_conflict((tasks::user_id, tasks::id))
@@ -211,6 +218,7 @@ pub(crate) fn create_many(
     conn: &mut PgConnection,
     owner: &Owner,
     new: &[NewTask],
+    txn: Txn,
 ) -> Result<Vec<Task>> {
     let rows = new
         .iter()
@@ -225,7 +233,7 @@ pub(crate) fn create_many(
         })
         .collect::<Result<Vec<_>>>()?;
     let client_ids = new.iter().any(|task| task.id.is_some());
-    conn.transaction(|conn| {
+    all_or_nothing(conn, txn, |conn| {
         let mut created = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(INSERT_CHUNK) {
             if !client_ids {
@@ -401,24 +409,34 @@ fn ordered(q: BoxedTasks<'static>, sort: crate::TaskSort) -> BoxedTasks<'static>
     }
 }
 
-/// Runs a single-row write (one statement, then a read only if it missed) on
-/// its own at the top level: one statement is atomic by itself, and the read
-/// that explains a miss (`NotFound` or `StaleVersion`) would see the latest
-/// committed state inside a READ COMMITTED transaction just the same, so
-/// BEGIN and COMMIT would only add two round trips. Inside a caller's
-/// transaction it runs in a savepoint, as the multi-statement writes do, so
-/// that a failure leaves the caller's transaction usable.
+/// Runs a single-row write (one statement, then a read only if it missed)
+/// without a transaction of its own: one statement is atomic by itself, and
+/// the read that explains a miss (`NotFound` or `StaleVersion`) would see
+/// the latest committed state inside a READ COMMITTED transaction just the
+/// same, so BEGIN and COMMIT would only add two round trips. Inside a
+/// caller's transaction it runs in a savepoint, as the multi-statement
+/// writes do, so that a failure leaves the caller's transaction usable.
 fn single_write<T>(
     conn: &mut PgConnection,
+    txn: Txn,
     write: impl FnOnce(&mut PgConnection) -> Result<T>,
 ) -> Result<T> {
-    let nested = AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_or(true, |depth| depth.is_some());
-    if nested {
-        conn.transaction(write)
-    } else {
-        write(conn)
+    match txn {
+        Txn::Caller => conn.transaction(write),
+        Txn::None | Txn::Own => write(conn),
+    }
+}
+
+/// Runs a multi-statement write as one transaction: its own, the call's
+/// scope transaction, or a savepoint in the caller's.
+fn all_or_nothing<T>(
+    conn: &mut PgConnection,
+    txn: Txn,
+    write: impl FnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    match txn {
+        Txn::None | Txn::Caller => conn.transaction(write),
+        Txn::Own => write(conn),
     }
 }
 
@@ -428,9 +446,10 @@ pub(crate) fn update(
     id: TaskId,
     patch: &TaskPatch,
     check: VersionCheck,
+    txn: Txn,
 ) -> Result<Task> {
     let changes = TaskChanges::validated(patch)?;
-    single_write(conn, |conn| {
+    single_write(conn, txn, |conn| {
         if patch.is_empty() {
             let task = get(conn, owner, id)?;
             check.verify(task.version)?;
@@ -456,9 +475,10 @@ pub(crate) fn set_status(
     id: TaskId,
     status: TaskStatus,
     check: VersionCheck,
+    txn: Txn,
 ) -> Result<Task> {
     let done = status == TaskStatus::Done;
-    single_write(conn, |conn| {
+    single_write(conn, txn, |conn| {
         // Only rows not yet in the wanted state change, so marking a done task
         // done again is a no-op that keeps its version and completion time.
         let not_yet = owned_task(owner, id).filter(tasks::completed.ne(done));
@@ -493,8 +513,9 @@ pub(crate) fn delete(
     owner: &Owner,
     id: TaskId,
     check: VersionCheck,
+    txn: Txn,
 ) -> Result<()> {
-    single_write(conn, |conn| {
+    single_write(conn, txn, |conn| {
         let deleted = guarded!(check, owned_task(owner, id), |target| {
             diesel::delete(target).execute(conn)?
         });

@@ -1,0 +1,111 @@
+//! The owner scope that PostgreSQL's row-level security reads: every
+//! owner-scoped call tells the server whose rows it may touch, inside its
+//! own transaction, so that the setting can never outlive the call.
+//!
+//! The migrations put policies on `tasks` (and on changes to `users`) that
+//! compare each row with `todo_store_scope()`, the transaction-local setting
+//! `todo.user_id`. A role that is subject to them (the application role, see
+//! `todo-store setup --app-role`) sees no task at all outside a scoped
+//! transaction, and only the scoped owner's inside one, whatever the query
+//! says. That is the second wall behind the library's types: one unscoped
+//! query in a downstream crate cannot leak another user's tasks.
+//!
+//! Cost: at the top level, `BEGIN` and the `set_config` travel together in
+//! one round trip (one simple-protocol message), the call's statements
+//! follow, then `COMMIT`: two round trips more than an unscoped
+//! single-statement call. Inside a caller's transaction only the
+//! `set_config` is added. `BENCHMARKS.md` has the measured cost.
+
+use diesel::{
+    PgConnection, RunQueryDsl,
+    connection::{AnsiTransactionManager, TransactionManager},
+    sql_types::Text,
+};
+
+use crate::{Owner, Result};
+
+/// Whether the library scopes each owner-scoped call for PostgreSQL's
+/// row-level security (see [`StoreConfig::row_security`](crate::StoreConfig::row_security)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RowSecurity {
+    /// Every owner-scoped call runs in a transaction that sets
+    /// `todo.user_id` to its owner (the default). Needed when the
+    /// application connects as a role subject to the policies, and harmless
+    /// for a role that bypasses them.
+    #[default]
+    Scoped,
+    /// Calls are sent without a scope: two round trips fewer per call. Only
+    /// for roles that bypass row-level security (a superuser, a `BYPASSRLS`
+    /// role such as Neon's project owner): a role subject to the policies
+    /// then sees no tasks at all. The library's `Owner` checks still apply.
+    Unscoped,
+}
+
+/// The transaction a repository call runs in, which decides whether its
+/// writes need a savepoint (see `task_sql::single_write`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Txn {
+    /// None: each statement commits by itself.
+    None,
+    /// One the scope opened for this call alone; it ends with the call.
+    Own,
+    /// The caller's: a failure must leave it usable, so writes take a savepoint.
+    Caller,
+}
+
+impl Txn {
+    /// The caller's transaction if one is open, else none.
+    pub(crate) fn current(conn: &mut PgConnection) -> Self {
+        let open = AnsiTransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()
+            // A broken transaction manager: act as if nested (savepoints),
+            // the cautious choice; the statement will report the breakage.
+            .map_or(true, |depth| depth.is_some());
+        if open { Txn::Caller } else { Txn::None }
+    }
+}
+
+/// Runs the call `call` on behalf of `owner`, scoped as `mode` says.
+pub(crate) fn run<T>(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    mode: RowSecurity,
+    call: impl FnOnce(&mut PgConnection, Txn) -> Result<T>,
+) -> Result<T> {
+    let txn = Txn::current(conn);
+    match (mode, txn) {
+        (RowSecurity::Unscoped, txn) => call(conn, txn),
+        (RowSecurity::Scoped, Txn::Caller) => {
+            // Local to the caller's transaction; the next scoped call in it
+            // (maybe for another owner) sets its own.
+            diesel::sql_query("SELECT set_config('todo.user_id', $1, true)")
+                .bind::<Text, _>(owner.user_id().to_string())
+                .execute(conn)?;
+            call(conn, Txn::Caller)
+        }
+        (RowSecurity::Scoped, _) => {
+            // One round trip for both. The id is a UUID formatted by us
+            // (hex digits and hyphens), so it can be written into the text.
+            AnsiTransactionManager::begin_transaction_sql(
+                conn,
+                &format!(
+                    "BEGIN; SELECT set_config('todo.user_id', '{}', true)",
+                    owner.user_id()
+                ),
+            )?;
+            match call(conn, Txn::Own) {
+                Ok(answer) => {
+                    AnsiTransactionManager::commit_transaction(conn)?;
+                    Ok(answer)
+                }
+                Err(err) => {
+                    // A failed rollback leaves Diesel's transaction manager
+                    // broken, and the pool then discards the connection.
+                    let _ = AnsiTransactionManager::rollback_transaction(conn);
+                    Err(err)
+                }
+            }
+        }
+    }
+}
