@@ -36,7 +36,10 @@ pub use migrations::{
 pub use models::task::{NewTask, Priority, Task, TaskPatch, TaskStatus};
 pub use models::user::{NewProfile, NewUser, User, UserPatch};
 pub use owner::Owner;
-pub use password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Password};
+pub use password::{
+    ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS,
+    Password,
+};
 pub use pool::{Manager, PooledConn, Store};
 pub use query::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, SortKey, SortOrder, StatusFilter, TaskFilter,

@@ -61,10 +61,37 @@ impl fmt::Debug for Password {
     }
 }
 
-/// Argon2id with OWASP's minimum: 19 MiB of memory, 2 passes, 1 lane.
+/// Memory of a new hash, in KiB: OWASP's minimum for Argon2id, 19 MiB.
+pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+/// Passes of a new hash (OWASP's minimum with 19 MiB).
+pub const ARGON2_PASSES: u32 = 2;
+/// Lanes of a new hash.
+pub const ARGON2_LANES: u32 = 1;
+
+/// Argon2id with today's parameters; raising them makes every login with
+/// an older hash store a new one (see [`needs_rehash`]).
 fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("constant Argon2 parameters are valid");
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
+        .expect("constant Argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Whether the stored hash `phc` is weaker than a new one would be (less
+/// memory, fewer passes or lanes, an older Argon2 version or another
+/// algorithm), so that a successful login should replace it.
+pub(crate) fn needs_rehash(phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        // Never verifies, so never reaches a rehash.
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return true;
+    };
+    parsed.algorithm != Algorithm::Argon2id.ident()
+        || parsed.version != Some(Version::V0x13.into())
+        || params.m_cost() < ARGON2_MEMORY_KIB
+        || params.t_cost() < ARGON2_PASSES
+        || params.p_cost() < ARGON2_LANES
 }
 
 /// Checks the rules for a password being set, then hashes it.
@@ -82,7 +109,7 @@ pub(crate) fn hash_new(password: &Password) -> Result<String> {
 }
 
 /// Hashes `password` with a fresh random salt into a PHC string.
-fn hash(password: &Password) -> Result<String> {
+pub(crate) fn hash(password: &Password) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     hasher()
         .hash_password(password.expose(), &salt)
@@ -93,7 +120,11 @@ fn hash(password: &Password) -> Result<String> {
 /// Whether `password` matches `phc`. Any malformed hash counts as a mismatch.
 pub(crate) fn verify(password: &Password, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|parsed| hasher().verify_password(password.expose(), &parsed).is_ok())
+        .map(|parsed| {
+            #[cfg(test)]
+            tests::record_verification(&parsed);
+            hasher().verify_password(password.expose(), &parsed).is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -106,4 +137,63 @@ pub(crate) fn verify_dummy(password: &Password) {
         hash(&filler).unwrap_or_default()
     });
     let _ = verify(password, phc);
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    thread_local! {
+        /// The `(m, t, p)` of every verification this thread ran.
+        static VERIFICATIONS: RefCell<Vec<(u32, u32, u32)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn record_verification(parsed: &PasswordHash<'_>) {
+        if let Ok(params) = Params::try_from(parsed) {
+            VERIFICATIONS.with(|v| {
+                v.borrow_mut()
+                    .push((params.m_cost(), params.t_cost(), params.p_cost()))
+            });
+        }
+    }
+
+    /// The verifications recorded since the last call.
+    pub(crate) fn take_verifications() -> Vec<(u32, u32, u32)> {
+        VERIFICATIONS.with(|v| std::mem::take(&mut *v.borrow_mut()))
+    }
+
+    fn weak_hash(password: &Password, m: u32, t: u32) -> String {
+        let params = Params::new(m, t, 1, None).unwrap();
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(password.expose(), &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn hashes_weaker_than_todays_need_a_rehash() {
+        let pw = Password::new("correct horse").unwrap();
+        assert!(!needs_rehash(&hash(&pw).unwrap()));
+        assert!(needs_rehash(&weak_hash(&pw, 8 * 1024, 2)));
+        assert!(needs_rehash(&weak_hash(&pw, ARGON2_MEMORY_KIB, 1)));
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, 1, None).unwrap(),
+        )
+        .hash_password(pw.expose(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert!(needs_rehash(&argon2i));
+        assert!(!needs_rehash("not a hash"));
+    }
+
+    #[test]
+    fn todays_parameters_are_at_least_owasps_minimum() {
+        let pw = Password::new("correct horse").unwrap();
+        let phc = hash(&pw).unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+    }
 }

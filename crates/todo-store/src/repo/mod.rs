@@ -399,7 +399,12 @@ impl UserRepo for PgConnection {
 
     fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
         let account = user_sql::credentials(self, email)?;
-        user_sql::check_password(account, password)
+        let outdated = user_sql::outdated_hash(&account);
+        let owner = user_sql::check_password(account, password)?;
+        if let (Some(outdated), Ok(new)) = (outdated, crate::password::hash(password)) {
+            user_sql::rehash(self, &owner, &outdated, &new, RowSecurity::Scoped);
+        }
+        Ok(owner)
     }
 
     fn owner_for_subject(

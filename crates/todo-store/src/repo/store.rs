@@ -127,7 +127,16 @@ impl UserRepo for Store {
 
     fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
         let account = self.read(|conn| user_sql::credentials(conn, email))?;
-        user_sql::check_password(account, password)
+        let outdated = user_sql::outdated_hash(&account);
+        // Verified while no connection is checked out (tens of ms of CPU).
+        let owner = user_sql::check_password(account, password)?;
+        if let Some(outdated) = outdated {
+            // Hashed before a connection is checked out, as above.
+            if let (Ok(new), Ok(mut conn)) = (password::hash(password), self.conn()) {
+                user_sql::rehash(&mut conn, &owner, &outdated, &new, self.row_security);
+            }
+        }
+        Ok(owner)
     }
 
     fn owner_for_subject(
