@@ -140,6 +140,7 @@ pub(crate) fn verify_dummy(password: &Password) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use std::cell::RefCell;
 

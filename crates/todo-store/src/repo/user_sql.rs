@@ -289,6 +289,7 @@ pub(crate) fn delete(conn: &mut PgConnection, owner: &Owner) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::password::tests::take_verifications;
