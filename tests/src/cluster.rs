@@ -207,6 +207,91 @@ impl Cluster {
         TinyDisk { path }
     }
 
+    /// Turns TLS on with a certificate for `localhost` and `127.0.0.1`,
+    /// signed by a certificate authority made for this cluster, and returns
+    /// the files a client needs (plus another authority's certificate, to
+    /// fail verification with). Made with the `openssl` command.
+    pub fn enable_tls(&self) -> TlsFiles {
+        let dir = self.dir.join("tls");
+        fs::create_dir_all(&dir).unwrap();
+        let path = |name: &str| dir.join(name).display().to_string();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        for (key, cert, subject) in [
+            ("ca.key", "ca.crt", "/CN=todo-store test CA"),
+            ("wrong.key", "wrong_ca.crt", "/CN=someone else's CA"),
+        ] {
+            run(Command::new("openssl")
+                .args(["req", "-x509", "-days", "2", "-subj", subject])
+                .args(ec)
+                .args(["-keyout", &path(key), "-out", &path(cert)]));
+        }
+        run(Command::new("openssl")
+            .args(["req", "-subj", "/CN=localhost"])
+            .args(ec)
+            .args(["-keyout", &path("server.key"), "-out", &path("server.csr")]));
+        fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .unwrap();
+        run(Command::new("openssl").args([
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-in",
+            &path("server.csr"),
+            "-CA",
+            &path("ca.crt"),
+            "-CAkey",
+            &path("ca.key"),
+            "-CAcreateserial",
+            "-extfile",
+            &path("san.ext"),
+            "-out",
+            &path("server.crt"),
+        ]));
+        // The server reads its key only if its owner alone can.
+        run(Command::new("chmod").args(["600", &path("server.key")]));
+        if is_root() {
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir));
+        }
+        let mut conf = fs::OpenOptions::new()
+            .append(true)
+            .open(Path::new(&self.data()).join("postgresql.conf"))
+            .unwrap();
+        writeln!(
+            conf,
+            "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'",
+            path("server.crt"),
+            path("server.key")
+        )
+        .unwrap();
+        self.pg("pg_ctl", &["-D", &self.data(), "reload"]);
+        // Reloading is asynchronous: wait until a TLS connection works.
+        let admin = format!(
+            "postgres://postgres@{}:{}/postgres?sslmode=require",
+            self.host, self.port
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while PgConnection::establish(&admin).is_err() {
+            assert!(Instant::now() < deadline, "TLS did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TlsFiles {
+            ca: dir.join("ca.crt"),
+            wrong_ca: dir.join("wrong_ca.crt"),
+        }
+    }
+
     fn wait_ready(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         let admin = format!("postgres://postgres@{}:{}/postgres", self.host, self.port);
@@ -276,6 +361,16 @@ impl Drop for Cluster {
             .output();
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Certificates a client of a TLS [`Cluster`] needs; see
+/// [`Cluster::enable_tls`].
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate of the authority that signed the server's.
+    pub ca: PathBuf,
+    /// Another authority's certificate, which does not vouch for the server.
+    pub wrong_ca: PathBuf,
 }
 
 /// A small filesystem under a [`Cluster`]'s tablespace; see

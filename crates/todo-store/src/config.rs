@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection, connection::SimpleConnection};
 
-use crate::{DatabaseUrl, Error, Result, RetryPolicy, RowSecurity};
+use crate::{DatabaseUrl, Error, Result, RetryPolicy, RowSecurity, TlsPolicy};
 
 /// Session settings every connection gets, pooled or not.
 pub(crate) fn apply_session_settings(
@@ -70,6 +70,10 @@ pub struct StoreConfig {
     /// role; [`RowSecurity::Unscoped`] saves two round trips per call for a
     /// role that bypasses row-level security anyway.
     pub row_security: RowSecurity,
+    /// Whether a connection to another machine must be encrypted (default
+    /// [`TlsPolicy::RequireForRemote`]: a remote host needs
+    /// `sslmode=require`, `verify-ca` or `verify-full` in the URL).
+    pub tls: TlsPolicy,
 }
 
 impl StoreConfig {
@@ -85,6 +89,7 @@ impl StoreConfig {
             network_timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
             row_security: RowSecurity::default(),
+            tls: TlsPolicy::default(),
         }
     }
 
@@ -135,6 +140,12 @@ impl StoreConfig {
         self
     }
 
+    /// Sets [`tls`](Self::tls).
+    pub fn tls(mut self, policy: TlsPolicy) -> Self {
+        self.tls = policy;
+        self
+    }
+
     /// Sets [`row_security`](Self::row_security).
     pub fn row_security(mut self, mode: RowSecurity) -> Self {
         self.row_security = mode;
@@ -149,6 +160,7 @@ impl StoreConfig {
 
     pub(crate) fn validate(&self) -> Result<()> {
         self.retry.validate()?;
+        self.tls.check(&self.url)?;
         if self.max_connections == 0 {
             return Err(Error::validation("max_connections", "must be at least 1"));
         }

@@ -126,6 +126,39 @@ impl DatabaseUrl {
         percent_decode(parts.path.trim_start_matches('/')).filter(|name| !name.is_empty())
     }
 
+    /// The value of query parameter `key` (the last one wins, as in libpq),
+    /// percent-decoded.
+    pub(crate) fn param(&self, key: &str) -> Option<String> {
+        let parts = Parts::parse(&self.0)?;
+        parts
+            .query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter_map(|pair| pair.split_once('='))
+            .rfind(|(k, _)| *k == key)
+            .and_then(|(_, value)| percent_decode(value))
+    }
+
+    /// The hosts libpq will try: the `host` parameter if given, else the
+    /// comma-separated hosts of the authority (ports removed); an empty
+    /// string means the default Unix socket.
+    pub(crate) fn hosts(&self) -> Vec<String> {
+        let authority = Parts::parse(&self.0).map(|parts| parts.host.to_owned());
+        let list = self.param("host").or(authority).unwrap_or_default();
+        list.split(',')
+            .map(|host| {
+                let host = percent_decode(host).unwrap_or_else(|| host.to_owned());
+                // `[::1]:5432` keeps its brackets; `host:5432` loses the port.
+                match host.rfind(':') {
+                    Some(i) if !host.starts_with('/') && !host[i..].contains(']') => {
+                        host[..i].to_owned()
+                    }
+                    _ => host,
+                }
+            })
+            .collect()
+    }
+
     /// Adds `key=value` to the query string unless `key` is already there.
     pub(crate) fn with_default_param(&self, key: &str, value: &str) -> Self {
         let Some(parts) = Parts::parse(&self.0) else {

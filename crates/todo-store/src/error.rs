@@ -40,6 +40,13 @@ pub enum Error {
     /// Retrying later may succeed.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The encrypted connection the URL asks for could not be made: the
+    /// server's certificate failed verification (`verify-ca`, `verify-full`:
+    /// unknown authority, wrong host name), the root certificate file is
+    /// missing, or the server does not offer TLS. A configuration problem:
+    /// retrying will not help.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The server refused a new connection because all its connection slots
     /// (or the role's or database's `CONNECTION LIMIT`) are taken (SQLSTATE
     /// `53300`). Retrying later may succeed; a smaller pool, or a pooler such
@@ -152,6 +159,8 @@ pub(crate) fn connection_error(
         Error::validation("database_url", message)
     } else if refused_for_too_many_connections(&message) {
         Error::TooManyConnections(message)
+    } else if tls_failure(&message) {
+        Error::Tls(message)
     } else {
         Error::Unavailable(message)
     }
@@ -173,6 +182,19 @@ fn refused_for_too_many_connections(message: &str) -> bool {
         "too many connections for",
     ];
     REFUSALS.iter().any(|refusal| message.contains(refusal))
+}
+
+/// Whether a failed connection attempt failed for TLS: libpq's own
+/// (client-side, English) messages about certificates and about a server
+/// without TLS. A TLS failure caused by the network ("SSL SYSCALL error")
+/// stays `Unavailable`.
+fn tls_failure(message: &str) -> bool {
+    const FAILURES: [&str; 3] = [
+        "certificate",
+        "server does not support SSL",
+        "SSL error: tlsv1 alert",
+    ];
+    FAILURES.iter().any(|failure| message.contains(failure))
 }
 
 /// The SQLSTATE of a database error, e.g. `"40P01"`.

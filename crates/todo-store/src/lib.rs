@@ -22,6 +22,7 @@ mod retry;
 // the owner-scoped repositories.
 mod schema;
 pub mod sql_text;
+mod tls;
 mod validate;
 
 pub use app_role::{AppRole, setup_app_role};
@@ -50,4 +51,5 @@ pub use repo::OperatorRepo;
 pub use repo::scope::RowSecurity;
 pub use repo::{OnMissingSubject, TaskRepo, UserRepo, VersionCheck};
 pub use retry::RetryPolicy;
+pub use tls::TlsPolicy;
 pub use validate::{MAX_DESCRIPTION_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS};
