@@ -180,7 +180,8 @@ pub(crate) fn create(
 /// client-chosen id was taken already, the task stored under it, which must
 /// be the one this row would have created (a repeated create). Anything else
 /// under that id (another task, or the same one changed since) is a
-/// [`ConflictKind::DuplicateTaskId`].
+/// [`ConflictKind::DuplicateTaskId`]; an id whose task vanished between the
+/// insert and the look-up is a retryable [`ConflictKind::ConcurrentUpdate`].
 fn answer(
     conn: &mut PgConnection,
     owner: &Owner,
@@ -209,7 +210,11 @@ fn answer(
         .map(|row| match by_id.get(&row.id) {
             Some(task) if fresh.contains(&row.id) && claimed.insert(row.id) => Ok(task.clone()),
             Some(task) if row.created(task) => Ok(task.clone()),
-            _ => Err(Error::Conflict(ConflictKind::DuplicateTaskId)),
+            Some(_) => Err(Error::Conflict(ConflictKind::DuplicateTaskId)),
+            // Taken when inserted, gone when looked up: deleted meanwhile by
+            // a concurrent call. Sent again, it inserts (the store's retry
+            // policy does that).
+            None => Err(Error::Conflict(ConflictKind::ConcurrentUpdate)),
         })
         .collect()
 }
