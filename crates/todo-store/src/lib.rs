@@ -10,6 +10,8 @@ mod database_url;
 mod error;
 pub mod explain;
 mod ids;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod migrations;
 mod models;
 mod owner;
