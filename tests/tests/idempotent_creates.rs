@@ -157,3 +157,78 @@ fn concurrent_retries_create_the_task_once() {
     assert!(answers.iter().all(|task| *task == answers[0]));
     assert_eq!(count_rows(&mut db.conn(), "tasks"), 1);
 }
+
+/// A repeated create whose earlier task is deleted between the create's
+/// insert (which finds the id taken) and its look-up: the answer is the
+/// retryable `ConcurrentUpdate`, never `DuplicateTaskId`, and the store's
+/// retry then creates the task. The interleaving is forced, not timed: a
+/// statement trigger pauses the create's first insert on an advisory lock
+/// the test holds, until the test has deleted the task.
+#[test]
+fn a_create_racing_a_delete_of_its_id_is_retried_not_a_duplicate() {
+    use diesel::{QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_query};
+    use todo_store::{RetryPolicy, Store};
+
+    #[derive(QueryableByName)]
+    struct Calls {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let calls = |conn: &mut diesel::PgConnection| {
+        sql_query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM insert_calls")
+            .get_result::<Calls>(conn)
+            .unwrap()
+            .n
+    };
+
+    for (policy, retried) in [
+        (RetryPolicy::default(), true),
+        (RetryPolicy::never(), false),
+    ] {
+        let db = TestDb::new();
+        let mut store = Store::connect(&db.config().retry(policy)).unwrap();
+        let (_, owner) = new_user(&mut store, "ada");
+        let new = retried_task();
+        let first = store.create_task(&owner, new.clone()).unwrap();
+        db.conn()
+            .batch_execute(
+                "CREATE SEQUENCE insert_calls;
+                 CREATE FUNCTION pause_first_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF nextval('insert_calls') = 1 THEN
+                         PERFORM pg_advisory_xact_lock(4711);
+                     END IF;
+                     RETURN NULL;
+                 END $$;
+                 CREATE TRIGGER pause_first_insert AFTER INSERT ON tasks
+                     FOR EACH STATEMENT EXECUTE FUNCTION pause_first_insert();",
+            )
+            .unwrap();
+        let mut holder = db.conn();
+        holder
+            .batch_execute("SELECT pg_advisory_lock(4711)")
+            .unwrap();
+        let answer = thread::scope(|scope| {
+            let create = scope.spawn(|| store.create_task(&owner, new.clone()));
+            // The insert found the id taken and now waits on the lock.
+            while calls(&mut holder) < 1 {
+                thread::sleep(std::time::Duration::from_millis(5));
+            }
+            holder
+                .batch_execute(&format!("DELETE FROM tasks WHERE id = '{}'", first.id))
+                .unwrap();
+            holder
+                .batch_execute("SELECT pg_advisory_unlock(4711)")
+                .unwrap();
+            create.join().unwrap()
+        });
+        if retried {
+            let task = answer.unwrap();
+            assert_eq!((task.id, &task.title), (first.id, &first.title));
+            assert_eq!(count_rows(&mut db.conn(), "tasks"), 1);
+        } else {
+            assert_eq!(answer, Err(Error::Conflict(ConflictKind::ConcurrentUpdate)));
+            assert_eq!(count_rows(&mut db.conn(), "tasks"), 0);
+        }
+    }
+}
