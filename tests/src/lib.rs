@@ -107,8 +107,7 @@ impl TestDb {
 
     /// A new connection to this database.
     pub fn conn(&self) -> PgConnection {
-        PgConnection::establish(self.url.expose())
-            .unwrap_or_else(|err| panic!("cannot connect to {}: {err}", self.url))
+        connect(&self.url)
     }
 
     /// A small pool-backed store on this database.
@@ -118,9 +117,7 @@ impl TestDb {
 
     /// The configuration [`store`](Self::store) uses: a small pool.
     pub fn config(&self) -> StoreConfig {
-        StoreConfig::new(self.url.expose())
-            .max_connections(4)
-            .min_idle(0)
+        small_pool(&self.url)
     }
 }
 
@@ -171,15 +168,12 @@ impl AppRoleLogin {
 
     /// A new connection as this role.
     pub fn conn(&self) -> PgConnection {
-        PgConnection::establish(self.url.expose())
-            .unwrap_or_else(|err| panic!("cannot connect as {}: {err}", self.name))
+        connect(&self.url)
     }
 
     /// A small pool as this role (same settings as [`TestDb::config`]).
     pub fn config(&self) -> StoreConfig {
-        StoreConfig::new(self.url.expose())
-            .max_connections(4)
-            .min_idle(0)
+        small_pool(&self.url)
     }
 }
 
@@ -217,6 +211,19 @@ impl Drop for TestDb {
             eprintln!("warning: could not drop test database {}: {err}", self.name);
         }
     }
+}
+
+/// A new connection to `url`; panics with the (redacted) URL if it fails.
+fn connect(url: &DatabaseUrl) -> PgConnection {
+    PgConnection::establish(url.expose())
+        .unwrap_or_else(|err| panic!("cannot connect to {url}: {err}"))
+}
+
+/// The tests' pool settings: small, and no idle connections kept.
+fn small_pool(url: &DatabaseUrl) -> StoreConfig {
+    StoreConfig::new(url.expose())
+        .max_connections(4)
+        .min_idle(0)
 }
 
 /// A connection to the server's maintenance database: the one `DATABASE_URL`
