@@ -8,7 +8,13 @@ use serde::Serialize;
 use todo_store::{Page, Task, TaskId, User, UserId};
 
 use crate::{
-    commands::{bench::BenchReport, demo::DemoSummary, seed::SeedReport, setup::SetupReport},
+    commands::{
+        backup::{export::ExportReport, import::ImportReport},
+        bench::BenchReport,
+        demo::DemoSummary,
+        seed::SeedReport,
+        setup::SetupReport,
+    },
     table::Table,
 };
 
@@ -56,6 +62,11 @@ pub enum Report {
     Seed(SeedReport),
     /// `bench`.
     Bench(BenchReport),
+    /// `export`: printed only when the export went to a file (on stdout,
+    /// the lines are the output).
+    Export(ExportReport),
+    /// `import`.
+    Import(ImportReport),
 }
 
 /// What happened to the user a [`Report::User`] shows.
@@ -129,6 +140,9 @@ impl Report {
     /// # Errors
     /// If stdout cannot be written (e.g. a closed pipe).
     pub fn print(&self, json: bool) -> io::Result<()> {
+        if matches!(self, Report::Export(ExportReport { output: None, .. })) {
+            return Ok(());
+        }
         let mut out = io::stdout().lock();
         if json {
             self.write_json(&mut out)?;
@@ -193,6 +207,8 @@ impl Report {
             Report::Demo(summary) => serde_json::to_writer_pretty(&mut out, summary),
             Report::Seed(report) => serde_json::to_writer_pretty(&mut out, report),
             Report::Bench(report) => serde_json::to_writer_pretty(&mut out, report),
+            Report::Export(report) => serde_json::to_writer_pretty(&mut out, report),
+            Report::Import(report) => serde_json::to_writer_pretty(&mut out, report),
         };
         written.map_err(io::Error::from)
     }
@@ -260,8 +276,57 @@ impl Report {
             ),
             Report::Seed(report) => seed_text(report),
             Report::Bench(report) => report.markdown(),
+            Report::Export(report) => export_text(report),
+            Report::Import(report) => import_text(report),
         }
     }
+}
+
+fn export_text(report: &ExportReport) -> String {
+    let output = report
+        .output
+        .as_ref()
+        .map_or_else(|| "stdout".to_owned(), |path| path.display().to_string());
+    format!(
+        "Exported {} users and {} tasks ({}) to {output}: {} bytes in {:.1} s ({:.0} rows/s).\n",
+        report.users,
+        report.tasks,
+        if report.secrets {
+            "with password hashes: keep this file secret"
+        } else {
+            "without password hashes"
+        },
+        report.bytes,
+        report.seconds,
+        report.rows_per_second
+    )
+}
+
+fn import_text(report: &ImportReport) -> String {
+    let input = report
+        .input
+        .as_ref()
+        .map_or_else(|| "stdin".to_owned(), |path| path.display().to_string());
+    format!(
+        "Imported {input} ({}) in {} batch(es), {:.1} s ({:.0} rows/s); VACUUM (ANALYZE) took {:.1} s.\n\
+         users: {} read, {} inserted, {} already present\n\
+         tasks: {} read, {} inserted, {} already present\n",
+        if report.secrets {
+            "with password hashes"
+        } else {
+            "without password hashes"
+        },
+        report.batches,
+        report.load_seconds,
+        report.rows_per_second,
+        report.vacuum_seconds,
+        report.users_read,
+        report.users_inserted,
+        report.users_present,
+        report.tasks_read,
+        report.tasks_inserted,
+        report.tasks_present
+    )
 }
 
 fn seed_text(report: &SeedReport) -> String {

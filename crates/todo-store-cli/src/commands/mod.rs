@@ -1,6 +1,7 @@
 //! The commands. Each parses and checks its arguments first, then connects,
 //! then calls the library, and returns a [`Report`] for `main` to print.
 
+pub mod backup;
 pub mod bench;
 pub mod demo;
 pub mod migrate;
@@ -28,6 +29,8 @@ pub fn run(command: Command, url: &DatabaseUrl, json: bool) -> Result<Report, Fa
         Command::Task(command) => task::run(command, url),
         Command::Seed(args) => seed::run(&args, url).map(Report::Seed),
         Command::Bench(args) => bench::run(&args, url).map(Report::Bench),
+        Command::Export(args) => backup::export::run(&args, url).map(Report::Export),
+        Command::Import(args) => backup::import::run(&args, url).map(Report::Import),
     }
 }
 

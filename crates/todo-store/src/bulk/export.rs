@@ -1,0 +1,341 @@
+//! Reading accounts and tasks out, in a fixed order and constant memory.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    PgConnection,
+    connection::SimpleConnection,
+    dsl::sql,
+    prelude::*,
+    sql_types::{Bool, Uuid as SqlUuid},
+};
+use uuid::Uuid;
+
+use super::{PasswordHash, ROW_SECURITY_OFF, TaskRecord, UserRecord};
+use crate::{
+    Error, Priority, TaskId, UserId,
+    schema::{tasks, users},
+};
+
+/// Rows per query when [`ExportOptions::page_rows`] is left as it is.
+pub const DEFAULT_PAGE_ROWS: u32 = 10_000;
+
+/// Whose data [`export`] reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ExportScope {
+    /// Every account and every task.
+    #[default]
+    All,
+    /// One account and its tasks.
+    User(UserId),
+}
+
+/// Whether [`export`] reads password hashes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Secrets {
+    /// Leave them in the database: every [`UserRecord::password_hash`] is
+    /// `None`, and the hashes are not even read.
+    #[default]
+    Omit,
+    /// Read them too, for a backup that must let users log in after a
+    /// restore. Such a backup must be kept like the database itself.
+    Include,
+}
+
+/// What [`export`] reads, and how much per query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ExportOptions {
+    /// Whose data.
+    pub scope: ExportScope,
+    /// With or without password hashes.
+    pub secrets: Secrets,
+    /// Rows per query, and so per [`ExportChunk`] (at least 1): memory is
+    /// bounded by a few chunks whatever the size of the database.
+    pub page_rows: u32,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self {
+            scope: ExportScope::All,
+            secrets: Secrets::Omit,
+            page_rows: DEFAULT_PAGE_ROWS,
+        }
+    }
+}
+
+impl ExportOptions {
+    /// Sets [`scope`](Self::scope).
+    pub fn scope(mut self, scope: ExportScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Sets [`secrets`](Self::secrets).
+    pub fn secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// Sets [`page_rows`](Self::page_rows).
+    pub fn page_rows(mut self, rows: u32) -> Self {
+        self.page_rows = rows;
+        self
+    }
+}
+
+/// One page of an export, in export order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportChunk {
+    /// Accounts, by id.
+    Users(Vec<UserRecord>),
+    /// Tasks with their owners, by owner, then id.
+    Tasks(Vec<(UserId, TaskRecord)>),
+}
+
+/// What [`export`] read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Exported {
+    /// Accounts.
+    pub users: u64,
+    /// Tasks.
+    pub tasks: u64,
+}
+
+/// Reads every account of the scope (ordered by id), then their tasks
+/// (ordered by owner, then id), and hands them to `sink` one page at a time.
+///
+/// Pages are keyset queries of [`ExportOptions::page_rows`] rows along the
+/// primary keys, so each costs the same however deep it is, and memory stays
+/// at a page or two whatever the size of the database. All of them run in one
+/// `REPEATABLE READ READ ONLY` transaction: the export is one consistent
+/// snapshot (every task's owner is in it), taken without blocking writers.
+/// The order and the values depend only on the data, so exporting the same
+/// data twice gives the same records.
+///
+/// Row-level security is switched off for the transaction, as `pg_dump`
+/// does: for a role that bypasses it (a superuser or `BYPASSRLS` role, as
+/// operator tools connect with) this changes nothing, and a role subject to
+/// it gets an error instead of an export silently missing the tasks its
+/// policies hide.
+///
+/// The connection must not be inside a transaction already.
+///
+/// # Errors
+/// [`Error::Validation`] on `page_rows` if it is 0; [`Error::Database`] for a
+/// role subject to row-level security; the library's errors if a query
+/// fails (e.g. [`Error::Unavailable`]); whatever `sink` returns, which stops
+/// the export.
+pub fn export<E>(
+    conn: &mut PgConnection,
+    options: &ExportOptions,
+    mut sink: impl FnMut(ExportChunk) -> Result<(), E>,
+) -> Result<Exported, E>
+where
+    E: From<Error>,
+{
+    if options.page_rows == 0 {
+        return Err(Error::validation("page_rows", "must be at least 1").into());
+    }
+    let limit = i64::from(options.page_rows);
+    let run = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(|conn| {
+            conn.batch_execute(ROW_SECURITY_OFF)?;
+            let mut exported = Exported::default();
+            let mut after = None;
+            loop {
+                let page = user_page(conn, options, after, limit)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id);
+                let full = page.len() as i64 == limit;
+                exported.users += page.len() as u64;
+                sink(ExportChunk::Users(page)).map_err(Stop::Sink)?;
+                if !full {
+                    break;
+                }
+            }
+            let mut after = None;
+            loop {
+                let page = task_page(conn, options.scope, after, limit)?;
+                let Some((owner, last)) = page.last() else {
+                    break;
+                };
+                after = Some((*owner, last.id));
+                let full = page.len() as i64 == limit;
+                exported.tasks += page.len() as u64;
+                sink(ExportChunk::Tasks(page)).map_err(Stop::Sink)?;
+                if !full {
+                    break;
+                }
+            }
+            Ok(exported)
+        });
+    run.map_err(|stop| match stop {
+        Stop::Store(err) => E::from(err),
+        Stop::Sink(err) => err,
+    })
+}
+
+/// Why the export's transaction ended early.
+enum Stop<E> {
+    Store(Error),
+    Sink(E),
+}
+
+impl<E> From<diesel::result::Error> for Stop<E> {
+    fn from(err: diesel::result::Error) -> Self {
+        Stop::Store(err.into())
+    }
+}
+
+/// The columns of a [`UserRecord`], without the password hash.
+type UserColumns = (
+    UserId,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+
+/// The next page of accounts after `after`, by id.
+fn user_page(
+    conn: &mut PgConnection,
+    options: &ExportOptions,
+    after: Option<UserId>,
+    limit: i64,
+) -> QueryResult<Vec<UserRecord>> {
+    let mut query = users::table.order_by(users::id).limit(limit).into_boxed();
+    if let ExportScope::User(id) = options.scope {
+        query = query.filter(users::id.eq(id));
+    }
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after));
+    }
+    let columns = (
+        users::id,
+        users::email,
+        users::display_name,
+        users::time_zone,
+        users::auth_subject,
+        users::created_at,
+        users::updated_at,
+    );
+    Ok(match options.secrets {
+        Secrets::Omit => query
+            .select(columns)
+            .load::<UserColumns>(conn)?
+            .into_iter()
+            .map(|row| user_record(row, None))
+            .collect(),
+        Secrets::Include => query
+            .select((columns, users::password_hash))
+            .load::<(UserColumns, Option<String>)>(conn)?
+            .into_iter()
+            .map(|(row, hash)| user_record(row, hash.map(PasswordHash::stored)))
+            .collect(),
+    })
+}
+
+fn user_record(row: UserColumns, password_hash: Option<PasswordHash>) -> UserRecord {
+    let (id, email, display_name, time_zone, auth_subject, created_at, updated_at) = row;
+    UserRecord {
+        id,
+        email,
+        display_name,
+        time_zone,
+        auth_subject,
+        password_hash,
+        created_at,
+        updated_at,
+    }
+}
+
+/// The columns of a task and its owner.
+type TaskColumns = (
+    UserId,
+    TaskId,
+    String,
+    Option<String>,
+    Priority,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    i32,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+
+/// The next page of tasks after `after`, by owner, then id: a range of the
+/// primary key index, `(user_id, id)`.
+fn task_page(
+    conn: &mut PgConnection,
+    scope: ExportScope,
+    after: Option<(UserId, TaskId)>,
+    limit: i64,
+) -> QueryResult<Vec<(UserId, TaskRecord)>> {
+    let mut query = tasks::table
+        .select((
+            tasks::user_id,
+            tasks::id,
+            tasks::title,
+            tasks::description,
+            tasks::priority,
+            tasks::completed_at,
+            tasks::due_at,
+            tasks::version,
+            tasks::created_at,
+            tasks::updated_at,
+        ))
+        .order_by((tasks::user_id, tasks::id))
+        .limit(limit)
+        .into_boxed();
+    query = match (scope, after) {
+        (ExportScope::All, None) => query,
+        // A row comparison, which PostgreSQL reads as one index range (an
+        // `a > x OR (a = x AND b > y)` it would not).
+        (ExportScope::All, Some((owner, id))) => query.filter(
+            sql::<Bool>("(tasks.user_id, tasks.id) > (")
+                .bind::<SqlUuid, Uuid>(owner.as_uuid())
+                .sql(", ")
+                .bind::<SqlUuid, Uuid>(id.as_uuid())
+                .sql(")"),
+        ),
+        (ExportScope::User(owner), None) => query.filter(tasks::user_id.eq(owner)),
+        (ExportScope::User(owner), Some((_, id))) => query
+            .filter(tasks::user_id.eq(owner))
+            .filter(tasks::id.gt(id)),
+    };
+    let rows = query.load::<TaskColumns>(conn)?;
+    Ok(rows.into_iter().map(task_record).collect())
+}
+
+fn task_record(row: TaskColumns) -> (UserId, TaskRecord) {
+    let (
+        owner,
+        id,
+        title,
+        description,
+        priority,
+        completed_at,
+        due_at,
+        version,
+        created_at,
+        updated_at,
+    ) = row;
+    let task = TaskRecord {
+        id,
+        title,
+        description,
+        priority,
+        completed_at,
+        due_at,
+        version,
+        created_at,
+        updated_at,
+    };
+    (owner, task)
+}

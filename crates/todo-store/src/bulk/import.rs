@@ -1,0 +1,294 @@
+//! Writing accounts and tasks back, idempotently.
+
+use std::ops::AddAssign;
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    PgConnection,
+    connection::SimpleConnection,
+    prelude::*,
+    result::{DatabaseErrorKind, Error as DieselError},
+    sql_query,
+};
+
+use super::{ROW_SECURITY_OFF, TaskCopyRow, TaskRecord, UserCopyRow, UserRecord, copy_rows};
+use crate::{Priority, Result, TaskId, UserId};
+
+/// Accounts and tasks to [`import`] in one transaction, each checked when it
+/// is added.
+///
+/// A task's owner must be an account of the same batch, of an earlier batch,
+/// or one already in the database.
+#[derive(Debug, Clone, Default)]
+pub struct ImportBatch {
+    users: Vec<UserRecord>,
+    tasks: Vec<(UserId, TaskRecord)>,
+}
+
+impl ImportBatch {
+    /// Checks `user` by the repositories' rules and adds it, as it will be
+    /// stored (trimmed, times cut to microseconds).
+    ///
+    /// # Errors
+    /// [`Error::Validation`](crate::Error::Validation) naming the field
+    /// (e.g. `email`); the batch is unchanged.
+    pub fn push_user(&mut self, user: UserRecord) -> Result<()> {
+        let stored = UserCopyRow::validated(&user)?.to_record(&user);
+        self.users.push(stored);
+        Ok(())
+    }
+
+    /// Checks `task` of the account `owner` by the repositories' rules and
+    /// adds it, as it will be stored (title trimmed, a blank description as
+    /// none, times cut to microseconds).
+    ///
+    /// # Errors
+    /// [`Error::Validation`](crate::Error::Validation) naming the field
+    /// (e.g. `title`); the batch is unchanged.
+    pub fn push_task(&mut self, owner: UserId, task: TaskRecord) -> Result<()> {
+        let stored = TaskCopyRow::validated(owner, &task)?.to_record();
+        self.tasks.push((owner, stored));
+        Ok(())
+    }
+
+    /// Accounts in the batch.
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Tasks in the batch.
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Accounts and tasks in the batch.
+    pub fn len(&self) -> usize {
+        self.users.len() + self.tasks.len()
+    }
+
+    /// Whether the batch holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.tasks.is_empty()
+    }
+}
+
+/// What [`import`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Imported {
+    /// Accounts written.
+    pub users_inserted: u64,
+    /// Accounts whose id was already stored: left as they were.
+    pub users_present: u64,
+    /// Tasks written.
+    pub tasks_inserted: u64,
+    /// Tasks whose owner and id were already stored: left as they were.
+    pub tasks_present: u64,
+}
+
+impl AddAssign for Imported {
+    fn add_assign(&mut self, other: Self) {
+        self.users_inserted += other.users_inserted;
+        self.users_present += other.users_present;
+        self.tasks_inserted += other.tasks_inserted;
+        self.tasks_present += other.tasks_present;
+    }
+}
+
+/// Writes the batch in one transaction, accounts first; rows already stored
+/// are skipped, so importing the same records again changes nothing.
+///
+/// Every record keeps its id, timestamps and version. "Already stored" means
+/// an account with the same id, or a task with the same owner and id; such a
+/// row is left exactly as it is (it is not compared nor overwritten) and
+/// counted in [`Imported::users_present`] / [`Imported::tasks_present`].
+///
+/// The batch is first sent with plain `COPY` (under a savepoint): the fast
+/// path of a restore into an empty database. If any row collides with a
+/// stored one, that attempt is rolled back and the batch goes through
+/// temporary staging tables instead (`COPY` into them, then `INSERT …
+/// SELECT … ON CONFLICT DO NOTHING`), which is safe beside concurrent
+/// writers; the staging tables are dropped in the same transaction.
+///
+/// Like [`export`](super::export), it switches row-level security off for
+/// its transaction, so that a role subject to it fails at once.
+///
+/// # Errors
+/// [`Error::Conflict`](crate::Error::Conflict) if a new account's email
+/// ([`EmailTaken`](crate::ConflictKind::EmailTaken)) or auth subject
+/// ([`AuthSubjectTaken`](crate::ConflictKind::AuthSubjectTaken)) belongs to
+/// another account; [`Error::NotFound`](crate::Error::NotFound) if a task's
+/// owner does not exist; the library's errors if the database fails.
+/// Nothing of the batch is written on error.
+pub fn import(conn: &mut PgConnection, batch: &ImportBatch) -> Result<Imported> {
+    let users: Vec<_> = batch.users.iter().map(UserCopyRow::of_checked).collect();
+    let tasks: Vec<_> = batch
+        .tasks
+        .iter()
+        .map(|(owner, task)| TaskCopyRow::of_checked(*owner, task))
+        .collect();
+    conn.transaction(|conn| {
+        conn.batch_execute(ROW_SECURITY_OFF)?;
+        let direct = conn.transaction::<_, DieselError, _>(|conn| copy_rows(conn, &users, &tasks));
+        match direct {
+            Ok((users, tasks)) => Ok(Imported {
+                users_inserted: users as u64,
+                tasks_inserted: tasks as u64,
+                ..Imported::default()
+            }),
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                staged(conn, &users, &tasks)
+            }
+            Err(err) => Err(err.into()),
+        }
+    })
+}
+
+diesel::table! {
+    /// Staging for accounts: the columns of `users`, no constraints.
+    pg_temp.todo_store_import_users (id) {
+        id -> Uuid,
+        email -> Text,
+        password_hash -> Nullable<Text>,
+        auth_subject -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        time_zone -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Staging for tasks: the columns of `tasks`, no constraints.
+    pg_temp.todo_store_import_tasks (user_id, id) {
+        user_id -> Uuid,
+        id -> Uuid,
+        title -> Text,
+        description -> Nullable<Text>,
+        completed -> Bool,
+        completed_at -> Nullable<Timestamptz>,
+        priority -> Int2,
+        due_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+const CREATE_STAGING: &str = "
+    CREATE TEMP TABLE todo_store_import_users (LIKE users);
+    CREATE TEMP TABLE todo_store_import_tasks (LIKE tasks);";
+
+const DROP_STAGING: &str =
+    "DROP TABLE pg_temp.todo_store_import_users, pg_temp.todo_store_import_tasks";
+
+const INSERT_USERS: &str = "
+    INSERT INTO users (id, email, password_hash, auth_subject, display_name, time_zone,
+                       created_at, updated_at)
+    SELECT id, email, password_hash, auth_subject, display_name, time_zone,
+           created_at, updated_at
+      FROM pg_temp.todo_store_import_users
+    ON CONFLICT (id) DO NOTHING";
+
+const INSERT_TASKS: &str = "
+    INSERT INTO tasks (user_id, id, title, description, completed, completed_at, priority,
+                       due_at, version, created_at, updated_at)
+    SELECT user_id, id, title, description, completed, completed_at, priority,
+           due_at, version, created_at, updated_at
+      FROM pg_temp.todo_store_import_tasks
+    ON CONFLICT (user_id, id) DO NOTHING";
+
+/// The idempotent path: COPY into staging tables of this transaction, then
+/// insert what is not stored yet. Only an id conflict is skipped; an email or
+/// auth subject of another account still fails the batch.
+fn staged(
+    conn: &mut PgConnection,
+    users: &[UserCopyRow<'_>],
+    tasks: &[TaskCopyRow<'_>],
+) -> Result<Imported> {
+    conn.batch_execute(CREATE_STAGING)?;
+    let mut imported = Imported::default();
+    if !users.is_empty() {
+        let rows: Vec<_> = users.iter().map(StagedUser::from).collect();
+        let staged = diesel::copy_from(todo_store_import_users::table)
+            .from_insertable(&rows)
+            .execute(conn)?;
+        let inserted = sql_query(INSERT_USERS).execute(conn)?;
+        imported.users_inserted = inserted as u64;
+        imported.users_present = staged.saturating_sub(inserted) as u64;
+    }
+    if !tasks.is_empty() {
+        let rows: Vec<_> = tasks.iter().map(StagedTask::from).collect();
+        let staged = diesel::copy_from(todo_store_import_tasks::table)
+            .from_insertable(&rows)
+            .execute(conn)?;
+        let inserted = sql_query(INSERT_TASKS).execute(conn)?;
+        imported.tasks_inserted = inserted as u64;
+        imported.tasks_present = staged.saturating_sub(inserted) as u64;
+    }
+    conn.batch_execute(DROP_STAGING)?;
+    Ok(imported)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = todo_store_import_users, check_for_backend(diesel::pg::Pg))]
+#[diesel(treat_none_as_default_value = false)]
+struct StagedUser<'a> {
+    id: UserId,
+    email: &'a str,
+    password_hash: Option<&'a str>,
+    auth_subject: Option<&'a str>,
+    display_name: Option<&'a str>,
+    time_zone: Option<&'a str>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> From<&UserCopyRow<'a>> for StagedUser<'a> {
+    fn from(row: &UserCopyRow<'a>) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            password_hash: row.password_hash,
+            auth_subject: row.auth_subject,
+            display_name: row.display_name,
+            time_zone: row.time_zone,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = todo_store_import_tasks, check_for_backend(diesel::pg::Pg))]
+#[diesel(treat_none_as_default_value = false)]
+struct StagedTask<'a> {
+    user_id: UserId,
+    id: TaskId,
+    title: &'a str,
+    description: Option<&'a str>,
+    completed: bool,
+    completed_at: Option<DateTime<Utc>>,
+    priority: Priority,
+    due_at: Option<DateTime<Utc>>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> From<&TaskCopyRow<'a>> for StagedTask<'a> {
+    fn from(row: &TaskCopyRow<'a>) -> Self {
+        Self {
+            user_id: row.user_id,
+            id: row.id,
+            title: row.title,
+            description: row.description,
+            completed: row.completed,
+            completed_at: row.completed_at,
+            priority: row.priority,
+            due_at: row.due_at,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
