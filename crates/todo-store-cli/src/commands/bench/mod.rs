@@ -41,6 +41,13 @@ pub struct BenchReport {
     /// Why pgbench figures are missing, if they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pgbench_error: Option<String>,
+    /// How the library scoped its calls for row-level security: `scoped`
+    /// or `unscoped`.
+    pub row_security: &'static str,
+    /// Whether the library connected with `--app-url` (e.g. as the
+    /// application role, so that the policies were evaluated), rather than
+    /// with the URL of the fixture and pgbench.
+    pub app_url: bool,
 }
 
 /// One shape at one client count. Times in milliseconds; pgbench figures and
@@ -90,10 +97,14 @@ pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> 
     let mut conn = db::connect(url)?;
     let mut rng = Rng::stream(args.seed, 0);
     let fixture = Fixture::prepare(&mut conn, &mut rng)?;
+    // The library may connect as another role (`--app-url`): the fixture,
+    // pgbench and the clean-up keep the operator's URL.
+    let measured_url = args.app_url.clone().unwrap_or_else(|| url.clone());
     let store = Store::connect(
-        &StoreConfig::new(url.expose())
+        &StoreConfig::new(measured_url.expose())
             .max_connections(args.clients)
-            .min_idle(args.clients),
+            .min_idle(args.clients)
+            .row_security(args.row_security.into()),
     )?;
     let mut writers: Vec<Writer> = Vec::new();
     let mut run = Run {
@@ -119,6 +130,8 @@ pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> 
         users: fixture.users,
         shapes,
         pgbench_error,
+        row_security: args.row_security.name(),
+        app_url: args.app_url.is_some(),
     })
 }
 
@@ -335,11 +348,14 @@ impl BenchReport {
     /// The results as a Markdown table.
     pub fn markdown(&self) -> String {
         let mut text = format!(
-            "{} users; {} s per shape and client count.\n\n\
+            "{} users; {} s per shape and client count; row security {}{}.\n\n\
              | shape | clients | p50 ms | p95 ms | p99 ms | max ms | ops/s \
              | pgbench p50 | pgbench p95 | pgbench ops/s | p50 ratio | p95 ratio | ops ratio |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-            self.users, self.duration_s
+            self.users,
+            self.duration_s,
+            self.row_security,
+            if self.app_url { ", library as --app-url" } else { "" },
         );
         let opt = |value: Option<f64>, decimals: usize| {
             value.map_or_else(|| "—".to_owned(), |v| format!("{v:.decimals$}"))
