@@ -46,7 +46,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the database if it is missing, then run pending migrations
-    Setup,
+    /// (and, with --app-role, set up the role the application connects as)
+    Setup(SetupArgs),
     /// Apply, revert or list schema migrations
     #[command(subcommand)]
     Migrate(MigrateCommand),
@@ -115,6 +116,18 @@ another account already has: a conflict, exit 5), that batch is not written, the
 before it are, and with --jobs N up to N-1 batches after it may be; the error names the
 batch's lines. Either way, fix the cause and run the same import again: what was imported
 is skipped.";
+
+/// `setup`
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Also create (if missing) the role NAME that the application connects
+    /// as: LOGIN, no superuser, no BYPASSRLS, granted only what the library
+    /// needs on this database, so that row-level security holds it to one
+    /// user's rows per call. Refused if the role would bypass row-level
+    /// security. Set its password afterwards, e.g. psql's `\password NAME`.
+    #[arg(long, value_name = "NAME")]
+    pub app_role: Option<String>,
+}
 
 /// `bench`
 #[derive(Debug, Args)]

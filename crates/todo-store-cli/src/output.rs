@@ -367,6 +367,13 @@ fn setup_text(report: &SetupReport) -> String {
             report.applied.join(", ")
         ));
     }
+    if let Some(role) = &report.app_role {
+        text.push_str(&format!(
+            "{} application role {}: it may read and write users and tasks, under row-level security.\n",
+            if role.created { "Created" } else { "Granted again the" },
+            role.name
+        ));
+    }
     text
 }
 

@@ -708,6 +708,19 @@ impl Drop for DropDatabase<'_> {
     }
 }
 
+/// The migrations in the workspace's `migrations/` folder.
+fn migration_folders() -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    std::fs::read_dir(dir)
+        .expect("the migrations folder")
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().join("up.sql").exists())
+        })
+        .count()
+}
+
 #[test]
 fn setup_creates_a_missing_database_migrates_it_and_can_run_again() {
     let server = TestDb::new();
@@ -733,13 +746,66 @@ fn setup_creates_a_missing_database_migrates_it_and_can_run_again() {
     let first: Value = serde_json::from_str(&first.stdout).expect("one JSON document");
     assert_eq!(first["database"], name.as_str());
     assert_eq!(first["created"], true);
-    assert_eq!(first["applied"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        first["applied"].as_array().map(Vec::len),
+        Some(migration_folders())
+    );
 
     let again = run_at(url.expose(), &["--json", "setup"], None);
     let again: Value = serde_json::from_str(&again.stdout).expect("one JSON document");
     assert_eq!(again["created"], false);
     assert_eq!(again["applied"], serde_json::json!([]));
     assert_eq!(run_at(url.expose(), &["user", "list"], None).code, 0);
+}
+
+#[test]
+fn setup_with_an_app_role_makes_a_role_that_row_security_holds() {
+    let db = TestDb::new();
+    let role = format!("todo_store_app_cli_{}", std::process::id());
+    struct DropRole<'a>(&'a TestDb, String);
+    impl Drop for DropRole<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.conn().batch_execute(&format!(
+                "DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}",
+                self.1
+            ));
+        }
+    }
+    let _cleanup = DropRole(&db, role.clone());
+    json(&db, &["user", "add", "ada@example.com"]);
+    json(
+        &db,
+        &["task", "add", "--user", "ada@example.com", "Pay rent"],
+    );
+
+    let first = json(&db, &["setup", "--app-role", &role]);
+    assert_eq!(first["app_role"]["name"], role.as_str());
+    assert_eq!(first["app_role"]["created"], true);
+    let again = json(&db, &["setup", "--app-role", &role]);
+    assert_eq!(again["app_role"]["created"], false);
+
+    // As that role, a query that names no owner sees no task.
+    let url = db.url().with_user(&role, None).expect("a URL");
+    let mut app = <diesel::PgConnection as diesel::Connection>::establish(url.expose())
+        .expect("the role can log in");
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |conn: &mut diesel::PgConnection, table: &str| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<Count>(conn)
+            .expect("a count")
+            .n
+    };
+    assert_eq!(count(&mut app, "tasks"), 0);
+    assert_eq!(count(&mut db.conn(), "tasks"), 1);
+
+    // A name that is not a plain identifier is refused (exit 3).
+    let bad = run(&db, &["setup", "--app-role", "x; DROP TABLE tasks"]);
+    assert!(failed(&bad, 3).contains("app_role"));
 }
 
 #[test]

@@ -22,7 +22,7 @@ use crate::{args::Command, exit::Failure, output::Report};
 /// Whatever the command failed with.
 pub fn run(command: Command, url: &DatabaseUrl, json: bool) -> Result<Report, Failure> {
     match command {
-        Command::Setup => setup::run(url).map(Report::Setup),
+        Command::Setup(args) => setup::run(url, args.app_role.as_deref()).map(Report::Setup),
         Command::Migrate(command) => migrate::run(command, url),
         Command::Demo => demo::run(url, json).map(Report::Demo),
         Command::User(command) => user::run(command, url),

@@ -7,7 +7,7 @@ use diesel::{
     sql_types::{Bool, Text},
 };
 use serde::Serialize;
-use todo_store::{DatabaseUrl, Error, run_migrations};
+use todo_store::{DatabaseUrl, Error, run_migrations, setup_app_role};
 
 use crate::{db, exit::Failure};
 
@@ -22,15 +22,37 @@ pub struct SetupReport {
     pub created: bool,
     /// The migrations applied now (empty if the schema was up to date).
     pub applied: Vec<String>,
+    /// The application role, if `--app-role` asked for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_role: Option<AppRoleReport>,
+}
+
+/// What `setup --app-role` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppRoleReport {
+    /// The role's name.
+    pub name: String,
+    /// Whether it was created now (else it existed and was granted again).
+    pub created: bool,
 }
 
 /// Runs `setup`.
 ///
 /// # Errors
 /// [`Error::Unavailable`] if the server cannot be reached; a database error if
-/// the database cannot be created or migrated.
-pub fn run(url: &DatabaseUrl) -> Result<SetupReport, Failure> {
-    prepare(url).map(|(_, report)| report)
+/// the database cannot be created or migrated, or the role not set up;
+/// [`Error::Validation`] for a role name that is not a plain identifier or a
+/// role that would bypass row-level security.
+pub fn run(url: &DatabaseUrl, app_role: Option<&str>) -> Result<SetupReport, Failure> {
+    let (mut conn, mut report) = prepare(url)?;
+    if let Some(name) = app_role {
+        let role = setup_app_role(&mut conn, name)?;
+        report.app_role = Some(AppRoleReport {
+            name: role.name,
+            created: role.created,
+        });
+    }
+    Ok(report)
 }
 
 /// Does what `setup` does and keeps the connection, for `demo`.
@@ -49,6 +71,7 @@ pub fn prepare(url: &DatabaseUrl) -> Result<(PgConnection, SetupReport), Failure
             url: url.to_string(),
             created,
             applied,
+            app_role: None,
         },
     ))
 }

@@ -355,7 +355,11 @@ impl BenchReport {
             self.users,
             self.duration_s,
             self.row_security,
-            if self.app_url { ", library as --app-url" } else { "" },
+            if self.app_url {
+                ", library as --app-url"
+            } else {
+                ""
+            },
         );
         let opt = |value: Option<f64>, decimals: usize| {
             value.map_or_else(|| "—".to_owned(), |v| format!("{v:.decimals$}"))
