@@ -251,7 +251,7 @@ mod tests {
             "postgres://h/db?sslmode=require&keepalives_idle=7&connect_timeout=10\
              &keepalives=1&keepalives_interval=5&keepalives_count=2&tcp_user_timeout=15000"
         );
-        let bad = StoreConfig::new("postgres://h/db").network_timeout(Duration::from_secs(1));
+        let bad = StoreConfig::new("postgres://localhost/db").network_timeout(Duration::from_secs(1));
         assert!(bad.validate().is_err());
     }
 
@@ -261,14 +261,14 @@ mod tests {
             Duration::from_micros(500),
             Duration::from_secs(30 * 24 * 3600),
         ] {
-            let config = StoreConfig::new("postgres://h/db").statement_timeout(Some(bad));
+            let config = StoreConfig::new("postgres://localhost/db").statement_timeout(Some(bad));
             assert!(
                 matches!(config.validate(), Err(Error::Validation { ref field, .. }) if field == "statement_timeout"),
                 "{bad:?}"
             );
         }
         let config =
-            StoreConfig::new("postgres://h/db").statement_timeout(Some(Duration::from_millis(1)));
+            StoreConfig::new("postgres://localhost/db").statement_timeout(Some(Duration::from_millis(1)));
         assert_eq!(config.validate(), Ok(()));
     }
 
