@@ -240,7 +240,10 @@ fn kill_9_loses_no_acknowledged_write_and_stores_none_twice() {
 fn a_black_holed_link_fails_in_time_with_unavailable_and_heals() {
     const BOUND: Duration = Duration::from_secs(20);
     let cluster = Cluster::start_behind_link();
-    let url = cluster.url("todo");
+    // Across a link the server is another host: the TLS policy wants
+    // encryption, as it would in production.
+    cluster.enable_tls();
+    let url = format!("{}&sslmode=require", cluster.url("todo"));
     let config = StoreConfig::new(url)
         .max_connections(2)
         .min_idle(0)
