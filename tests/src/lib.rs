@@ -128,7 +128,11 @@ impl TestDb {
     pub fn app_role(&self) -> AppRoleLogin {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{APP_ROLE_PREFIX}{}_{n}", std::process::id());
+        let name = format!(
+            "{APP_ROLE_PREFIX}{}_{}_{n}",
+            unix_secs(),
+            std::process::id()
+        );
         let mut owner = self.conn();
         todo_store::setup_app_role(&mut owner, &name).unwrap();
         // A password of its own, so that the role can log in on servers
@@ -280,17 +284,17 @@ fn build_template(admin: &mut PgConnection, name: &str) {
 }
 
 #[derive(QueryableByName)]
-struct DatabaseName {
+struct Name {
     #[diesel(sql_type = Text)]
-    datname: String,
+    name: String,
 }
 
 fn database_names(admin: &mut PgConnection) -> Vec<String> {
-    sql_query("SELECT datname FROM pg_database")
-        .load::<DatabaseName>(admin)
+    sql_query("SELECT datname AS name FROM pg_database")
+        .load::<Name>(admin)
         .unwrap()
         .into_iter()
-        .map(|row| row.datname)
+        .map(|row| row.name)
         .collect()
 }
 
@@ -315,6 +319,23 @@ fn sweep(admin: &mut PgConnection, current_template: &str) {
         if stale {
             // Best effort: a database still in use is left for a later sweep.
             let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""));
+        }
+    }
+    // Application roles of crashed runs: server-wide, so swept here too
+    // (after their databases, which held their grants).
+    for role in sql_query("SELECT rolname AS name FROM pg_roles")
+        .load::<Name>(admin)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.name)
+    {
+        let created: u64 = role
+            .strip_prefix(APP_ROLE_PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(u64::MAX);
+        if created != u64::MAX && now.saturating_sub(created) > STALE_AFTER.as_secs() {
+            let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""));
         }
     }
 }

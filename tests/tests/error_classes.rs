@@ -37,7 +37,7 @@ fn every_sqlstate_the_library_names_maps_to_its_typed_error() {
          BEGIN RAISE EXCEPTION 'raised %', code USING ERRCODE = code; END $$",
     )
     .unwrap();
-    let expected: [Mapping; 13] = [
+    let expected: [Mapping; 14] = [
         (
             "40001",
             |e| *e == Error::Conflict(ConflictKind::ConcurrentUpdate),
@@ -53,6 +53,7 @@ fn every_sqlstate_the_library_names_maps_to_its_typed_error() {
         ("57P01", |e| matches!(e, Error::Unavailable(_)), true),
         ("57P02", |e| matches!(e, Error::Unavailable(_)), true),
         ("57P03", |e| matches!(e, Error::Unavailable(_)), true),
+        ("57P05", |e| matches!(e, Error::Unavailable(_)), true),
         ("08006", |e| matches!(e, Error::Unavailable(_)), true),
         ("08001", |e| matches!(e, Error::Unavailable(_)), true),
         ("57014", |e| matches!(e, Error::Timeout(_)), false),

@@ -212,6 +212,8 @@ fn a_create_racing_a_delete_of_its_id_is_retried_not_a_duplicate() {
             let create = scope.spawn(|| store.create_task(&owner, new.clone()));
             // The insert found the id taken and now waits on the lock.
             while calls(&mut holder) < 1 {
+                // A create that failed before its insert would never get here.
+                assert!(!create.is_finished(), "the create ended before its insert");
                 thread::sleep(std::time::Duration::from_millis(5));
             }
             holder

@@ -5,8 +5,8 @@
 //! every answer, and the database must equal the model after every step:
 //! an operation on a foreign id is `NotFound` and changes nothing.
 //!
-//! The seed is printed; `MODEL_SEED=<n>` replays a run, `MODEL_STEPS=<n>`
-//! changes its length (default 3,000).
+//! The seed is fixed (and printed); `MODEL_SEED=<n>` runs another,
+//! `MODEL_STEPS=<n>` changes the length (default 3,000).
 
 #![allow(clippy::unwrap_used)]
 
@@ -348,12 +348,9 @@ fn thousands_of_random_calls_with_foreign_ids_match_the_model() {
     let seed = std::env::var("MODEL_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+        // Fixed by default, so that every run (CI included) is the same and
+        // a failure replays; set MODEL_SEED to explore others.
+        .unwrap_or(20_261_201);
     let steps: usize = std::env::var("MODEL_STEPS")
         .ok()
         .and_then(|s| s.parse().ok())

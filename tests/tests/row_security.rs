@@ -291,3 +291,69 @@ fn setup_app_role_refuses_a_role_that_would_bypass_row_security_and_is_repeatabl
     assert!(!again.created);
     owner.batch_execute("SELECT 1").unwrap();
 }
+
+#[test]
+fn a_failed_scoped_call_leaves_no_transaction_and_no_scope_on_its_connection() {
+    let db = TestDb::new();
+    let (ada, _) = two_users(&db);
+    let app = db.app_role();
+    let mut store = Store::connect(&app.config().max_connections(1)).unwrap();
+    let task = store.list_tasks(&ada, &TaskQuery::default()).unwrap().items[0].clone();
+    let stale = store.update_task(
+        &ada,
+        task.id,
+        TaskPatch::default().title("late"),
+        VersionCheck::Exactly(task.version + 1),
+    );
+    assert!(matches!(stale, Err(Error::Conflict(_))), "{stale:?}");
+    // The same (only) connection: outside any transaction, with no scope.
+    let mut conn = store.conn().unwrap();
+    // SAVEPOINT works only inside a transaction block.
+    assert!(
+        conn.batch_execute("SAVEPOINT probe").is_err(),
+        "left inside a transaction"
+    );
+    assert_eq!(count(&mut conn, "tasks"), 0);
+}
+
+#[test]
+fn within_one_owners_scope_another_owners_rows_cannot_be_written() {
+    let db = TestDb::new();
+    let (ada, bob) = two_users(&db);
+    let app = db.app_role();
+    let mut conn = app.conn();
+    conn.transaction(|conn| {
+        conn.count_tasks(&ada, &TaskFilter::default())?;
+        // Planting a task on Bob, or renaming Bob, in Ada's scope.
+        let planted = sql_query(format!(
+            "INSERT INTO tasks (user_id, id, title) VALUES ('{}', gen_random_uuid(), 'x')",
+            bob.user_id()
+        ))
+        .execute(conn);
+        assert!(planted.is_err(), "WITH CHECK refuses another owner's row");
+        // The failed statement aborted the transaction: roll it back.
+        Err::<(), _>(Error::validation("test", "roll back"))
+    })
+    .unwrap_err();
+    conn.transaction(|conn| {
+        conn.count_tasks(&ada, &TaskFilter::default())?;
+        let renamed = sql_query(format!(
+            "UPDATE users SET display_name = 'x' WHERE id = '{}'",
+            bob.user_id()
+        ))
+        .execute(conn)?;
+        assert_eq!(renamed, 0);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    // Switching owners inside one transaction: each call sets its own scope.
+    conn.transaction(|conn| {
+        assert_eq!(conn.count_tasks(&ada, &TaskFilter::default())?, 3);
+        assert_eq!(count(conn, "tasks"), 3);
+        assert_eq!(conn.count_tasks(&bob, &TaskFilter::default())?, 2);
+        assert_eq!(count(conn, "tasks"), 2);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    assert_eq!(count(&mut db.conn(), "tasks"), 5);
+}

@@ -2,7 +2,7 @@
 //! that row-level security holds it to one owner's rows per call.
 
 use diesel::{
-    PgConnection, QueryableByName, RunQueryDsl,
+    Connection, OptionalExtension, PgConnection, QueryableByName, RunQueryDsl,
     connection::SimpleConnection,
     sql_query,
     sql_types::{Bool, Text},
@@ -68,7 +68,7 @@ pub fn setup_app_role(conn: &mut PgConnection, name: &str) -> Result<AppRole> {
     )
     .bind::<Text, _>(name)
     .get_result::<Existing>(conn)
-    .ok();
+    .optional()?;
     if let Some(role) = &existing {
         let why = if role.rolsuper {
             Some("is a superuser")
@@ -91,20 +91,17 @@ pub fn setup_app_role(conn: &mut PgConnection, name: &str) -> Result<AppRole> {
     } else {
         String::new()
     };
-    // `name` is a validated plain identifier, safe to write unquoted.
-    conn.batch_execute(&format!(
-        "BEGIN;
-         {create}
+    // `name` is a validated plain identifier, safe to write unquoted. In a
+    // transaction (a savepoint inside the caller's): all of it or nothing.
+    let grants = format!(
+        "{create}
          DO $grant$ BEGIN
              EXECUTE format('GRANT CONNECT ON DATABASE %I TO {name}', current_database());
          END $grant$;
          GRANT USAGE ON SCHEMA public TO {name};
-         GRANT SELECT, INSERT, UPDATE, DELETE ON users, tasks TO {name};
-         COMMIT;"
-    ))
-    .inspect_err(|_| {
-        let _ = conn.batch_execute("ROLLBACK");
-    })?;
+         GRANT SELECT, INSERT, UPDATE, DELETE ON users, tasks TO {name};"
+    );
+    conn.transaction(|conn| conn.batch_execute(&grants))?;
     Ok(AppRole {
         name: name.to_owned(),
         created: existing.is_none(),

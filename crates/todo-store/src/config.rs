@@ -62,7 +62,8 @@ pub struct StoreConfig {
     /// How [`Store`](crate::Store) repeats a call whose transaction
     /// PostgreSQL aborted for a serialization failure or a deadlock
     /// (default: 3 attempts in all, jittered pauses from 10 ms). Nothing
-    /// else is ever repeated. [`RetryPolicy::never`] turns it off.
+    /// else is repeated, except a read once on a fresh connection when its
+    /// connection was found lost. [`RetryPolicy::never`] turns it off.
     pub retry: RetryPolicy,
     /// Whether [`Store`](crate::Store) scopes each owner-scoped call for
     /// PostgreSQL's row-level security (default [`RowSecurity::Scoped`]: a
@@ -251,7 +252,8 @@ mod tests {
             "postgres://h/db?sslmode=require&keepalives_idle=7&connect_timeout=10\
              &keepalives=1&keepalives_interval=5&keepalives_count=2&tcp_user_timeout=15000"
         );
-        let bad = StoreConfig::new("postgres://localhost/db").network_timeout(Duration::from_secs(1));
+        let bad =
+            StoreConfig::new("postgres://localhost/db").network_timeout(Duration::from_secs(1));
         assert!(bad.validate().is_err());
     }
 
@@ -267,8 +269,8 @@ mod tests {
                 "{bad:?}"
             );
         }
-        let config =
-            StoreConfig::new("postgres://localhost/db").statement_timeout(Some(Duration::from_millis(1)));
+        let config = StoreConfig::new("postgres://localhost/db")
+            .statement_timeout(Some(Duration::from_millis(1)));
         assert_eq!(config.validate(), Ok(()));
     }
 

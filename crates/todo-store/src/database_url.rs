@@ -126,8 +126,14 @@ impl DatabaseUrl {
         percent_decode(parts.path.trim_start_matches('/')).filter(|name| !name.is_empty())
     }
 
-    /// The value of query parameter `key` (the last one wins, as in libpq),
-    /// percent-decoded.
+    /// Whether this is a `postgres://` (or `postgresql://`) URL, the form
+    /// whose parameters the library can read.
+    pub(crate) fn is_url(&self) -> bool {
+        Parts::parse(&self.0).is_some()
+    }
+
+    /// The value of query parameter `key` (keys and values percent-decoded,
+    /// the last one wins, as in libpq).
     pub(crate) fn param(&self, key: &str) -> Option<String> {
         let parts = Parts::parse(&self.0)?;
         parts
@@ -135,28 +141,39 @@ impl DatabaseUrl {
             .into_iter()
             .flat_map(|q| q.split('&'))
             .filter_map(|pair| pair.split_once('='))
-            .rfind(|(k, _)| *k == key)
+            .rfind(|(k, _)| percent_decode(k).is_some_and(|k| k == key))
             .and_then(|(_, value)| percent_decode(value))
     }
 
-    /// The hosts libpq will try: the `host` parameter if given, else the
-    /// comma-separated hosts of the authority (ports removed); an empty
-    /// string means the default Unix socket.
+    /// The hosts libpq may connect to: the `host` parameter if given, else
+    /// the comma-separated hosts of the authority (ports removed), plus any
+    /// `hostaddr`; an empty string means the default Unix socket.
     pub(crate) fn hosts(&self) -> Vec<String> {
-        let authority = Parts::parse(&self.0).map(|parts| parts.host.to_owned());
-        let list = self.param("host").or(authority).unwrap_or_default();
-        list.split(',')
-            .map(|host| {
-                let host = percent_decode(host).unwrap_or_else(|| host.to_owned());
-                // `[::1]:5432` keeps its brackets; `host:5432` loses the port.
-                match host.rfind(':') {
-                    Some(i) if !host.starts_with('/') && !host[i..].contains(']') => {
-                        host[..i].to_owned()
-                    }
-                    _ => host,
-                }
-            })
-            .collect()
+        let decode = |host: &str| percent_decode(host).unwrap_or_else(|| host.to_owned());
+        let mut hosts: Vec<String> = match self.param("host") {
+            // Ports are a parameter of their own here.
+            Some(list) => list.split(',').map(decode).collect(),
+            None => {
+                let authority = Parts::parse(&self.0).map_or("", |parts| parts.host);
+                authority
+                    .split(',')
+                    .map(|host| {
+                        let host = decode(host);
+                        // `[::1]:5432` keeps its brackets; `host:5432` loses the port.
+                        match host.rfind(':') {
+                            Some(i) if !host.starts_with('/') && !host[i..].contains(']') => {
+                                host[..i].to_owned()
+                            }
+                            _ => host,
+                        }
+                    })
+                    .collect()
+            }
+        };
+        if let Some(addresses) = self.param("hostaddr") {
+            hosts.extend(addresses.split(',').map(str::to_owned));
+        }
+        hosts
     }
 
     /// Adds `key=value` to the query string unless `key` is already there.

@@ -140,8 +140,9 @@ pub enum ConflictKind {
         /// The version the task has now.
         actual: i32,
     },
-    /// A concurrent transaction interfered (serialization failure or deadlock);
-    /// retrying the whole operation is safe.
+    /// A concurrent transaction interfered (serialization failure or
+    /// deadlock, or a create whose id was deleted meanwhile); nothing was
+    /// written, and retrying the whole operation is safe.
     #[error("concurrent update, try again")]
     ConcurrentUpdate,
 }

@@ -81,9 +81,11 @@ impl RetryPolicy {
     /// Runs `transaction` until it returns anything but
     /// [`ConflictKind::ConcurrentUpdate`], or `max_attempts` have been made.
     ///
-    /// `transaction` must be the *whole* transaction: when it is called
-    /// inside an outer transaction, the outer one is already aborted and a
-    /// repeat cannot succeed.
+    /// `transaction` must be the *whole* transaction: PostgreSQL aborts a
+    /// transaction it picks as a deadlock victim or for a serialization
+    /// failure, so repeating a part of it inside an outer transaction cannot
+    /// help (a library call inside a caller's transaction does not repeat
+    /// itself for that reason).
     ///
     /// # Errors
     /// The last attempt's error.

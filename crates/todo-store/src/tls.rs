@@ -41,7 +41,30 @@ impl TlsPolicy {
         if encrypted {
             return Ok(());
         }
-        let hosts = url.hosts();
+        let mut hosts = url.hosts();
+        // Where the URL leaves the host to libpq's environment or a service
+        // file, the host is whatever they say: judged from the environment,
+        // and a service (unknowable here) counts as remote.
+        if hosts.iter().all(String::is_empty) {
+            hosts.extend(
+                ["PGHOST", "PGHOSTADDR"]
+                    .into_iter()
+                    .filter_map(|var| std::env::var(var).ok().filter(|value| !value.is_empty())),
+            );
+        }
+        let hosts: Vec<String> = hosts
+            .iter()
+            .flat_map(|list| list.split(','))
+            .map(str::to_owned)
+            .collect();
+        if !url.is_url() || url.param("service").is_some() {
+            return Err(Error::validation(
+                "database_url",
+                "the host cannot be told from this connection string (not a postgres:// URL, \
+                 or a service file); add sslmode=require or verify-full, or opt out with \
+                 TlsPolicy::AllowInsecure",
+            ));
+        }
         match hosts.iter().find(|host| !is_local(host)) {
             None => Ok(()),
             Some(host) => Err(Error::validation(
@@ -102,6 +125,10 @@ mod tests {
             "postgres://u:secret@10.0.0.5/app?sslmode=disable",
             "postgres://u:secret@localhost,db.example.com/app",
             "postgres://localhost/app?host=db.example.com",
+            "postgres://localhost/app?hostaddr=203.0.113.7",
+            "postgres://db.example.com/app?sslmode=require&ssl%6Dode=disable",
+            "postgres:///app?service=prod",
+            "host=db.example.com dbname=app password=secret",
         ] {
             let err = check(url).unwrap_err();
             let message = err.to_string();
@@ -112,6 +139,7 @@ mod tests {
             "postgres://u:pw@ep-x.eu-central-1.aws.neon.tech/neondb?sslmode=require",
             "postgres://u:pw@db.example.com/app?sslmode=verify-full&sslrootcert=/etc/ca.pem",
             "postgres://u:pw@db.example.com/app?sslmode=verify-ca",
+            "postgres://localhost/app?host=fe80::1&sslmode=require",
         ] {
             assert_eq!(check(url), Ok(()), "{url}");
         }

@@ -1,6 +1,9 @@
 //! The owner scope that PostgreSQL's row-level security reads: every
 //! owner-scoped call tells the server whose rows it may touch, inside its
-//! own transaction, so that the setting can never outlive the call.
+//! own transaction, so that the setting can never outlive the call. Inside a
+//! caller's transaction it is set in that transaction, and stays until the
+//! transaction ends or the next scoped call sets another owner: the caller
+//! chose to group those statements, and `set_config(…, true)` ends with them.
 //!
 //! The migrations put policies on `tasks` (and on changes to `users`) that
 //! compare each row with `todo_store_scope()`, the transaction-local setting
@@ -18,7 +21,7 @@
 
 use diesel::{
     PgConnection, RunQueryDsl,
-    connection::{AnsiTransactionManager, TransactionManager},
+    connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
     sql_types::Text,
 };
 
@@ -87,13 +90,20 @@ pub(crate) fn run<T>(
         (RowSecurity::Scoped, _) => {
             // One round trip for both. The id is a UUID formatted by us
             // (hex digits and hyphens), so it can be written into the text.
-            AnsiTransactionManager::begin_transaction_sql(
+            let begun = AnsiTransactionManager::begin_transaction_sql(
                 conn,
                 &format!(
                     "BEGIN; SELECT set_config('todo.user_id', '{}', true)",
                     owner.user_id()
                 ),
-            )?;
+            );
+            if let Err(err) = begun {
+                // BEGIN may have succeeded and the set_config failed (a
+                // cancel): Diesel then does not count the transaction, so it
+                // must not outlive this call on a pooled connection.
+                let _ = conn.batch_execute("ROLLBACK");
+                return Err(err.into());
+            }
             match call(conn, Txn::Own) {
                 Ok(answer) => {
                     AnsiTransactionManager::commit_transaction(conn)?;

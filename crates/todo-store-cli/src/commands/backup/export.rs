@@ -110,7 +110,8 @@ fn report(
 }
 
 /// A new (or emptied) file; one holding password hashes is readable by its
-/// owner only.
+/// owner only, even if a file of that name (a killed run's) already existed
+/// with wider permissions: `mode` applies only to a file it creates.
 fn create(path: &Path, secrets: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -119,9 +120,15 @@ fn create(path: &Path, secrets: bool) -> io::Result<File> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    if secrets {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     #[cfg(not(unix))]
     let _ = secrets;
-    options.open(path)
+    Ok(file)
 }
 
 /// `FILE.partial` beside `FILE`.
