@@ -86,6 +86,7 @@ fn the_pool_heals_when_the_server_restarts_under_load() {
         // The same pool, no new process: calls answer again within a bound.
         let took = until_it_answers(&mut store.clone(), &owner, Duration::from_secs(10));
         assert!(took < Duration::from_secs(10), "{took:?}");
+        eprintln!("restart under load: the pool answered again {took:?} after the restart");
         thread::sleep(Duration::from_millis(500));
         stop.store(true, Ordering::Relaxed);
         workers
@@ -93,6 +94,10 @@ fn the_pool_heals_when_the_server_restarts_under_load() {
             .flat_map(|w| w.join().unwrap())
             .collect::<Vec<_>>()
     });
+    eprintln!(
+        "restart under load: {} calls failed meanwhile, all Unavailable",
+        failures.len()
+    );
     for failure in &failures {
         assert!(matches!(failure, Error::Unavailable(_)), "{failure:?}");
         assert!(failure.is_retryable());
