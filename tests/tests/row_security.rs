@@ -357,3 +357,20 @@ fn within_one_owners_scope_another_owners_rows_cannot_be_written() {
     .unwrap();
     assert_eq!(count(&mut db.conn(), "tasks"), 5);
 }
+
+#[test]
+fn setup_app_role_refuses_the_owner_of_the_tables() {
+    let db = TestDb::new();
+    // A plain role (no superuser, no BYPASSRLS) that owns `tasks`: row-level
+    // security would not hold it without FORCE, so it cannot be the app role.
+    let owner = db.app_role();
+    let mut admin = db.conn();
+    admin
+        .batch_execute(&format!("ALTER TABLE tasks OWNER TO {}", owner.name()))
+        .unwrap();
+    let err = todo_store::setup_app_role(&mut admin, owner.name()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation { reason, .. } if reason.contains("owns the tables")),
+        "{err:?}"
+    );
+}
