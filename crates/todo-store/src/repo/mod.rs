@@ -268,17 +268,45 @@ impl<'a> Scoped<'a> {
     ) -> Result<T> {
         scope::run(self.conn, owner, self.mode, call)
     }
+
+    /// [`TaskRepo::create_task`] by reference, so that a repeat (the
+    /// store's retry) needs no copy of the input.
+    pub(crate) fn create_ref(&mut self, owner: &Owner, new: &NewTask) -> Result<Task> {
+        self.run(owner, |conn, txn| task_sql::create(conn, owner, new, txn))
+    }
+
+    /// [`TaskRepo::create_tasks`] by reference.
+    pub(crate) fn create_many_ref(
+        &mut self,
+        owner: &Owner,
+        tasks: &[NewTask],
+    ) -> Result<Vec<Task>> {
+        self.run(owner, |conn, txn| {
+            task_sql::create_many(conn, owner, tasks, txn)
+        })
+    }
+
+    /// [`TaskRepo::update_task`] by reference.
+    pub(crate) fn update_ref(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        patch: &TaskPatch,
+        check: VersionCheck,
+    ) -> Result<Task> {
+        self.run(owner, |conn, txn| {
+            task_sql::update(conn, owner, id, patch, check, txn)
+        })
+    }
 }
 
 impl TaskRepo for Scoped<'_> {
     fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
-        self.run(owner, |conn, txn| task_sql::create(conn, owner, &new, txn))
+        self.create_ref(owner, &new)
     }
 
     fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
-        self.run(owner, |conn, txn| {
-            task_sql::create_many(conn, owner, &tasks, txn)
-        })
+        self.create_many_ref(owner, &tasks)
     }
 
     fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
@@ -300,9 +328,7 @@ impl TaskRepo for Scoped<'_> {
         patch: TaskPatch,
         check: VersionCheck,
     ) -> Result<Task> {
-        self.run(owner, |conn, txn| {
-            task_sql::update(conn, owner, id, &patch, check, txn)
-        })
+        self.update_ref(owner, id, &patch, check)
     }
 
     fn set_task_status(

@@ -56,11 +56,11 @@ impl Store {
 
 impl TaskRepo for Store {
     fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
-        self.write(|conn| self.tasks(conn).create_task(owner, new.clone()))
+        self.write(|conn| self.tasks(conn).create_ref(owner, &new))
     }
 
     fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
-        self.write(|conn| self.tasks(conn).create_tasks(owner, tasks.clone()))
+        self.write(|conn| self.tasks(conn).create_many_ref(owner, &tasks))
     }
 
     fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
@@ -82,10 +82,7 @@ impl TaskRepo for Store {
         patch: TaskPatch,
         check: VersionCheck,
     ) -> Result<Task> {
-        self.write(|conn| {
-            self.tasks(conn)
-                .update_task(owner, id, patch.clone(), check)
-        })
+        self.write(|conn| self.tasks(conn).update_ref(owner, id, &patch, check))
     }
 
     fn set_task_status(
