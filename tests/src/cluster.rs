@@ -127,6 +127,35 @@ impl Cluster {
         url
     }
 
+    /// Makes TCP logins of `role` (created here, with password `password`)
+    /// need that password (`scram-sha-256`); everyone else stays trusted.
+    pub fn require_password(&self, role: &str, password: &str) {
+        let admin = format!("postgres://postgres@{}:{}/postgres", self.host, self.port);
+        PgConnection::establish(&admin)
+            .unwrap()
+            .batch_execute(&format!(
+                "CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'; \
+                 GRANT ALL ON DATABASE postgres TO \"{role}\""
+            ))
+            .unwrap();
+        let hba = Path::new(&self.data()).join("pg_hba.conf");
+        let rules = fs::read_to_string(&hba).unwrap();
+        // pg_hba.conf is read top down: the first matching line decides.
+        fs::write(
+            &hba,
+            format!("host all \"{role}\" all scram-sha-256\n{rules}"),
+        )
+        .unwrap();
+        self.pg("pg_ctl", &["-D", &self.data(), "reload"]);
+        // A reload is asynchronous: wait until the new rule is in force.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let url = format!("postgres://{role}@{}:{}/postgres", self.host, self.port);
+        while PgConnection::establish(&url).is_ok() {
+            assert!(Instant::now() < deadline, "pg_hba.conf was not reloaded");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Starts the (stopped) cluster and waits until it accepts connections.
     pub fn start_again(&self) {
         let log = format!("{}/server.log", self.dir.display());

@@ -69,7 +69,11 @@ impl From<Error> for Failure {
             Error::Validation { .. } => VALIDATION,
             Error::NotFound(_) => NOT_FOUND,
             Error::Conflict(_) => CONFLICT,
-            Error::Unavailable(_) | Error::TooManyConnections(_) => UNAVAILABLE,
+            // A refused login or a missing database is no more usable than a
+            // server that is down: the same exit code, not retried.
+            Error::Unavailable(_) | Error::TooManyConnections(_) | Error::Misconfigured(_) => {
+                UNAVAILABLE
+            }
             // `InvalidCredentials`, `Database`, and variants added later.
             _ => OTHER,
         };

@@ -1,6 +1,8 @@
 //! The library's one error type, and the single place where database errors
 //! are turned into domain errors.
 
+mod by_message;
+
 use std::fmt;
 
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
@@ -14,6 +16,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Messages are written for the person using the application: they never
 /// contain SQL, connection strings, passwords or password hashes.
+///
+/// # How database errors are classified
+/// Constraint violations and serialization failures come typed from
+/// Diesel (its `DatabaseErrorKind` and the constraint name). The classes
+/// Diesel 2.3 has no kind for ([`Misconfigured`](Error::Misconfigured),
+/// [`TooManyConnections`](Error::TooManyConnections),
+/// [`StorageFull`](Error::StorageFull), [`Timeout`](Error::Timeout), a
+/// deadlock as [`ConflictKind::ConcurrentUpdate`], a server shutting down as
+/// [`Unavailable`](Error::Unavailable)) are recognised by PostgreSQL's
+/// English message text. On a server whose `lc_messages` is not English
+/// they arrive as [`Error::Database`] (a connection refusal as
+/// [`Error::Unavailable`]), and a deadlock is then not retried
+/// automatically: nothing is lost, only the class is coarser.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -36,10 +51,18 @@ pub enum Error {
     /// Email and password do not match an account that can log in with a password.
     #[error("invalid email or password")]
     InvalidCredentials,
-    /// The database could not be reached in time (pool timeout, lost connection).
-    /// Retrying later may succeed.
+    /// The database could not be reached in time (pool timeout, lost
+    /// connection, a server starting up or shutting down, a session ended by
+    /// the server). Retrying later may succeed.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The server refused the connection for a reason that retrying cannot
+    /// fix: the database or role does not exist, the password is wrong, or
+    /// `pg_hba.conf` or a missing `CONNECT` privilege refuses it (SQLSTATEs
+    /// `3D000`, `28P01`, `28000`, `42501` at start-up). A configuration
+    /// problem: not retryable.
+    #[error("database refused the connection: {0}")]
+    Misconfigured(String),
     /// The encrypted connection the URL asks for could not be made: the
     /// server's certificate failed verification (`verify-ca`, `verify-full`:
     /// unknown authority, wrong host name), the root certificate file is
@@ -157,54 +180,12 @@ pub(crate) fn connection_error(
 ) -> Error {
     let message = url.scrub(&one_line(&err.to_string()));
     if invalid_url {
-        Error::validation("database_url", message)
-    } else if refused_for_too_many_connections(&message) {
-        Error::TooManyConnections(message)
-    } else if tls_failure(&message) {
-        Error::Tls(message)
-    } else {
-        Error::Unavailable(message)
+        return Error::validation("database_url", message);
     }
-}
-
-/// Whether a failed connection attempt was the server's `53300` refusal.
-///
-/// libpq gives no SQLSTATE for a connection that never opened, only its
-/// text, so this is the one place the library reads an error's words: the
-/// three messages PostgreSQL sends with `53300` during start-up (all slots
-/// taken, the remaining ones reserved, a role's or database's `CONNECTION
-/// LIMIT`). Start-up messages are in the server's language (`lc_messages`);
-/// on a server that does not speak English the refusal stays `Unavailable`,
-/// which is retryable too.
-fn refused_for_too_many_connections(message: &str) -> bool {
-    const REFUSALS: [&str; 3] = [
-        "too many clients already",
-        "remaining connection slots are reserved",
-        "too many connections for",
-    ];
-    REFUSALS.iter().any(|refusal| message.contains(refusal))
-}
-
-/// Whether a failed connection attempt failed for TLS: libpq's own
-/// (client-side, English) messages about certificates and about a server
-/// without TLS. A TLS failure caused by the network ("SSL SYSCALL error")
-/// stays `Unavailable`.
-fn tls_failure(message: &str) -> bool {
-    const FAILURES: [&str; 3] = [
-        "certificate",
-        "server does not support SSL",
-        "SSL error: tlsv1 alert",
-    ];
-    FAILURES.iter().any(|failure| message.contains(failure))
-}
-
-/// The SQLSTATE of a database error, e.g. `"40P01"`.
-///
-/// Diesel 2.3 does not expose it; the workspace builds a copy of Diesel
-/// 2.3.14 with one added method (see `vendor/README.md`). When a Diesel
-/// release exposes the code, this is the one line to change.
-fn sql_state(info: &dyn DatabaseErrorInformation) -> Option<&str> {
-    info.sql_state()
+    match by_message::classify_connection_error(&message) {
+        Some(class) => class.error(message),
+        None => Error::Unavailable(message),
+    }
 }
 
 impl Error {
@@ -278,28 +259,10 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
         K::ClosedConnection | K::UnableToSendCommand => {
             Error::Unavailable(one_line(info.message()))
         }
-        _ => from_sql_state(sql_state(info).unwrap_or_default(), info.message()),
-    }
-}
-
-/// The errors Diesel has no kind for, by SQLSTATE
-/// (<https://www.postgresql.org/docs/current/errcodes-appendix.html>).
-fn from_sql_state(code: &str, message: &str) -> Error {
-    match code {
-        // deadlock_detected: PostgreSQL rolled the transaction back, so the
-        // whole of it can be run again, exactly like a serialization failure.
-        "40001" | "40P01" => Error::Conflict(ConflictKind::ConcurrentUpdate),
-        // admin_shutdown, crash_shutdown, cannot_connect_now (the server is
-        // starting or stopping), idle_session_timeout; and class 08,
-        // connection exceptions.
-        "57P01" | "57P02" | "57P03" | "57P05" => Error::Unavailable(one_line(message)),
-        code if code.starts_with("08") => Error::Unavailable(one_line(message)),
-        "53300" => Error::TooManyConnections(one_line(message)),
-        // disk_full, and Neon's project size limit.
-        "53100" => Error::StorageFull(one_line(message)),
-        // query_canceled (statement_timeout), lock_not_available (lock_timeout).
-        "57014" | "55P03" => Error::Timeout(one_line(message)),
-        _ => Error::Database(message.to_owned()),
+        _ => match by_message::classify_statement_error(info.message()) {
+            Some(class) => class.error(one_line(info.message())),
+            None => Error::Database(info.message().to_owned()),
+        },
     }
 }
 

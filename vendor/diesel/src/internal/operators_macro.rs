@@ -1,2 +1,0 @@
-#[doc(hidden)]
-pub use crate::query_source::aliasing::FieldAliasMapper;

@@ -1,4 +1,0 @@
-CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
-       version VARCHAR(50) PRIMARY KEY NOT NULL,
-       run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
-);

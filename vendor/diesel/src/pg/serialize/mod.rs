@@ -1,3 +1,0 @@
-mod write_tuple;
-
-pub use self::write_tuple::WriteTuple;

@@ -1,1 +1,0 @@
-simple_clause!(NoHavingClause, HavingClause, " HAVING ");
