@@ -10,7 +10,7 @@ use crate::{Error, Result, Store};
 
 /// The migrations of the workspace's `migrations/` folder, the same ones the
 /// `diesel` CLI runs.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Serialises schema changes across processes (several app instances may
 /// migrate at startup). The key is arbitrary but fixed: "todo_mig" in ASCII.
