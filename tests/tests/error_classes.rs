@@ -208,19 +208,44 @@ fn a_real_serialization_failure_is_a_concurrent_update() {
     first.batch_execute("ROLLBACK").unwrap();
 }
 
+/// The store's statement timeout holds for the statements of a scoped call
+/// (here a query of the caller's own, in `in_owner_scope`), and ends with
+/// the call: it is transaction-local, so the pooled connection afterwards
+/// has the server's setting again (nothing left behind for a pooler's next
+/// client).
 #[test]
 fn a_statement_over_the_timeout_is_a_timeout_and_the_connection_stays_usable() {
     let db = TestDb::new();
     let store = Store::connect(
         &db.config()
+            .max_connections(1)
             .statement_timeout(Some(Duration::from_millis(100))),
     )
     .unwrap();
-    let mut conn = store.conn().unwrap();
-    let err = fails(&mut conn, "SELECT pg_sleep(5)");
+    let mut setup = db.store();
+    setup
+        .create_user(NewUser::new("timeout@example.com"))
+        .unwrap();
+    let owner = setup.operator_owner("timeout@example.com").unwrap();
+    let err = store
+        .in_owner_scope(&owner, |conn| Ok(conn.batch_execute("SELECT pg_sleep(5)")?))
+        .unwrap_err();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
     assert!(!err.is_retryable());
-    conn.batch_execute("SELECT 1").unwrap();
+    let mut conn = store.conn().unwrap();
+    conn.batch_execute("SELECT pg_sleep(0.2)").unwrap();
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement_timeout: String,
+    }
+    let show = |conn: &mut PgConnection| {
+        sql_query("SHOW statement_timeout")
+            .get_result::<Setting>(conn)
+            .unwrap()
+            .statement_timeout
+    };
+    assert_eq!(show(&mut conn), show(&mut db.conn()));
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn new_task(i: usize) -> NewTask {
     }
     let priority = Priority::new(i16::try_from(i * 3 % 5).unwrap() + 1).unwrap();
     let mut task = NewTask::new(title).priority(priority);
-    if i % 4 != 0 {
+    if !i.is_multiple_of(4) {
         task = task.due_at(day(i64::try_from(i * 5 % 7).unwrap()));
     }
     if i % 6 == 1 {

@@ -2,20 +2,12 @@
 
 use std::time::Duration;
 
-use diesel::{Connection, PgConnection, connection::SimpleConnection};
+use diesel::{Connection, PgConnection};
 
-use crate::{DatabaseUrl, Error, Result, RetryPolicy, RowSecurity, TlsPolicy};
-
-/// Session settings every connection gets, pooled or not.
-pub(crate) fn apply_session_settings(
-    conn: &mut PgConnection,
-    statement_timeout: Option<Duration>,
-) -> diesel::QueryResult<()> {
-    if let Some(timeout) = statement_timeout {
-        conn.batch_execute(&format!("SET statement_timeout = {}", timeout.as_millis()))?;
-    }
-    Ok(())
-}
+use crate::{
+    DatabaseUrl, Error, Result, RetryPolicy, RowSecurity, TlsPolicy,
+    session::{CallSettings, STATEMENT_CACHE_ENV, StatementCache},
+};
 
 /// Connection and pool settings. Defaults suit a local server and Neon alike.
 ///
@@ -39,9 +31,23 @@ pub struct StoreConfig {
     /// Longest wait to open a connection, and to check one out of the pool
     /// (default 10 s; a waking Neon compute needs a few seconds).
     pub connect_timeout: Duration,
-    /// Longest a single statement may run before the server cancels it
-    /// (default 30 s; `None`: the server's setting).
+    /// Longest a single statement of an owner-scoped call may run before
+    /// the server cancels it with [`Error::Timeout`](crate::Error::Timeout)
+    /// (default 30 s; `None`: the server's setting). It is set
+    /// transaction-locally, in the same message as the call's `BEGIN` and
+    /// owner scope, so it costs no round trip and never outlives the call on
+    /// a pooler's shared server connection. Statements outside such a
+    /// transaction (account look-ups, every call with
+    /// [`RowSecurity::Unscoped`], a caller's own connection) run under the
+    /// server's setting: for a ceiling on everything, set it on the role
+    /// (`ALTER ROLE … SET statement_timeout = '30s'`).
     pub statement_timeout: Option<Duration>,
+    /// Whether connections keep Diesel's prepared-statement cache (default
+    /// [`StatementCache::Enabled`]). Turn it off behind a transaction-mode
+    /// pooler without prepared-statement support (PgBouncer before 1.21, or
+    /// `max_prepared_statements = 0`); [`from_env`](Self::from_env) reads it
+    /// from `TODO_STORE_STATEMENT_CACHE=off`.
+    pub statement_cache: StatementCache,
     /// A pooled connection that has been idle for longer than this is checked
     /// with a round trip (`SELECT 1`) before it is handed out; one used more
     /// recently is handed out as it is (default 1 s; `Duration::ZERO` checks
@@ -86,6 +92,7 @@ impl StoreConfig {
             min_idle: 1,
             connect_timeout: Duration::from_secs(10),
             statement_timeout: Some(Duration::from_secs(30)),
+            statement_cache: StatementCache::default(),
             check_idle_after: Duration::from_secs(1),
             network_timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
@@ -94,15 +101,25 @@ impl StoreConfig {
         }
     }
 
-    /// Defaults for the URL in the `DATABASE_URL` environment variable. (The
-    /// library does not read `.env` files; binaries may, with `dotenvy`.)
+    /// Defaults for the URL in the `DATABASE_URL` environment variable, and
+    /// the [`statement_cache`](Self::statement_cache) in
+    /// `TODO_STORE_STATEMENT_CACHE` (`on` or `off`), if set. (The library
+    /// does not read `.env` files; binaries may, with `dotenvy`.)
     ///
     /// # Errors
-    /// [`Error::Validation`] on `DATABASE_URL` if it is unset or not Unicode.
+    /// [`Error::Validation`] on `DATABASE_URL` if it is unset or not Unicode,
+    /// or on `TODO_STORE_STATEMENT_CACHE` if it is neither `on` nor `off`.
     pub fn from_env() -> Result<Self> {
-        std::env::var("DATABASE_URL")
+        let config = std::env::var("DATABASE_URL")
             .map(Self::new)
-            .map_err(|_| Error::validation("DATABASE_URL", "is not set"))
+            .map_err(|_| Error::validation("DATABASE_URL", "is not set"))?;
+        match std::env::var(STATEMENT_CACHE_ENV) {
+            Ok(value) => Ok(config.statement_cache(StatementCache::parse(&value)?)),
+            Err(std::env::VarError::NotPresent) => Ok(config),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(Error::validation(STATEMENT_CACHE_ENV, "must be on or off"))
+            }
+        }
     }
 
     /// Sets [`max_connections`](Self::max_connections).
@@ -126,6 +143,12 @@ impl StoreConfig {
     /// Sets [`statement_timeout`](Self::statement_timeout).
     pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// Sets [`statement_cache`](Self::statement_cache).
+    pub fn statement_cache(mut self, cache: StatementCache) -> Self {
+        self.statement_cache = cache;
         self
     }
 
@@ -197,20 +220,33 @@ impl StoreConfig {
         Ok(())
     }
 
-    /// Opens a single connection with this configuration's timeouts, for
-    /// short-lived tools that make a few calls in sequence. (Unlike a pool
-    /// checkout, a refused connection fails at once.)
+    /// Opens a single connection with this configuration's connect and
+    /// network timeouts and statement cache, for short-lived tools that make
+    /// a few calls in sequence. (Unlike a pool checkout, a refused connection
+    /// fails at once.) Calls on it are scoped as on any caller's connection,
+    /// without the store's statement timeout.
     ///
     /// # Errors
-    /// [`Error::Unavailable`] if the server cannot be reached, refuses the
-    /// login, or has no such database.
+    /// [`Error::Validation`] for an invalid configuration;
+    /// [`Error::Unavailable`] if the server cannot be reached in time;
+    /// [`Error::Misconfigured`] if it refuses the login or has no such
+    /// database; [`Error::Tls`] if the encryption the URL asks for fails.
     pub fn establish(&self) -> Result<PgConnection> {
         self.validate()?;
         let url = self.driver_url();
+        crate::pool::prepare_tls_library();
         let mut conn = PgConnection::establish(url.expose())
             .map_err(|err| Error::from_connection(&url, err))?;
-        apply_session_settings(&mut conn, self.statement_timeout)?;
+        self.statement_cache.apply(&mut conn);
         Ok(conn)
+    }
+
+    /// How a store with this configuration runs its calls.
+    pub(crate) fn call_settings(&self) -> CallSettings {
+        CallSettings {
+            row_security: self.row_security,
+            statement_timeout: self.statement_timeout,
+        }
     }
 
     /// The URL handed to libpq: this configuration's connect timeout and

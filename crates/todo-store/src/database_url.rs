@@ -214,10 +214,10 @@ impl DatabaseUrl {
                 );
             }
             for pair in parts.query.into_iter().flat_map(|q| q.split('&')) {
-                if let Some((key, value)) = pair.split_once('=') {
-                    if key.eq_ignore_ascii_case("password") {
-                        secrets.push(value.to_owned());
-                    }
+                if let Some((key, value)) = pair.split_once('=')
+                    && key.eq_ignore_ascii_case("password")
+                {
+                    secrets.push(value.to_owned());
                 }
             }
         }

@@ -1,54 +1,51 @@
 //! The schema migrations, embedded in the library at compile time.
 
-use diesel::{
-    PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, pg::Pg, sql_query,
-    sql_types::Text,
-};
+use diesel::{Connection, PgConnection, connection::SimpleConnection, pg::Pg};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::{Error, Result, Store};
 
 /// The migrations of the workspace's `migrations/` folder, the same ones the
-/// `diesel` CLI runs.
+/// `diesel` CLI runs (the crate's `migrations` is a link to that folder, and
+/// the published crate carries a copy).
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Serialises schema changes across processes (several app instances may
 /// migrate at startup). The key is arbitrary but fixed: "todo_mig" in ASCII.
 const MIGRATION_LOCK: i64 = 0x746f_646f_5f6d_6967;
 
-#[derive(QueryableByName)]
-struct Setting {
-    #[diesel(sql_type = Text)]
-    statement_timeout: String,
-}
-
-/// Runs `change` holding the migration lock and without a statement timeout
-/// (building an index on a large table may take minutes), then restores the
-/// session as it was, whatever `change` returned.
+/// Runs `change` in one transaction that holds the migration lock and has no
+/// statement timeout (building an index on a large table may take minutes).
+///
+/// Both are transaction-level (`pg_advisory_xact_lock`, `SET LOCAL`): they
+/// end with the transaction, on whatever server connection it ran. Behind a
+/// transaction-mode pooler a session-level lock and unlock can land on two
+/// different server connections, leaving the lock held by an idle one, and a
+/// session-level `SET` would stay behind for the pooler's next client.
+/// Inside a caller's transaction this is a savepoint, and the lock is held
+/// until the caller's transaction ends.
 fn with_migration_session<T>(
     conn: &mut PgConnection,
     change: impl FnOnce(&mut PgConnection) -> Result<T>,
 ) -> Result<T> {
-    let saved = sql_query("SHOW statement_timeout").get_result::<Setting>(conn)?;
-    conn.batch_execute(&format!(
-        "SELECT pg_advisory_lock({MIGRATION_LOCK}); SET statement_timeout = 0"
-    ))?;
-    let outcome = change(conn);
-    let restored = conn.batch_execute(&format!(
-        "SET statement_timeout = '{}'; SELECT pg_advisory_unlock({MIGRATION_LOCK})",
-        saved.statement_timeout.replace('\'', "")
-    ));
-    let value = outcome?;
-    restored?;
-    Ok(value)
+    conn.transaction(|conn| {
+        conn.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); SET LOCAL statement_timeout = 0"
+        ))?;
+        change(conn)
+    })
 }
 
-/// Runs every pending migration, each in its own transaction, and returns the
-/// versions applied (empty if the schema was up to date). Concurrent callers
-/// wait for each other, so several processes may call it at startup.
+/// Runs every pending migration and returns the versions applied (empty if
+/// the schema was up to date). They run in one transaction: all of them or,
+/// if one fails, none. Concurrent callers wait for each other, so several
+/// processes may call it at startup, directly or through a transaction-mode
+/// pooler. (A migration that cannot run inside a transaction, such as
+/// `CREATE INDEX CONCURRENTLY`, would have to be run by the `diesel` CLI
+/// over a direct connection; this crate has none.)
 ///
 /// # Errors
-/// [`Error::Database`] if a migration fails; it is rolled back.
+/// [`Error::Database`] if a migration fails; nothing is applied.
 pub fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>> {
     with_migration_session(conn, |conn| {
         let applied = conn

@@ -9,14 +9,27 @@ use std::{
 use diesel::{
     Connection, PgConnection,
     connection::{Instrumentation, InstrumentationEvent, get_default_instrumentation},
-    r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, Pool, PooledConnection},
+    r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection},
     result::{DatabaseErrorKind, Error as DieselError},
 };
 
 use crate::{
-    DatabaseUrl, Error, Result, RetryPolicy, RowSecurity, StoreConfig,
-    config::apply_session_settings,
+    DatabaseUrl, Error, Result, RetryPolicy, StatementCache, StoreConfig, session::CallSettings,
 };
+
+/// Initialises OpenSSL, which libpq uses for TLS, before libpq does, and
+/// without the clean-up OpenSSL otherwise registers to run at process exit.
+///
+/// The pool opens connections on r2d2's worker threads, in the background.
+/// When a program returns from `main` while one of them is in a TLS
+/// handshake, OpenSSL's exit-time clean-up frees the state that handshake
+/// is using, and the process dies with SIGSEGV on its way out (OpenSSL issue
+/// 3505). Whoever initialises OpenSSL first decides whether that clean-up is
+/// registered; `openssl_sys::init` asks for none (the operating system
+/// reclaims the memory anyway). Both link the same system `libssl`.
+pub(crate) fn prepare_tls_library() {
+    openssl_sys::init();
+}
 
 /// A connection checked out of a [`Store`]; it goes back to the pool on drop.
 pub type PooledConn = PooledConnection<Manager>;
@@ -32,8 +45,8 @@ pub struct Store {
     url: DatabaseUrl,
     /// Applied to every repository call (see `repo/store.rs`).
     pub(crate) retry: RetryPolicy,
-    /// Whether owner-scoped calls set the row-level security scope.
-    pub(crate) row_security: RowSecurity,
+    /// How owner-scoped calls are scoped and timed out.
+    pub(crate) calls: CallSettings,
 }
 
 impl Store {
@@ -52,6 +65,7 @@ impl Store {
         let url = config.driver_url();
         let manager = Manager {
             inner: ConnectionManager::new(url.expose()),
+            statement_cache: config.statement_cache,
             check_idle_after: config.check_idle_after,
             last_loss: Mutex::new(None),
         };
@@ -60,15 +74,12 @@ impl Store {
             .min_idle(Some(config.min_idle))
             .connection_timeout(config.connect_timeout)
             .test_on_check_out(true)
-            .connection_customizer(Box::new(SessionSettings {
-                statement_timeout: config.statement_timeout,
-            }))
             .build_unchecked(manager);
         Ok(Self {
             pool,
             url,
             retry: config.retry,
-            row_security: config.row_security,
+            calls: config.call_settings(),
         })
     }
 
@@ -100,19 +111,6 @@ impl fmt::Debug for Store {
     }
 }
 
-/// Session settings applied to every new connection.
-#[derive(Debug)]
-struct SessionSettings {
-    statement_timeout: Option<Duration>,
-}
-
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        apply_session_settings(conn, self.statement_timeout)
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
 /// The pool's connection manager: Diesel's, except that a connection handed
 /// back less than [`StoreConfig::check_idle_after`] ago is handed out again
 /// without the `SELECT 1` round trip of r2d2's checkout test (the approach
@@ -132,6 +130,7 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
 #[derive(Debug)]
 pub struct Manager {
     inner: ConnectionManager<PgConnection>,
+    statement_cache: StatementCache,
     check_idle_after: Duration,
     /// When a connection was last found lost: the server may have restarted,
     /// so every connection handed back before then is checked before use.
@@ -143,7 +142,9 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<PgConnection, Self::Error> {
+        prepare_tls_library();
         let mut conn = self.inner.connect()?;
+        self.statement_cache.apply(&mut conn);
         conn.set_instrumentation(Tracker {
             returned_at: Instant::now(),
             lost: false,

@@ -125,10 +125,10 @@ impl Keys {
                 unusable.extend(kid);
                 continue;
             };
-            if let Some(kid) = &kid {
-                if keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
-                    return Err(ConfigError::DuplicateKeyId(kid.clone()));
-                }
+            if let Some(kid) = &kid
+                && keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+            {
+                return Err(ConfigError::DuplicateKeyId(kid.clone()));
             }
             keys.push(VerifyingKey {
                 kid,

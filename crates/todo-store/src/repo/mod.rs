@@ -1,17 +1,16 @@
 //! The repositories: [`TaskRepo`] (always scoped to an [`Owner`]) and
 //! [`UserRepo`] (accounts, and the only way to obtain an `Owner`).
 //!
-//! Both are implemented for a plain [`PgConnection`], so they also run inside a
-//! caller's transaction, and for the pool-backed [`Store`](crate::Store).
+//! Both are implemented once (`calls.rs`) for every backend (`backend.rs`):
+//! a plain [`PgConnection`](diesel::PgConnection), so they also run inside a
+//! caller's transaction, and the pool-backed [`Store`](crate::Store).
 
+mod backend;
+mod calls;
 mod keyset;
 pub(crate) mod scope;
-mod store;
 pub(crate) mod task_sql;
 pub(crate) mod user_sql;
-
-use diesel::PgConnection;
-use scope::{RowSecurity, Txn};
 
 use crate::{
     ConflictKind, Error, NewProfile, NewTask, NewUser, Owner, Page, Password, Result, Task,
@@ -52,7 +51,9 @@ pub enum OnMissingSubject {
     Create(NewProfile),
 }
 
-/// Task persistence, always on behalf of an [`Owner`].
+/// Task persistence, always on behalf of an [`Owner`]. Implemented for the
+/// pool-backed [`Store`](crate::Store) and for a plain
+/// [`PgConnection`](diesel::PgConnection) (a caller's transaction).
 ///
 /// A task that belongs to another user behaves exactly like one that does not
 /// exist: [`Error::NotFound`] and no change.
@@ -149,7 +150,8 @@ pub trait TaskRepo {
     fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64>;
 }
 
-/// Accounts, and the only ways to obtain an [`Owner`].
+/// Accounts, and the only ways to obtain an [`Owner`]. Implemented for
+/// [`Store`](crate::Store) and [`PgConnection`](diesel::PgConnection).
 ///
 /// # Errors
 /// Every method may fail with [`Error::Unavailable`] (database out of reach;
@@ -239,224 +241,4 @@ pub trait OperatorRepo {
     /// [`Error::NotFound`]; [`Error::Validation`] if `email` is not an address;
     /// [`Error::Unavailable`] or [`Error::Database`].
     fn operator_owner(&mut self, email: &str) -> Result<Owner>;
-}
-
-#[cfg(feature = "operator")]
-impl OperatorRepo for PgConnection {
-    fn operator_owner(&mut self, email: &str) -> Result<Owner> {
-        user_sql::operator_owner(self, email)
-    }
-}
-
-/// A connection and how to scope calls on it: the one implementation of
-/// [`TaskRepo`], which the `PgConnection` and [`Store`](crate::Store)
-/// implementations delegate to.
-pub(crate) struct Scoped<'a> {
-    conn: &'a mut PgConnection,
-    mode: RowSecurity,
-}
-
-impl<'a> Scoped<'a> {
-    pub(crate) fn new(conn: &'a mut PgConnection, mode: RowSecurity) -> Self {
-        Self { conn, mode }
-    }
-
-    fn run<T>(
-        &mut self,
-        owner: &Owner,
-        call: impl FnOnce(&mut PgConnection, Txn) -> Result<T>,
-    ) -> Result<T> {
-        scope::run(self.conn, owner, self.mode, call)
-    }
-
-    /// [`TaskRepo::create_task`] by reference, so that a repeat (the
-    /// store's retry) needs no copy of the input.
-    pub(crate) fn create_ref(&mut self, owner: &Owner, new: &NewTask) -> Result<Task> {
-        self.run(owner, |conn, txn| task_sql::create(conn, owner, new, txn))
-    }
-
-    /// [`TaskRepo::create_tasks`] by reference.
-    pub(crate) fn create_many_ref(
-        &mut self,
-        owner: &Owner,
-        tasks: &[NewTask],
-    ) -> Result<Vec<Task>> {
-        self.run(owner, |conn, txn| {
-            task_sql::create_many(conn, owner, tasks, txn)
-        })
-    }
-
-    /// [`TaskRepo::update_task`] by reference.
-    pub(crate) fn update_ref(
-        &mut self,
-        owner: &Owner,
-        id: TaskId,
-        patch: &TaskPatch,
-        check: VersionCheck,
-    ) -> Result<Task> {
-        self.run(owner, |conn, txn| {
-            task_sql::update(conn, owner, id, patch, check, txn)
-        })
-    }
-}
-
-impl TaskRepo for Scoped<'_> {
-    fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
-        self.create_ref(owner, &new)
-    }
-
-    fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
-        self.create_many_ref(owner, &tasks)
-    }
-
-    fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
-        self.run(owner, |conn, _| task_sql::get(conn, owner, id))
-    }
-
-    fn list_tasks(&mut self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
-        self.run(owner, |conn, _| task_sql::list(conn, owner, query))
-    }
-
-    fn count_tasks(&mut self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
-        self.run(owner, |conn, _| task_sql::count(conn, owner, filter))
-    }
-
-    fn update_task(
-        &mut self,
-        owner: &Owner,
-        id: TaskId,
-        patch: TaskPatch,
-        check: VersionCheck,
-    ) -> Result<Task> {
-        self.update_ref(owner, id, &patch, check)
-    }
-
-    fn set_task_status(
-        &mut self,
-        owner: &Owner,
-        id: TaskId,
-        status: TaskStatus,
-        check: VersionCheck,
-    ) -> Result<Task> {
-        self.run(owner, |conn, txn| {
-            task_sql::set_status(conn, owner, id, status, check, txn)
-        })
-    }
-
-    fn delete_task(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()> {
-        self.run(owner, |conn, txn| {
-            task_sql::delete(conn, owner, id, check, txn)
-        })
-    }
-
-    fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
-        self.run(owner, |conn, _| task_sql::delete_many(conn, owner, ids))
-    }
-}
-
-/// Every call is scoped for row-level security ([`RowSecurity::Scoped`]):
-/// a bare connection does not know the store's configuration.
-impl TaskRepo for PgConnection {
-    fn create_task(&mut self, owner: &Owner, new: NewTask) -> Result<Task> {
-        Scoped::new(self, RowSecurity::Scoped).create_task(owner, new)
-    }
-
-    fn create_tasks(&mut self, owner: &Owner, tasks: Vec<NewTask>) -> Result<Vec<Task>> {
-        Scoped::new(self, RowSecurity::Scoped).create_tasks(owner, tasks)
-    }
-
-    fn get_task(&mut self, owner: &Owner, id: TaskId) -> Result<Task> {
-        Scoped::new(self, RowSecurity::Scoped).get_task(owner, id)
-    }
-
-    fn list_tasks(&mut self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
-        Scoped::new(self, RowSecurity::Scoped).list_tasks(owner, query)
-    }
-
-    fn count_tasks(&mut self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
-        Scoped::new(self, RowSecurity::Scoped).count_tasks(owner, filter)
-    }
-
-    fn update_task(
-        &mut self,
-        owner: &Owner,
-        id: TaskId,
-        patch: TaskPatch,
-        check: VersionCheck,
-    ) -> Result<Task> {
-        Scoped::new(self, RowSecurity::Scoped).update_task(owner, id, patch, check)
-    }
-
-    fn set_task_status(
-        &mut self,
-        owner: &Owner,
-        id: TaskId,
-        status: TaskStatus,
-        check: VersionCheck,
-    ) -> Result<Task> {
-        Scoped::new(self, RowSecurity::Scoped).set_task_status(owner, id, status, check)
-    }
-
-    fn delete_task(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()> {
-        Scoped::new(self, RowSecurity::Scoped).delete_task(owner, id, check)
-    }
-
-    fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
-        Scoped::new(self, RowSecurity::Scoped).delete_tasks(owner, ids)
-    }
-}
-
-impl UserRepo for PgConnection {
-    fn create_user(&mut self, new: NewUser) -> Result<User> {
-        user_sql::insert(self, &user_sql::UserRow::validated(&new)?)
-    }
-
-    fn get_user(&mut self, id: UserId) -> Result<User> {
-        user_sql::get(self, id)
-    }
-
-    fn find_user_by_email(&mut self, email: &str) -> Result<Option<User>> {
-        user_sql::find_by_email(self, email)
-    }
-
-    fn list_users(&mut self, limit: u32, after: Option<UserId>) -> Result<Vec<User>> {
-        user_sql::list(self, limit, after)
-    }
-
-    fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
-        let account = user_sql::credentials(self, email)?;
-        let outdated = user_sql::outdated_hash(&account);
-        let owner = user_sql::check_password(account, password)?;
-        if let (Some(outdated), Ok(new)) = (outdated, crate::password::hash(password)) {
-            user_sql::rehash(self, &owner, &outdated, &new, RowSecurity::Scoped);
-        }
-        Ok(owner)
-    }
-
-    fn owner_for_subject(
-        &mut self,
-        subject: &str,
-        on_missing: OnMissingSubject,
-    ) -> Result<(User, Owner)> {
-        user_sql::owner_for_subject(self, subject, &on_missing)
-    }
-
-    fn update_profile(&mut self, owner: &Owner, patch: UserPatch) -> Result<User> {
-        scope::run(self, owner, RowSecurity::Scoped, |conn, _| {
-            user_sql::update_profile(conn, owner, &patch)
-        })
-    }
-
-    fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
-        let hash = crate::password::hash_new(password)?;
-        scope::run(self, owner, RowSecurity::Scoped, |conn, _| {
-            user_sql::set_password_hash(conn, owner, hash)
-        })
-    }
-
-    fn delete_user(&mut self, owner: &Owner) -> Result<()> {
-        scope::run(self, owner, RowSecurity::Scoped, |conn, _| {
-            user_sql::delete(conn, owner)
-        })
-    }
 }

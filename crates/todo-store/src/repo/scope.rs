@@ -13,11 +13,12 @@
 //! says. That is the second wall behind the library's types: one unscoped
 //! query in a downstream crate cannot leak another user's tasks.
 //!
-//! Cost: at the top level, `BEGIN` and the `set_config` travel together in
-//! one round trip (one simple-protocol message), the call's statements
-//! follow, then `COMMIT`: two round trips more than an unscoped
-//! single-statement call. Inside a caller's transaction only the
-//! `set_config` is added. `BENCHMARKS.md` has the measured cost.
+//! Cost: at the top level, `BEGIN`, the scope and the store's statement
+//! timeout travel together in one round trip (one simple-protocol message,
+//! see `CallSettings::begin_sql`), the call's statements follow, then
+//! `COMMIT`: two round trips more than an unscoped single-statement call.
+//! Inside a caller's transaction only the scope's `set_config` is added.
+//! `BENCHMARKS.md` has the measured cost.
 
 use diesel::{
     PgConnection, RunQueryDsl,
@@ -25,7 +26,7 @@ use diesel::{
     sql_types::Text,
 };
 
-use crate::{Owner, Result};
+use crate::{Owner, Result, Store, session::CallSettings};
 
 /// Whether the library scopes each owner-scoped call for PostgreSQL's
 /// row-level security (see [`StoreConfig::row_security`](crate::StoreConfig::row_security)).
@@ -48,7 +49,7 @@ pub enum RowSecurity {
 /// The transaction a repository call runs in, which decides whether its
 /// writes need a savepoint (see `task_sql::single_write`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Txn {
+pub enum Txn {
     /// None: each statement commits by itself.
     None,
     /// One the scope opened for this call alone; it ends with the call.
@@ -69,15 +70,15 @@ impl Txn {
     }
 }
 
-/// Runs the call `call` on behalf of `owner`, scoped as `mode` says.
+/// Runs the call `call` on behalf of `owner`, scoped as `settings` say.
 pub(crate) fn run<T>(
     conn: &mut PgConnection,
     owner: &Owner,
-    mode: RowSecurity,
+    settings: CallSettings,
     call: impl FnOnce(&mut PgConnection, Txn) -> Result<T>,
 ) -> Result<T> {
     let txn = Txn::current(conn);
-    match (mode, txn) {
+    match (settings.row_security, txn) {
         (RowSecurity::Unscoped, txn) => call(conn, txn),
         (RowSecurity::Scoped, Txn::Caller) => {
             // Local to the caller's transaction; the next scoped call in it
@@ -88,15 +89,9 @@ pub(crate) fn run<T>(
             call(conn, Txn::Caller)
         }
         (RowSecurity::Scoped, _) => {
-            // One round trip for both. The id is a UUID formatted by us
-            // (hex digits and hyphens), so it can be written into the text.
-            let begun = AnsiTransactionManager::begin_transaction_sql(
-                conn,
-                &format!(
-                    "BEGIN; SELECT set_config('todo.user_id', '{}', true)",
-                    owner.user_id()
-                ),
-            );
+            // One round trip for BEGIN, the scope and the timeout.
+            let begun =
+                AnsiTransactionManager::begin_transaction_sql(conn, &settings.begin_sql(owner));
             if let Err(err) = begun {
                 // BEGIN may have succeeded and the set_config failed (a
                 // cancel): Diesel then does not count the transaction, so it
@@ -117,5 +112,71 @@ pub(crate) fn run<T>(
                 }
             }
         }
+    }
+}
+
+/// Runs `query` on `conn` in a transaction scoped to `owner`, for
+/// PostgreSQL's row-level security: a downstream crate's own Diesel query on
+/// [`schema`](crate::schema) then sees and changes only the owner's tasks,
+/// whatever it says, when the connection's role is subject to the policies
+/// (the application role, see [`setup_app_role`](crate::setup_app_role)).
+///
+/// At the top level it opens the transaction (`BEGIN` and the scope in one
+/// round trip) and commits it if `query` succeeds, or rolls it back if it
+/// fails. Inside a transaction the caller has open it sets the scope in that
+/// transaction, where it stays until the transaction ends or the next scoped
+/// call sets another owner.
+///
+/// The types do not guard such a query, only the policies do: a role that
+/// bypasses row-level security (a superuser, `BYPASSRLS`, the tables' owner
+/// without `FORCE`) sees every row, scope or not.
+///
+/// ```no_run
+/// use diesel::prelude::*;
+/// use todo_store::{Owner, schema::tasks};
+///
+/// fn open_count(conn: &mut PgConnection, owner: &Owner) -> todo_store::Result<i64> {
+///     todo_store::in_owner_scope(conn, owner, |conn| {
+///         // No owner filter: the policies add it.
+///         Ok(tasks::table.filter(tasks::completed.eq(false)).count().get_result(conn)?)
+///     })
+/// }
+/// ```
+///
+/// # Errors
+/// What `query` returns, and [`Error::Unavailable`](crate::Error::Unavailable)
+/// or [`Error::Database`](crate::Error::Database) if the transaction cannot
+/// be opened or committed.
+pub fn in_owner_scope<T>(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    query: impl FnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    run(conn, owner, CallSettings::CALLER, |conn, _| query(conn))
+}
+
+impl Store {
+    /// Runs `query` on a pooled connection in a transaction scoped to
+    /// `owner`, as [`in_owner_scope`] does, with the store's
+    /// [`statement_timeout`](crate::StoreConfig::statement_timeout). It is
+    /// scoped whatever the store's [`RowSecurity`], and, like the store's own
+    /// calls, run again whole under its [`RetryPolicy`](crate::RetryPolicy)
+    /// if PostgreSQL aborts it for a serialization failure or a deadlock
+    /// (hence `FnMut`).
+    ///
+    /// # Errors
+    /// As [`in_owner_scope`], and [`Error::Unavailable`](crate::Error::Unavailable)
+    /// if no connection can be checked out.
+    pub fn in_owner_scope<T>(
+        &self,
+        owner: &Owner,
+        mut query: impl FnMut(&mut PgConnection) -> Result<T>,
+    ) -> Result<T> {
+        let settings = CallSettings {
+            row_security: RowSecurity::Scoped,
+            ..self.calls
+        };
+        self.retry
+            .run(|| run(&mut *self.conn()?, owner, settings, |conn, _| query(conn)))
     }
 }

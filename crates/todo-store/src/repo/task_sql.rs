@@ -354,13 +354,13 @@ fn filtered(mut q: BoxedTasks<'static>, filter: &TaskFilter) -> Result<BoxedTask
         StatusFilter::Open => q = q.filter(diesel::dsl::not(tasks::completed)),
         StatusFilter::Done => q = q.filter(tasks::completed),
     }
-    if let (Some(min), Some(max)) = (filter.priority_min, filter.priority_max) {
-        if min > max {
-            return Err(Error::validation(
-                "priority",
-                format!("range is empty: minimum {min} is above maximum {max}"),
-            ));
-        }
+    if let (Some(min), Some(max)) = (filter.priority_min, filter.priority_max)
+        && min > max
+    {
+        return Err(Error::validation(
+            "priority",
+            format!("range is empty: minimum {min} is above maximum {max}"),
+        ));
     }
     if let Some(min) = filter.priority_min {
         q = q.filter(tasks::priority.ge(min));
@@ -377,10 +377,10 @@ fn filtered(mut q: BoxedTasks<'static>, filter: &TaskFilter) -> Result<BoxedTask
                 .or(tasks::description.ilike(pattern)),
         );
     }
-    if let (Some(from), Some(before)) = (filter.due_from, filter.due_before) {
-        if from >= before {
-            return Err(Error::validation("due", "range is empty"));
-        }
+    if let (Some(from), Some(before)) = (filter.due_from, filter.due_before)
+        && from >= before
+    {
+        return Err(Error::validation("due", "range is empty"));
     }
     if let Some(from) = filter.due_from {
         q = q.filter(tasks::due_at.ge(validate::timestamp("due_from", from)?));

@@ -2,10 +2,10 @@
 
 use diesel::{prelude::*, sql_types::Text};
 
-use super::scope::{self, RowSecurity};
+use super::scope;
 use crate::{
     ConflictKind, Entity, Error, NewUser, OnMissingSubject, Owner, Password, Result, User, UserId,
-    UserPatch, password, schema::users, validate,
+    UserPatch, password, schema::users, session::CallSettings, validate,
 };
 
 diesel::define_sql_function! {
@@ -220,11 +220,7 @@ pub(crate) fn update_profile(
         .ok_or(Error::NotFound(Entity::User))
 }
 
-pub(crate) fn set_password_hash(
-    conn: &mut PgConnection,
-    owner: &Owner,
-    hash: String,
-) -> Result<()> {
+pub(crate) fn set_password_hash(conn: &mut PgConnection, owner: &Owner, hash: &str) -> Result<()> {
     let changed = diesel::update(users::table.find(owner.user_id()))
         .set(users::password_hash.eq(hash))
         .execute(conn)?;
@@ -263,20 +259,20 @@ pub(crate) fn outdated_hash(account: &Credentials) -> Option<String> {
 
 /// After a successful login whose stored hash was `outdated`: stores `new`
 /// (the password hashed with today's parameters), in the owner's scope, in a
-/// savepoint when inside the caller's transaction. Best effort: the login
-/// stands even if this fails, and the next login tries again.
+/// savepoint when inside the caller's transaction (so that a failure leaves
+/// it usable).
 pub(crate) fn rehash(
     conn: &mut PgConnection,
     owner: &Owner,
     outdated: &str,
     new: &str,
-    mode: RowSecurity,
-) {
-    let _ = conn.transaction(|conn| {
-        scope::run(conn, owner, mode, |conn, _| {
+    settings: CallSettings,
+) -> Result<()> {
+    conn.transaction(|conn| {
+        scope::run(conn, owner, settings, |conn, _| {
             replace_password_hash(conn, owner, outdated, new)
         })
-    });
+    })
 }
 
 pub(crate) fn delete(conn: &mut PgConnection, owner: &Owner) -> Result<()> {

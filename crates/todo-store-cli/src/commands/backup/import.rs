@@ -124,12 +124,12 @@ pub fn run(args: &ImportArgs, url: &DatabaseUrl) -> Result<ImportReport, Failure
 
     let started = Instant::now();
     let imported = written.imported;
-    if imported.users_inserted + imported.tasks_inserted > 0 {
-        if let Some(conn) = conns.first_mut() {
-            sql_query("VACUUM (ANALYZE) users, tasks")
-                .execute(conn)
-                .map_err(Error::from)?;
-        }
+    if imported.users_inserted + imported.tasks_inserted > 0
+        && let Some(conn) = conns.first_mut()
+    {
+        sql_query("VACUUM (ANALYZE) users, tasks")
+            .execute(conn)
+            .map_err(Error::from)?;
     }
     let vacuum_time = started.elapsed();
     Ok(ImportReport {

@@ -92,7 +92,7 @@ fn jobs(clients: u32) -> u32 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
     (1..=cores.min(clients).max(1))
         .rev()
-        .find(|jobs| clients % jobs == 0)
+        .find(|jobs| clients.is_multiple_of(*jobs))
         .unwrap_or(1)
 }
 
