@@ -264,3 +264,57 @@ fn migrations_run_without_the_statement_timeout_and_restore_it() {
         ["7s"]
     );
 }
+
+/// Each length limit is defined once, in the library; the migrations'
+/// CHECK constraints must say the same numbers.
+#[test]
+fn the_databases_length_checks_say_the_librarys_limits() {
+    use todo_store::{
+        MAX_AUTH_SUBJECT_CHARS, MAX_DESCRIPTION_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_EMAIL_CHARS,
+        MAX_TIME_ZONE_CHARS, MAX_TITLE_CHARS, MIN_EMAIL_CHARS,
+    };
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let definition = |conn: &mut PgConnection, name: &str| {
+        lines(
+            conn,
+            &format!(
+                "SELECT pg_get_constraintdef(oid) AS line FROM pg_constraint \
+                 WHERE conname = '{name}'"
+            ),
+        )
+        .join("")
+    };
+    let expected = [
+        (
+            "tasks_title_check",
+            format!("char_length(title) <= {MAX_TITLE_CHARS})"),
+        ),
+        (
+            "tasks_description_check",
+            format!("char_length(description) <= {MAX_DESCRIPTION_CHARS})"),
+        ),
+        (
+            "users_email_check",
+            format!(
+                "(char_length(email) >= {MIN_EMAIL_CHARS}) AND (char_length(email) <= {MAX_EMAIL_CHARS})"
+            ),
+        ),
+        (
+            "users_display_name_check",
+            format!("char_length(display_name) <= {MAX_DISPLAY_NAME_CHARS})"),
+        ),
+        (
+            "users_time_zone_check",
+            format!("char_length(time_zone) <= {MAX_TIME_ZONE_CHARS})"),
+        ),
+        (
+            "users_auth_subject_check",
+            format!("char_length(auth_subject) <= {MAX_AUTH_SUBJECT_CHARS})"),
+        ),
+    ];
+    for (constraint, bound) in expected {
+        let def = definition(&mut conn, constraint);
+        assert!(def.contains(&bound), "{constraint}: {def} lacks {bound}");
+    }
+}

@@ -63,4 +63,7 @@ pub use repo::{OnMissingSubject, TaskRepo, UserRepo, VersionCheck};
 pub use retry::RetryPolicy;
 pub use session::{STATEMENT_CACHE_ENV, StatementCache};
 pub use tls::TlsPolicy;
-pub use validate::{MAX_DESCRIPTION_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS};
+pub use validate::{
+    MAX_AUTH_SUBJECT_CHARS, MAX_DESCRIPTION_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_EMAIL_CHARS,
+    MAX_SEARCH_CHARS, MAX_TIME_ZONE_CHARS, MAX_TITLE_CHARS, MIN_EMAIL_CHARS,
+};

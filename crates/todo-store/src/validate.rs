@@ -1,5 +1,9 @@
 //! Input rules shared by the repositories. The database enforces the same rules
 //! with CHECK constraints; checking here first gives precise, typed errors.
+//! Every limit is defined here once: the validation errors, the messages for
+//! the database's own CHECK violations (`error::check_constraint_field`) and
+//! the docs use these constants, and a test holds the migrations' CHECKs
+//! against them (`tests/tests/schema.rs`).
 
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 
@@ -11,6 +15,16 @@ pub const MAX_TITLE_CHARS: usize = 500;
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 /// Longest search text, in characters.
 pub const MAX_SEARCH_CHARS: usize = 200;
+/// Shortest email address, in characters.
+pub const MIN_EMAIL_CHARS: usize = 3;
+/// Longest email address, in characters (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Longest display name, in characters, after trimming.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+/// Longest time zone name, in characters.
+pub const MAX_TIME_ZONE_CHARS: usize = 64;
+/// Longest subject id of an external auth service (a JWT `sub`), in characters.
+pub const MAX_AUTH_SUBJECT_CHARS: usize = 255;
 
 /// A single-line text: trimmed, `min..=max` characters, no control characters.
 pub(crate) fn line<'a>(field: &str, raw: &'a str, max: usize) -> Result<&'a str> {
@@ -82,11 +96,26 @@ pub(crate) fn exact_token<'a>(field: &str, raw: &'a str, max: usize) -> Result<&
     Ok(token)
 }
 
-/// A plausible email address: trimmed, 3 to 254 characters, one `@` with text
-/// on both sides, no spaces or control characters. Deliverability is not ours
-/// to judge.
+/// A display name: one trimmed line of up to [`MAX_DISPLAY_NAME_CHARS`].
+pub(crate) fn display_name(raw: &str) -> Result<&str> {
+    line("display_name", raw, MAX_DISPLAY_NAME_CHARS)
+}
+
+/// A time zone name: one trimmed line of up to [`MAX_TIME_ZONE_CHARS`].
+pub(crate) fn time_zone(raw: &str) -> Result<&str> {
+    line("time_zone", raw, MAX_TIME_ZONE_CHARS)
+}
+
+/// An external auth service's subject id: exact, up to [`MAX_AUTH_SUBJECT_CHARS`].
+pub(crate) fn auth_subject(raw: &str) -> Result<&str> {
+    exact_token("auth_subject", raw, MAX_AUTH_SUBJECT_CHARS)
+}
+
+/// A plausible email address: trimmed, [`MIN_EMAIL_CHARS`] to
+/// [`MAX_EMAIL_CHARS`] characters, one `@` with text on both sides, no
+/// spaces or control characters. Deliverability is not ours to judge.
 pub(crate) fn email(raw: &str) -> Result<&str> {
-    let email = line("email", raw, 254)?;
+    let email = line("email", raw, MAX_EMAIL_CHARS)?;
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -98,7 +127,7 @@ pub(crate) fn email(raw: &str) -> Result<&str> {
         }
         None => false,
     };
-    if !valid || email.chars().count() < 3 {
+    if !valid || email.chars().count() < MIN_EMAIL_CHARS {
         return Err(Error::validation(
             "email",
             "must be an address like name@example.com",

@@ -8,7 +8,6 @@ use diesel::prelude::*;
 
 use crate::{
     Error, Priority, Result, TaskId, UserId,
-    repo::user_sql,
     schema::{tasks, users},
     validate::{self, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS},
 };
@@ -60,9 +59,9 @@ impl UserRecord {
 pub struct TaskRecord {
     /// The task's id.
     pub id: TaskId,
-    /// 1 to 500 characters, trimmed.
+    /// 1 to [`MAX_TITLE_CHARS`](crate::MAX_TITLE_CHARS) characters, trimmed.
     pub title: String,
-    /// Up to 10,000 characters.
+    /// Up to [`MAX_DESCRIPTION_CHARS`](crate::MAX_DESCRIPTION_CHARS) characters.
     pub description: Option<String>,
     /// Urgency, 1 (most urgent) to 5.
     pub priority: Priority,
@@ -184,17 +183,17 @@ impl<'a> UserCopyRow<'a> {
             auth_subject: user
                 .auth_subject
                 .as_deref()
-                .map(|subject| validate::exact_token("auth_subject", subject, 255))
+                .map(validate::auth_subject)
                 .transpose()?,
             display_name: user
                 .display_name
                 .as_deref()
-                .map(user_sql::display_name)
+                .map(validate::display_name)
                 .transpose()?,
             time_zone: user
                 .time_zone
                 .as_deref()
-                .map(user_sql::time_zone)
+                .map(validate::time_zone)
                 .transpose()?,
             created_at: validate::timestamp("created_at", user.created_at)?,
             updated_at: validate::timestamp("updated_at", user.updated_at)?,

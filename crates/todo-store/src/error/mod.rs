@@ -266,20 +266,35 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
     }
 }
 
-/// The input field and the rule behind each CHECK constraint (and trigger).
-fn check_constraint_field(constraint: &str) -> Option<(&'static str, &'static str)> {
+/// The input field and the rule behind each CHECK constraint (and trigger),
+/// the limits taken from `validate`, where they are defined.
+fn check_constraint_field(constraint: &str) -> Option<(&'static str, String)> {
+    use crate::validate::{
+        MAX_AUTH_SUBJECT_CHARS, MAX_DESCRIPTION_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_EMAIL_CHARS,
+        MAX_TIME_ZONE_CHARS, MAX_TITLE_CHARS, MIN_EMAIL_CHARS,
+    };
+    let chars = |min: usize, max: usize| format!("must be {min} to {max} characters");
     Some(match constraint {
-        "users_email_check" => ("email", "must be a plain address of 3 to 254 characters"),
-        "users_password_hash_check" => ("password_hash", "must be an Argon2id hash"),
-        "users_auth_subject_check" => ("auth_subject", "must be 1 to 255 characters"),
-        "users_display_name_check" => ("display_name", "must be 1 to 100 characters"),
-        "users_time_zone_check" => ("time_zone", "must be 1 to 64 characters"),
-        "tasks_title_check" => ("title", "must be 1 to 500 characters after trimming"),
-        "tasks_description_check" => ("description", "must be at most 10000 characters"),
-        "tasks_completed_at_check" => ("completed_at", "must be set exactly when completed"),
-        "tasks_priority_check" => ("priority", "must be between 1 and 5"),
-        "tasks_version_check" => ("version", "must be at least 1"),
-        "tasks_user_id_immutable" => ("user_id", "a task cannot be moved to another user"),
+        "users_email_check" => (
+            "email",
+            format!("must be a plain address of {MIN_EMAIL_CHARS} to {MAX_EMAIL_CHARS} characters"),
+        ),
+        "users_password_hash_check" => ("password_hash", "must be an Argon2id hash".into()),
+        "users_auth_subject_check" => ("auth_subject", chars(1, MAX_AUTH_SUBJECT_CHARS)),
+        "users_display_name_check" => ("display_name", chars(1, MAX_DISPLAY_NAME_CHARS)),
+        "users_time_zone_check" => ("time_zone", chars(1, MAX_TIME_ZONE_CHARS)),
+        "tasks_title_check" => (
+            "title",
+            format!("{} after trimming", chars(1, MAX_TITLE_CHARS)),
+        ),
+        "tasks_description_check" => (
+            "description",
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        ),
+        "tasks_completed_at_check" => ("completed_at", "must be set exactly when completed".into()),
+        "tasks_priority_check" => ("priority", "must be between 1 and 5".into()),
+        "tasks_version_check" => ("version", "must be at least 1".into()),
+        "tasks_user_id_immutable" => ("user_id", "a task cannot be moved to another user".into()),
         _ => return None,
     })
 }

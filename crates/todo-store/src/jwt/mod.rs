@@ -305,7 +305,7 @@ impl VerifiedSubject {
     /// for an unknown subject with [`OnMissingSubject::Reject`],
     /// [`Error::Conflict`](crate::Error::Conflict) if a new account's email
     /// is taken, [`Error::Validation`](crate::Error::Validation) (e.g. a
-    /// subject over 255 characters), or a database error.
+    /// subject over [`MAX_AUTH_SUBJECT_CHARS`](crate::MAX_AUTH_SUBJECT_CHARS) characters), or a database error.
     pub fn owner<R: UserRepo + ?Sized>(
         &self,
         repo: &mut R,

@@ -19,9 +19,9 @@ use crate::{Error, Result, TaskId, schema::tasks};
 pub struct Task {
     /// The task's id.
     pub id: TaskId,
-    /// 1 to 500 characters, trimmed.
+    /// 1 to [`MAX_TITLE_CHARS`](crate::MAX_TITLE_CHARS) characters, trimmed.
     pub title: String,
-    /// Up to 10,000 characters.
+    /// Up to [`MAX_DESCRIPTION_CHARS`](crate::MAX_DESCRIPTION_CHARS) characters.
     pub description: Option<String>,
     /// Whether the task is done.
     pub completed: bool,
@@ -160,7 +160,7 @@ impl FromSql<sql_types::SmallInt, Pg> for Priority {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
-    /// Required: 1 to 500 characters after trimming, single line.
+    /// Required: 1 to [`MAX_TITLE_CHARS`](crate::MAX_TITLE_CHARS) characters after trimming, single line.
     pub title: String,
     /// Optional; an empty string means none.
     #[serde(default)]

@@ -33,25 +33,25 @@ impl<'a> UserRow<'a> {
             id: UserId::new_v7(),
             email: validate::email(&new.email)?,
             password_hash: None,
-            auth_subject: new.auth_subject.as_deref().map(auth_subject).transpose()?,
-            display_name: new.display_name.as_deref().map(display_name).transpose()?,
-            time_zone: new.time_zone.as_deref().map(time_zone).transpose()?,
+            auth_subject: new
+                .auth_subject
+                .as_deref()
+                .map(validate::auth_subject)
+                .transpose()?,
+            display_name: new
+                .display_name
+                .as_deref()
+                .map(validate::display_name)
+                .transpose()?,
+            time_zone: new
+                .time_zone
+                .as_deref()
+                .map(validate::time_zone)
+                .transpose()?,
         };
         row.password_hash = new.password.as_ref().map(password::hash_new).transpose()?;
         Ok(row)
     }
-}
-
-fn auth_subject(raw: &str) -> Result<&str> {
-    validate::exact_token("auth_subject", raw, 255)
-}
-
-pub(crate) fn display_name(raw: &str) -> Result<&str> {
-    validate::line("display_name", raw, 100)
-}
-
-pub(crate) fn time_zone(raw: &str) -> Result<&str> {
-    validate::line("time_zone", raw, 64)
 }
 
 #[derive(AsChangeset)]
@@ -69,12 +69,12 @@ impl<'a> UserChanges<'a> {
             display_name: patch
                 .display_name
                 .as_ref()
-                .map(|name| name.as_deref().map(display_name).transpose())
+                .map(|name| name.as_deref().map(validate::display_name).transpose())
                 .transpose()?,
             time_zone: patch
                 .time_zone
                 .as_ref()
-                .map(|zone| zone.as_deref().map(time_zone).transpose())
+                .map(|zone| zone.as_deref().map(validate::time_zone).transpose())
                 .transpose()?,
         })
     }
@@ -157,7 +157,7 @@ pub(crate) fn owner_for_subject(
     subject: &str,
     on_missing: &OnMissingSubject,
 ) -> Result<(User, Owner)> {
-    let subject = auth_subject(subject)?;
+    let subject = validate::auth_subject(subject)?;
     let by_subject = |conn: &mut PgConnection| {
         users::table
             .filter(users::auth_subject.eq(subject))
