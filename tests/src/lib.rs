@@ -223,9 +223,12 @@ fn connect(url: &DatabaseUrl) -> PgConnection {
         .unwrap_or_else(|err| panic!("cannot connect to {url}: {err}"))
 }
 
-/// The tests' pool settings: small, and no idle connections kept.
+/// The tests' pool settings: small, no idle connections kept, and the
+/// settings the environment gives (`TODO_STORE_STATEMENT_CACHE`).
 fn small_pool(url: &DatabaseUrl) -> StoreConfig {
     StoreConfig::new(url.expose())
+        .settings_from_env()
+        .unwrap()
         .max_connections(4)
         .min_idle(0)
 }

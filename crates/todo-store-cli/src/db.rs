@@ -7,13 +7,22 @@
 use diesel::PgConnection;
 use todo_store::{DatabaseUrl, Error, StoreConfig};
 
-/// Connects to `url` with the library's default timeouts.
+/// The library's defaults for `url`, with the settings the environment
+/// gives (`TODO_STORE_STATEMENT_CACHE=off` behind an old PgBouncer).
 ///
 /// # Errors
-/// [`Error::Unavailable`] if the server cannot be reached, refuses the login,
-/// or has no such database.
+/// [`Error::Validation`] for an unreadable setting.
+pub fn config(url: &DatabaseUrl) -> Result<StoreConfig, Error> {
+    StoreConfig::new(url.expose()).settings_from_env()
+}
+
+/// Connects to `url` with [`config`].
+///
+/// # Errors
+/// [`Error::Unavailable`] if the server cannot be reached in time,
+/// [`Error::Misconfigured`] if it refuses the login or has no such database.
 pub fn connect(url: &DatabaseUrl) -> Result<PgConnection, Error> {
-    StoreConfig::new(url.expose()).establish()
+    config(url)?.establish()
 }
 
 /// The database name in `url`, percent-decoded as libpq decodes it.

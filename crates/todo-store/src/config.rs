@@ -110,12 +110,24 @@ impl StoreConfig {
     /// [`Error::Validation`] on `DATABASE_URL` if it is unset or not Unicode,
     /// or on `TODO_STORE_STATEMENT_CACHE` if it is neither `on` nor `off`.
     pub fn from_env() -> Result<Self> {
-        let config = std::env::var("DATABASE_URL")
+        std::env::var("DATABASE_URL")
             .map(Self::new)
-            .map_err(|_| Error::validation("DATABASE_URL", "is not set"))?;
+            .map_err(|_| Error::validation("DATABASE_URL", "is not set"))?
+            .settings_from_env()
+    }
+
+    /// This configuration with the settings the environment gives, for a
+    /// program that takes its URL from elsewhere (a flag): the
+    /// [`statement_cache`](Self::statement_cache) in
+    /// `TODO_STORE_STATEMENT_CACHE` (`on` or `off`), if set.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] on `TODO_STORE_STATEMENT_CACHE` if it is
+    /// neither `on` nor `off`.
+    pub fn settings_from_env(self) -> Result<Self> {
         match std::env::var(STATEMENT_CACHE_ENV) {
-            Ok(value) => Ok(config.statement_cache(StatementCache::parse(&value)?)),
-            Err(std::env::VarError::NotPresent) => Ok(config),
+            Ok(value) => Ok(self.statement_cache(StatementCache::parse(&value)?)),
+            Err(std::env::VarError::NotPresent) => Ok(self),
             Err(std::env::VarError::NotUnicode(_)) => {
                 Err(Error::validation(STATEMENT_CACHE_ENV, "must be on or off"))
             }

@@ -21,7 +21,7 @@ use diesel::{PgConnection, RunQueryDsl, sql_query};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use todo_store::{
-    DatabaseUrl, Error, StoreConfig,
+    DatabaseUrl, Error,
     bulk::{self, Imported},
 };
 
@@ -95,8 +95,7 @@ pub fn run(args: &ImportArgs, url: &DatabaseUrl) -> Result<ImportReport, Failure
             return Err(Error::validation("input", "empty: not a todo-store export").into());
         }
     };
-    // A batch is one COPY: it may outlast the default statement timeout.
-    let config = StoreConfig::new(url.expose()).statement_timeout(None);
+    let config = crate::db::config(url)?;
     let mut conns = (0..args.jobs)
         .map(|_| config.establish())
         .collect::<Result<Vec<_>, _>>()?;

@@ -19,7 +19,7 @@ use std::{
 
 use diesel::PgConnection;
 use serde::Serialize;
-use todo_store::{DatabaseUrl, Error, Store, StoreConfig};
+use todo_store::{DatabaseUrl, Error, Store};
 
 use crate::{args::BenchArgs, db, exit::Failure, rng::Rng};
 use stats::Summary;
@@ -101,7 +101,7 @@ pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> 
     // pgbench and the clean-up keep the operator's URL.
     let measured_url = args.app_url.clone().unwrap_or_else(|| url.clone());
     let store = Store::connect(
-        &StoreConfig::new(measured_url.expose())
+        &crate::db::config(&measured_url)?
             .max_connections(args.clients)
             .min_idle(args.clients)
             .row_security(args.row_security.into()),

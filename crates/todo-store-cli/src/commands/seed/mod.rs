@@ -18,7 +18,7 @@ use diesel::{PgConnection, RunQueryDsl, sql_query};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use todo_store::{
-    DatabaseUrl, StoreConfig, UserRepo,
+    DatabaseUrl, UserRepo,
     bulk::{self, LoadBatch},
 };
 
@@ -62,10 +62,7 @@ pub fn run(args: &SeedArgs, url: &DatabaseUrl) -> Result<SeedReport, Failure> {
         heavy_tasks: args.heavy_tasks,
     }
     .validated()?;
-    // Batches and the closing VACUUM can outlast the default statement timeout.
-    let mut conn = StoreConfig::new(url.expose())
-        .statement_timeout(None)
-        .establish()?;
+    let mut conn = crate::db::connect(url)?;
     let first = users_present(&mut conn, &plan)?;
     let remaining: u64 = (first..plan.total_users())
         .map(|index| u64::from(plan.tasks_of(index)))
