@@ -1,0 +1,129 @@
+//! What a call sends, message by message: on Neon each round trip is a
+//! network hop, so the count per call is behaviour worth holding. Diesel's
+//! instrumentation sees every statement (and every multi-statement simple
+//! query, one message) the library sends; the recorder is process-wide, so
+//! these tests live in a binary of their own and take turns.
+
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    sync::{Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
+use todo_store::{
+    NewTask, NewUser, OperatorRepo, Owner, RowSecurity, StatementCache, Store, TaskRepo, UserRepo,
+    VersionCheck,
+};
+use todo_store_tests::TestDb;
+
+/// The statements sent since the last [`take`], in order.
+static SENT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// One test at a time: the recorder is shared.
+static TURN: Mutex<()> = Mutex::new(());
+
+struct Recorder;
+
+impl Instrumentation for Recorder {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            SENT.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(query.to_string());
+        }
+    }
+}
+
+fn take() -> Vec<String> {
+    std::mem::take(&mut *SENT.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+fn turn() -> MutexGuard<'static, ()> {
+    let guard = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    set_default_instrumentation(|| Some(Box::new(Recorder))).unwrap();
+    guard
+}
+
+/// A store whose one connection is never re-checked between calls, and an
+/// owner with one task.
+fn store_with_a_task(db: &TestDb, mode: RowSecurity) -> (Store, Owner, todo_store::Task) {
+    let store = Store::connect(
+        &db.config()
+            .max_connections(1)
+            .check_idle_after(Duration::from_secs(3600))
+            .statement_timeout(Some(Duration::from_millis(4321)))
+            .statement_cache(StatementCache::Enabled)
+            .row_security(mode),
+    )
+    .unwrap();
+    let mut setup = db.store();
+    setup
+        .create_user(NewUser::new("trips@example.com"))
+        .unwrap();
+    let owner = setup.operator_owner("trips@example.com").unwrap();
+    let task = setup
+        .create_task(&owner, NewTask::new("Count the hops"))
+        .unwrap();
+    (store, owner, task)
+}
+
+#[test]
+fn a_scoped_call_is_three_messages_with_the_scope_and_the_timeout_in_the_first() {
+    let _turn = turn();
+    let db = TestDb::new();
+    let (mut store, owner, task) = store_with_a_task(&db, RowSecurity::Scoped);
+    // The first call also prepares its statement (one message more).
+    store.get_task(&owner, task.id).unwrap();
+    take();
+    store.get_task(&owner, task.id).unwrap();
+    let sent = take();
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    assert_eq!(
+        sent[0],
+        format!(
+            "BEGIN; SELECT set_config('todo.user_id', '{}', true), \
+             set_config('statement_timeout', '4321', true)",
+            owner.user_id()
+        )
+    );
+    assert!(sent[1].starts_with("SELECT"), "{sent:#?}");
+    assert_eq!(sent[2], "COMMIT");
+
+    // A single-row write is the same three messages: its one statement
+    // needs no transaction of its own beyond the scope's.
+    let mut store = store;
+    store
+        .set_task_status(
+            &owner,
+            task.id,
+            todo_store::TaskStatus::Done,
+            VersionCheck::Any,
+        )
+        .unwrap();
+    take();
+    store
+        .set_task_status(
+            &owner,
+            task.id,
+            todo_store::TaskStatus::Open,
+            VersionCheck::Any,
+        )
+        .unwrap();
+    let sent = take();
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    assert!(sent[1].starts_with("UPDATE"), "{sent:#?}");
+}
+
+#[test]
+fn an_unscoped_single_statement_call_is_one_message() {
+    let _turn = turn();
+    let db = TestDb::new();
+    let (mut store, owner, task) = store_with_a_task(&db, RowSecurity::Unscoped);
+    store.get_task(&owner, task.id).unwrap();
+    take();
+    store.get_task(&owner, task.id).unwrap();
+    let sent = take();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].starts_with("SELECT"), "{sent:#?}");
+}
