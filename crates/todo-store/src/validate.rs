@@ -96,6 +96,14 @@ pub(crate) fn exact_token<'a>(field: &str, raw: &'a str, max: usize) -> Result<&
     Ok(token)
 }
 
+/// `rule` applied to an optional field: `None` stays `None`.
+pub(crate) fn optional<'a>(
+    raw: Option<&'a str>,
+    rule: fn(&'a str) -> Result<&'a str>,
+) -> Result<Option<&'a str>> {
+    raw.map(rule).transpose()
+}
+
 /// A display name: one trimmed line of up to [`MAX_DISPLAY_NAME_CHARS`].
 pub(crate) fn display_name(raw: &str) -> Result<&str> {
     line("display_name", raw, MAX_DISPLAY_NAME_CHARS)

@@ -180,21 +180,9 @@ impl<'a> UserCopyRow<'a> {
             id: user.id,
             email: validate::email(&user.email)?,
             password_hash: user.password_hash.as_ref().map(PasswordHash::expose),
-            auth_subject: user
-                .auth_subject
-                .as_deref()
-                .map(validate::auth_subject)
-                .transpose()?,
-            display_name: user
-                .display_name
-                .as_deref()
-                .map(validate::display_name)
-                .transpose()?,
-            time_zone: user
-                .time_zone
-                .as_deref()
-                .map(validate::time_zone)
-                .transpose()?,
+            auth_subject: validate::optional(user.auth_subject.as_deref(), validate::auth_subject)?,
+            display_name: validate::optional(user.display_name.as_deref(), validate::display_name)?,
+            time_zone: validate::optional(user.time_zone.as_deref(), validate::time_zone)?,
             created_at: validate::timestamp("created_at", user.created_at)?,
             updated_at: validate::timestamp("updated_at", user.updated_at)?,
         })

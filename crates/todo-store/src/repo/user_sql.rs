@@ -33,21 +33,9 @@ impl<'a> UserRow<'a> {
             id: UserId::new_v7(),
             email: validate::email(&new.email)?,
             password_hash: None,
-            auth_subject: new
-                .auth_subject
-                .as_deref()
-                .map(validate::auth_subject)
-                .transpose()?,
-            display_name: new
-                .display_name
-                .as_deref()
-                .map(validate::display_name)
-                .transpose()?,
-            time_zone: new
-                .time_zone
-                .as_deref()
-                .map(validate::time_zone)
-                .transpose()?,
+            auth_subject: validate::optional(new.auth_subject.as_deref(), validate::auth_subject)?,
+            display_name: validate::optional(new.display_name.as_deref(), validate::display_name)?,
+            time_zone: validate::optional(new.time_zone.as_deref(), validate::time_zone)?,
         };
         row.password_hash = new.password.as_ref().map(password::hash_new).transpose()?;
         Ok(row)
