@@ -438,7 +438,7 @@ fn run(command: &mut Command) {
 }
 
 /// The `postgres` OS user's numeric user (`-u`) or group (`-g`) id.
-fn postgres_id(which: &str) -> String {
+pub(crate) fn postgres_id(which: &str) -> String {
     let out = Command::new("id")
         .args([which, "postgres"])
         .output()
@@ -446,7 +446,7 @@ fn postgres_id(which: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -459,7 +459,7 @@ fn bin_dir() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -25,6 +25,9 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a test harness fails loudly
 
 pub mod cluster;
+mod local_url;
+pub mod pgbouncer;
+pub mod proxy;
 
 use std::{
     collections::hash_map::DefaultHasher,
