@@ -29,7 +29,11 @@ pub struct StoreConfig {
     /// Idle connections kept ready (default 1).
     pub min_idle: u32,
     /// Longest wait to open a connection, and to check one out of the pool
-    /// (default 10 s; a waking Neon compute needs a few seconds).
+    /// (default 10 s: a suspended Neon compute takes a few hundred
+    /// milliseconds to a few seconds to accept, and the first call then
+    /// simply takes longer). A connection not opened in time is
+    /// [`Error::Unavailable`](crate::Error::Unavailable), retryable. libpq
+    /// waits at least 2 s: a 1 s setting waits 2 s.
     pub connect_timeout: Duration,
     /// Longest a single statement of an owner-scoped call may run before
     /// the server cancels it with [`Error::Timeout`](crate::Error::Timeout)
