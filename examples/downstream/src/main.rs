@@ -1,0 +1,132 @@
+//! todo-store from a crate of its own: accounts and tasks through the
+//! repositories, then a Diesel query of our own on `todo_store::schema`,
+//! which row-level security holds to one owner's rows.
+//!
+//! It works in a database and a role of its own, dropped at the end.
+
+use std::error::Error;
+
+use diesel::{connection::SimpleConnection, dsl::count_star, prelude::*};
+use todo_store::{
+    DatabaseUrl, NewTask, NewUser, Password, Store, StoreConfig, Task, TaskRepo, TaskStatus,
+    UserRepo, VersionCheck,
+    schema::{tasks, users},
+};
+use uuid::Uuid;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let server =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://localhost/todo_store".into());
+    let scratch = Scratch::create(&DatabaseUrl::new(server))?;
+    run(&scratch)
+} // `scratch` is dropped here, after `run` returned, failed or panicked.
+
+fn run(scratch: &Scratch) -> Result<(), Box<dyn Error>> {
+    // As the tables' owner: the migrations and the application role.
+    let owner = Store::connect(&StoreConfig::new(scratch.url.expose()))?;
+    owner.run_migrations()?;
+    let role = &scratch.role;
+    let mut admin = owner.conn()?;
+    todo_store::setup_app_role(&mut admin, role)?;
+    // A password, for servers that ask for one (Neon does; trust auth ignores it).
+    let password = Uuid::new_v4().simple().to_string();
+    admin.batch_execute(&format!("ALTER ROLE {role} PASSWORD '{password}'"))?;
+    println!("migrated {}; application role {role}", scratch.database);
+
+    // As the application role, as a web service runs: sign up, log in, add tasks.
+    let app_url = scratch.url.with_user(role, Some(&password))?;
+    let mut app = Store::connect(&StoreConfig::new(app_url.expose()))?;
+    let secret = Password::new("correct horse battery staple")?;
+    let mut log_in = |email: &str| -> todo_store::Result<_> {
+        app.create_user(NewUser::new(email).password(secret.clone()))?;
+        app.authenticate(email, &secret)
+    };
+    let (ada, bob) = (log_in("ada@example.com")?, log_in("bob@example.com")?);
+    let report = app.create_task(&ada, NewTask::new("Write the report"))?;
+    app.set_task_status(&ada, report.id, TaskStatus::Done, VersionCheck::Any)?;
+    let mut ada_ids = vec![report.id];
+    for title in ["Water the plants", "Book the train"] {
+        ada_ids.push(app.create_task(&ada, NewTask::new(title))?.id);
+    }
+    for title in ["Fix the bike", "Call the bank"] {
+        app.create_task(&bob, NewTask::new(title))?;
+    }
+
+    // Our own query, with no owner filter: on a pooled connection outside an
+    // owner scope, the application role sees no task at all...
+    let unscoped = open_tasks_per_user(&mut *app.conn()?)?;
+    println!("as {role}, no owner scope: {unscoped:?}");
+    assert!(unscoped.is_empty(), "RLS let it see {unscoped:?}");
+
+    // ...and in Ada's scope exactly hers.
+    let scoped = app.in_owner_scope(&ada, |conn| Ok(open_tasks_per_user(conn)?))?;
+    println!("as {role}, in Ada's scope: {scoped:?}");
+    assert_eq!(scoped, [("ada@example.com".to_owned(), 2)]);
+
+    let mut loaded: Vec<Task> = app.in_owner_scope(&ada, |conn| {
+        Ok(tasks::table.select(Task::as_select()).load(conn)?)
+    })?;
+    loaded.sort_by_key(|task| task.id);
+    ada_ids.sort();
+    println!("Ada's tasks, as Task::as_select() rows:");
+    for task in &loaded {
+        println!("  {:?} {}", task.status(), task.title);
+    }
+    let loaded_ids: Vec<_> = loaded.iter().map(|task| task.id).collect();
+    assert_eq!(loaded_ids, ada_ids);
+
+    // The tables' owner bypasses RLS (a superuser, or Neon's BYPASSRLS owner).
+    let everyone = open_tasks_per_user(&mut admin)?;
+    println!("as the tables' owner, no owner scope: {everyone:?}");
+    Ok(())
+}
+
+/// Open tasks per account: a query of our own, with no owner filter.
+fn open_tasks_per_user(conn: &mut PgConnection) -> QueryResult<Vec<(String, i64)>> {
+    tasks::table
+        .inner_join(users::table)
+        .filter(tasks::completed.eq(false))
+        .group_by(users::email)
+        .select((users::email, count_star()))
+        .order_by(users::email)
+        .load(conn)
+}
+
+/// A database of our own on the server, and the name of our role in it:
+/// both dropped when this is, whatever happened in between.
+struct Scratch {
+    admin: PgConnection,
+    database: String,
+    role: String,
+    url: DatabaseUrl,
+}
+
+impl Scratch {
+    fn create(server: &DatabaseUrl) -> Result<Self, Box<dyn Error>> {
+        let database = format!("downstream_{}", Uuid::new_v4().simple());
+        let admin_url = server.with_database("postgres")?;
+        let mut admin = StoreConfig::new(admin_url.expose()).establish()?;
+        admin.batch_execute(&format!("CREATE DATABASE {database}"))?;
+        Ok(Self {
+            admin,
+            url: server.with_database(&database)?,
+            role: format!("{database}_app"),
+            database,
+        })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // FORCE closes the pools' connections; the role's grants go with the database.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database),
+            format!("DROP ROLE IF EXISTS {}", self.role),
+        ] {
+            match self.admin.batch_execute(&sql) {
+                Ok(()) => println!("{sql}"),
+                Err(err) => eprintln!("{sql}: {err}"),
+            }
+        }
+    }
+}
