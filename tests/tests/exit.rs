@@ -23,7 +23,9 @@ use std::{
 use diesel::{RunQueryDsl, dsl::sql, sql_types::Bool};
 use todo_store_tests::TestDb;
 
-const RUNS: u32 = 200;
+/// Enough runs that the races this guards against showed in almost every
+/// run of the test (0.5–8 % of programs died before the fixes).
+const RUNS: u32 = 400;
 /// Programs running at once (the machine has two cores).
 const THREADS: u32 = 2;
 /// How much later each run returns than the one before, in microseconds,
@@ -99,9 +101,9 @@ fn wait_micros(run: u32) -> u32 {
     (run % 20) * WAIT_STEP_MICROS
 }
 
-/// One run of the short-lived program, with libpq's defaults for TLS and
-/// GSSAPI encryption (`sslmode=prefer`, `gssencmode=prefer`) unless the
-/// test database's URL sets them.
+/// One run of the short-lived program, with the defaults a user gets for TLS
+/// and GSSAPI encryption (libpq's `sslmode=prefer`, the library's
+/// `gssencmode=disable`) unless the test database's URL sets them.
 fn run_once(db: &TestDb, run: u32) -> Output {
     Command::new(env!("CARGO_BIN_EXE_short_lived_store"))
         .arg(MIN_IDLE.to_string())

@@ -266,9 +266,20 @@ impl StoreConfig {
     }
 
     /// The URL handed to libpq: this configuration's connect timeout and
-    /// network timeouts, for each parameter the URL does not set itself.
+    /// network timeouts, and `gssencmode=disable`, for each parameter the
+    /// URL does not set itself.
+    ///
+    /// Why no GSSAPI by default: libpq's `gssencmode=prefer` asks Kerberos
+    /// for credentials before every connection, and the pool connects on
+    /// background threads. When a program exits while one is inside
+    /// Kerberos, Kerberos' exit-time clean-up destroys the locks that thread
+    /// holds, and the process dies (SIGABRT or SIGSEGV) on its way out, the
+    /// same race as OpenSSL's (see `pool::prepare_tls_library`). Few servers
+    /// offer GSSAPI encryption (Neon does not); one that needs it says
+    /// `gssencmode=prefer` or `require` in the URL, or `PGGSSENCMODE`.
     pub(crate) fn driver_url(&self) -> DatabaseUrl {
         let third = (self.network_timeout.as_secs() / 3).max(1).to_string();
+        let gss = std::env::var_os("PGGSSENCMODE").is_none();
         [
             (
                 "connect_timeout",
@@ -284,6 +295,7 @@ impl StoreConfig {
             ),
         ]
         .into_iter()
+        .chain(gss.then(|| ("gssencmode", "disable".to_owned())))
         .fold(self.url.clone(), |url, (key, value)| {
             url.with_default_param(key, &value)
         })
@@ -299,11 +311,16 @@ mod tests {
         let url = StoreConfig::new("postgres://h/db?sslmode=require&keepalives_idle=7")
             .network_timeout(Duration::from_secs(15))
             .driver_url();
-        assert_eq!(
-            url.expose(),
-            "postgres://h/db?sslmode=require&keepalives_idle=7&connect_timeout=10\
-             &keepalives=1&keepalives_interval=5&keepalives_count=2&tcp_user_timeout=15000"
-        );
+        let expected = "postgres://h/db?sslmode=require&keepalives_idle=7&connect_timeout=10\
+                        &keepalives=1&keepalives_interval=5&keepalives_count=2\
+                        &tcp_user_timeout=15000";
+        match std::env::var_os("PGGSSENCMODE") {
+            None => assert_eq!(url.expose(), format!("{expected}&gssencmode=disable")),
+            Some(_) => assert_eq!(url.expose(), expected),
+        }
+        let gss = StoreConfig::new("postgres://h/db?gssencmode=require").driver_url();
+        assert_eq!(gss.expose().matches("gssencmode").count(), 1);
+        assert!(gss.expose().contains("gssencmode=require"));
         let bad =
             StoreConfig::new("postgres://localhost/db").network_timeout(Duration::from_secs(1));
         assert!(bad.validate().is_err());
