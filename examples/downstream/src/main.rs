@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
 fn run(scratch: &Scratch) -> Result<(), Box<dyn Error>> {
     // As the tables' owner: the migrations and the application role.
-    let owner = Store::connect(&StoreConfig::new(scratch.url.expose()))?;
+    let owner = Store::connect(&config(&scratch.url)?)?;
     owner.run_migrations()?;
     let role = &scratch.role;
     let mut admin = owner.conn()?;
@@ -35,7 +35,7 @@ fn run(scratch: &Scratch) -> Result<(), Box<dyn Error>> {
 
     // As the application role, as a web service runs: sign up, log in, add tasks.
     let app_url = scratch.url.with_user(role, Some(&password))?;
-    let mut app = Store::connect(&StoreConfig::new(app_url.expose()))?;
+    let mut app = Store::connect(&config(&app_url)?)?;
     let secret = Password::new("correct horse battery staple")?;
     let mut log_in = |email: &str| -> todo_store::Result<_> {
         app.create_user(NewUser::new(email).password(secret.clone()))?;
@@ -81,6 +81,13 @@ fn run(scratch: &Scratch) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// The library's defaults for `url`, and what the environment says:
+/// `TODO_STORE_STATEMENT_CACHE=off` behind a pooler without prepared
+/// statements (PgBouncer before 1.21).
+fn config(url: &DatabaseUrl) -> todo_store::Result<StoreConfig> {
+    StoreConfig::new(url.expose()).settings_from_env()
+}
+
 /// Open tasks per account: a query of our own, with no owner filter.
 fn open_tasks_per_user(conn: &mut PgConnection) -> QueryResult<Vec<(String, i64)>> {
     tasks::table
@@ -105,7 +112,7 @@ impl Scratch {
     fn create(server: &DatabaseUrl) -> Result<Self, Box<dyn Error>> {
         let database = format!("downstream_{}", Uuid::new_v4().simple());
         let admin_url = server.with_database("postgres")?;
-        let mut admin = StoreConfig::new(admin_url.expose()).establish()?;
+        let mut admin = config(&admin_url)?.establish()?;
         admin.batch_execute(&format!("CREATE DATABASE {database}"))?;
         Ok(Self {
             admin,
