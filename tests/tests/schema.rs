@@ -236,6 +236,14 @@ fn every_lookup_is_an_index_probe() {
 #[test]
 fn concurrent_migration_runs_wait_for_each_other_and_all_succeed() {
     let db = TestDb::empty();
+    // Whatever the database's default isolation: a migrator that waited
+    // must see what the one before it committed.
+    db.conn()
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET default_transaction_isolation = 'repeatable read'",
+            db.name()
+        ))
+        .unwrap();
     let outcomes: Vec<_> = std::thread::scope(|scope| {
         let runs: Vec<_> = (0..4)
             .map(|_| scope.spawn(|| run_migrations(&mut db.conn())))
@@ -250,18 +258,34 @@ fn concurrent_migration_runs_wait_for_each_other_and_all_succeed() {
     );
 }
 
+/// A migrator waits for another one (here a session holding the lock for
+/// longer than the session's timeout) and runs its migrations without the
+/// timeout; afterwards the session's own timeout is back.
 #[test]
 fn migrations_run_without_the_statement_timeout_and_restore_it() {
     let db = TestDb::empty();
+    let mut holder = db.conn();
+    holder
+        .batch_execute("SELECT pg_advisory_lock(x'746f646f5f6d6967'::bigint)")
+        .unwrap();
     let mut conn = db.conn();
-    conn.batch_execute("SET statement_timeout = '7s'").unwrap();
-    run_migrations(&mut conn).unwrap();
+    conn.batch_execute("SET statement_timeout = '100ms'").unwrap();
+    let applied = std::thread::scope(|scope| {
+        let migrator = scope.spawn(|| run_migrations(&mut conn));
+        // Held for longer than the migrator's session allows a statement.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        holder
+            .batch_execute("SELECT pg_advisory_unlock(x'746f646f5f6d6967'::bigint)")
+            .unwrap();
+        migrator.join().unwrap()
+    });
+    assert!(!applied.unwrap().is_empty());
     assert_eq!(
         lines(
             &mut conn,
             "SELECT current_setting('statement_timeout') AS line"
         ),
-        ["7s"]
+        ["100ms"]
     );
 }
 

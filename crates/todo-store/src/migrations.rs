@@ -3,7 +3,7 @@
 use diesel::{Connection, PgConnection, connection::SimpleConnection, pg::Pg};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::{Error, Result, Store};
+use crate::{Error, Result, Store, repo::scope::Txn};
 
 /// The migrations of the workspace's `migrations/` folder, the same ones the
 /// `diesel` CLI runs (the crate's `migrations` is a link to that folder, and
@@ -15,25 +15,35 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 const MIGRATION_LOCK: i64 = 0x746f_646f_5f6d_6967;
 
 /// Runs `change` in one transaction that holds the migration lock and has no
-/// statement timeout (building an index on a large table may take minutes).
+/// statement timeout (building an index on a large table may take minutes,
+/// and waiting for another migrator may too).
 ///
-/// Both are transaction-level (`pg_advisory_xact_lock`, `SET LOCAL`): they
+/// Both are transaction-level (`SET LOCAL`, `pg_advisory_xact_lock`): they
 /// end with the transaction, on whatever server connection it ran. Behind a
 /// transaction-mode pooler a session-level lock and unlock can land on two
 /// different server connections, leaving the lock held by an idle one, and a
 /// session-level `SET` would stay behind for the pooler's next client.
-/// Inside a caller's transaction this is a savepoint, and the lock is held
-/// until the caller's transaction ends.
+///
+/// The transaction is READ COMMITTED whatever the database's default: a
+/// migrator that waited for the lock must see what the one before it
+/// committed (a REPEATABLE READ snapshot, taken before the wait, would not,
+/// and it would apply every migration again). Inside a caller's transaction
+/// this is a savepoint in it, with the caller's isolation, and the lock and
+/// the timeout last until the caller's transaction ends.
 fn with_migration_session<T>(
     conn: &mut PgConnection,
     change: impl FnOnce(&mut PgConnection) -> Result<T>,
 ) -> Result<T> {
-    conn.transaction(|conn| {
+    let locked = |conn: &mut PgConnection| {
         conn.batch_execute(&format!(
-            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); SET LOCAL statement_timeout = 0"
+            "SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"
         ))?;
         change(conn)
-    })
+    };
+    match Txn::current(conn) {
+        Txn::None => conn.build_transaction().read_committed().run(locked),
+        Txn::Own | Txn::Caller => conn.transaction(locked),
+    }
 }
 
 /// Runs every pending migration and returns the versions applied (empty if
