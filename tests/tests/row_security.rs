@@ -95,10 +95,16 @@ fn an_unscoped_query_inside_a_scoped_transaction_sees_only_the_owners_rows() {
         .id;
     let app = db.app_role();
     let mut conn = app.conn();
+    // A library call inside the caller's transaction is scoped while it
+    // runs, and leaves no scope behind…
     conn.transaction(|conn| {
-        // Any library call scopes the transaction to its owner…
         assert_eq!(conn.count_tasks(&ada, &TaskFilter::default())?, 3);
-        // …and a query that forgets the owner still sees only Ada's tasks.
+        assert_eq!(count(conn, "tasks"), 0);
+        Ok::<_, Error>(())
+    })
+    .unwrap();
+    // …and in Ada's scope a query that forgets the owner sees only her tasks.
+    todo_store::in_owner_scope(&mut conn, &ada, |conn| {
         assert_eq!(count(conn, "tasks"), 3);
         assert_eq!(
             count(conn, &format!("tasks WHERE id = '{bobs_task}'")),
@@ -323,7 +329,6 @@ fn within_one_owners_scope_another_owners_rows_cannot_be_written() {
     let app = db.app_role();
     let mut conn = app.conn();
     conn.transaction(|conn| {
-        conn.count_tasks(&ada, &TaskFilter::default())?;
         // Planting a task on Bob, or renaming Bob, in Ada's scope.
         let planted = sql_query(format!(
             "INSERT INTO tasks (user_id, id, title) VALUES ('{}', gen_random_uuid(), 'x')",
@@ -335,23 +340,37 @@ fn within_one_owners_scope_another_owners_rows_cannot_be_written() {
         Err::<(), _>(Error::validation("test", "roll back"))
     })
     .unwrap_err();
-    conn.transaction(|conn| {
-        conn.count_tasks(&ada, &TaskFilter::default())?;
+    todo_store::in_owner_scope(&mut conn, &ada, |conn| {
         let renamed = sql_query(format!(
             "UPDATE users SET display_name = 'x' WHERE id = '{}'",
             bob.user_id()
         ))
         .execute(conn)?;
         assert_eq!(renamed, 0);
-        Ok::<_, Error>(())
+        Ok(())
     })
     .unwrap();
-    // Switching owners inside one transaction: each call sets its own scope.
-    conn.transaction(|conn| {
-        assert_eq!(conn.count_tasks(&ada, &TaskFilter::default())?, 3);
+    // A call for Bob inside Ada's scope is scoped to Bob while it runs, and
+    // leaves Ada's scope as it was: what follows still sees only her rows.
+    todo_store::in_owner_scope(&mut conn, &ada, |conn| {
         assert_eq!(count(conn, "tasks"), 3);
         assert_eq!(conn.count_tasks(&bob, &TaskFilter::default())?, 2);
-        assert_eq!(count(conn, "tasks"), 2);
+        assert_eq!(count(conn, "tasks"), 3);
+        Ok(())
+    })
+    .unwrap();
+    // The same inside a transaction of the caller's.
+    conn.transaction(|conn| {
+        todo_store::in_owner_scope(conn, &ada, |conn| {
+            assert_eq!(conn.count_tasks(&bob, &TaskFilter::default())?, 2);
+            assert_eq!(count(conn, "tasks"), 3);
+            Ok(())
+        })?;
+        assert_eq!(
+            count(conn, "tasks"),
+            0,
+            "the caller's transaction: no scope"
+        );
         Ok::<_, Error>(())
     })
     .unwrap();

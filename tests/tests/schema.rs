@@ -269,7 +269,8 @@ fn migrations_run_without_the_statement_timeout_and_restore_it() {
         .batch_execute("SELECT pg_advisory_lock(x'746f646f5f6d6967'::bigint)")
         .unwrap();
     let mut conn = db.conn();
-    conn.batch_execute("SET statement_timeout = '100ms'").unwrap();
+    conn.batch_execute("SET statement_timeout = '100ms'")
+        .unwrap();
     let applied = std::thread::scope(|scope| {
         let migrator = scope.spawn(|| run_migrations(&mut conn));
         // Held for longer than the migrator's session allows a statement.

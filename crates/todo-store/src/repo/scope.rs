@@ -1,9 +1,11 @@
 //! The owner scope that PostgreSQL's row-level security reads: every
 //! owner-scoped call tells the server whose rows it may touch, inside its
 //! own transaction, so that the setting can never outlive the call. Inside a
-//! caller's transaction it is set in that transaction, and stays until the
-//! transaction ends or the next scoped call sets another owner: the caller
-//! chose to group those statements, and `set_config(…, true)` ends with them.
+//! caller's transaction it is set in that transaction for the call, and the
+//! scope the call found there (none, or the owner of an enclosing
+//! [`in_owner_scope`]) is put back afterwards: one round trip to set it
+//! (reading the one before in the same statement), and one more to put the
+//! old one back when it differs.
 //!
 //! The migrations put policies on `tasks` (and on changes to `users`) that
 //! compare each row with `todo_store_scope()`, the transaction-local setting
@@ -17,11 +19,10 @@
 //! timeout travel together in one round trip (one simple-protocol message,
 //! see `CallSettings::begin_sql`), the call's statements follow, then
 //! `COMMIT`: two round trips more than an unscoped single-statement call.
-//! Inside a caller's transaction only the scope's `set_config` is added.
 //! `BENCHMARKS.md` has the measured cost.
 
 use diesel::{
-    PgConnection, RunQueryDsl,
+    PgConnection, QueryableByName, RunQueryDsl,
     connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
     sql_types::Text,
 };
@@ -81,12 +82,21 @@ pub(crate) fn run<T>(
     match (settings.row_security, txn) {
         (RowSecurity::Unscoped, txn) => call(conn, txn),
         (RowSecurity::Scoped, Txn::Caller) => {
-            // Local to the caller's transaction; the next scoped call in it
-            // (maybe for another owner) sets its own.
-            diesel::sql_query("SELECT set_config('todo.user_id', $1, true)")
-                .bind::<Text, _>(owner.user_id().to_string())
-                .execute(conn)?;
-            call(conn, Txn::Caller)
+            // Local to the caller's transaction, and only for this call: the
+            // scope it found (none, or an enclosing `in_owner_scope`'s owner)
+            // is put back afterwards, so that a call for another owner
+            // cannot leave that owner's rows open to what follows.
+            let previous = set_scope_returning_previous(conn, owner)?;
+            let answer = call(conn, Txn::Caller);
+            if previous != owner.user_id().to_string() {
+                let restored = set_scope(conn, &previous);
+                // After a failure the transaction may be aborted, and the
+                // caller must roll it back anyway: the call's error counts.
+                if answer.is_ok() {
+                    restored?;
+                }
+            }
+            answer
         }
         (RowSecurity::Scoped, _) => {
             // One round trip for BEGIN, the scope and the timeout.
@@ -115,6 +125,34 @@ pub(crate) fn run<T>(
     }
 }
 
+#[derive(QueryableByName)]
+struct Previous {
+    #[diesel(sql_type = Text)]
+    previous: String,
+}
+
+/// Sets the transaction-local scope to `owner` and returns the scope it
+/// replaced (empty for none), in one round trip. The materialised CTE is
+/// read before the outer row, and so before `set_config` runs.
+fn set_scope_returning_previous(conn: &mut PgConnection, owner: &Owner) -> Result<String> {
+    let row: Previous = diesel::sql_query(
+        "WITH scope AS MATERIALIZED \
+         (SELECT coalesce(current_setting('todo.user_id', true), '') AS previous) \
+         SELECT previous, set_config('todo.user_id', $1, true) AS set FROM scope",
+    )
+    .bind::<Text, _>(owner.user_id().to_string())
+    .get_result(conn)?;
+    Ok(row.previous)
+}
+
+/// Sets the transaction-local scope to `user_id` (empty: none).
+fn set_scope(conn: &mut PgConnection, user_id: &str) -> Result<()> {
+    diesel::sql_query("SELECT set_config('todo.user_id', $1, true)")
+        .bind::<Text, _>(user_id)
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Runs `query` on `conn` in a transaction scoped to `owner`, for
 /// PostgreSQL's row-level security: a downstream crate's own Diesel query on
 /// [`schema`](crate::schema) then sees and changes only the owner's tasks,
@@ -124,8 +162,9 @@ pub(crate) fn run<T>(
 /// At the top level it opens the transaction (`BEGIN` and the scope in one
 /// round trip) and commits it if `query` succeeds, or rolls it back if it
 /// fails. Inside a transaction the caller has open it sets the scope in that
-/// transaction, where it stays until the transaction ends or the next scoped
-/// call sets another owner.
+/// transaction for `query`, and puts back the scope it found afterwards.
+/// Repository calls made inside `query` on the same connection are scoped to
+/// their own owner while they run, and leave `owner`'s scope as it was.
 ///
 /// The types do not guard such a query, only the policies do: a role that
 /// bypasses row-level security (a superuser, `BYPASSRLS`, the tables' owner
