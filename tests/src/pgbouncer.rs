@@ -126,7 +126,9 @@ impl PgBouncer {
                  max_client_conn = 400\n\
                  auth_type = trust\n\
                  auth_file = {users}\n\
-                 auth_user = {auth_user}\n",
+                 auth_user = {auth_user}\n\
+                 {prepared}",
+                prepared = prepared_statements_off(binary),
                 host = server.host,
                 server_port = server.port,
                 users = dir.join("users.txt").display(),
@@ -301,5 +303,27 @@ fn sweep() {
             }
         }
         let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+/// The setting that keeps a PgBouncer of 1.21 or later (which can track
+/// prepared statements, and does by default from 1.24 on) as blind to them
+/// as 1.18, which these tests are written against; nothing for older ones,
+/// which do not know the setting.
+fn prepared_statements_off(binary: &Path) -> &'static str {
+    let output = Command::new(binary).arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&output.stdout);
+    let tracks = version
+        .split_whitespace()
+        .nth(1)
+        .and_then(|number| {
+            let mut parts = number.split('.').map(|part| part.parse::<u32>().ok());
+            Some((parts.next()??, parts.next()??))
+        })
+        .is_some_and(|minor| minor >= (1, 21));
+    if tracks {
+        "max_prepared_statements = 0\n"
+    } else {
+        ""
     }
 }

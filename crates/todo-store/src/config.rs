@@ -40,11 +40,20 @@ pub struct StoreConfig {
     /// (default 30 s; `None`: the server's setting). It is set
     /// transaction-locally, in the same message as the call's `BEGIN` and
     /// owner scope, so it costs no round trip and never outlives the call on
-    /// a pooler's shared server connection. Statements outside such a
-    /// transaction (account look-ups, every call with
-    /// [`RowSecurity::Unscoped`], a caller's own connection) run under the
-    /// server's setting: for a ceiling on everything, set it on the role
-    /// (`ALTER ROLE … SET statement_timeout = '30s'`).
+    /// a pooler's shared server connection.
+    ///
+    /// With [`RowSecurity::Scoped`] (the default) that covers every
+    /// [`TaskRepo`](crate::TaskRepo) call, `update_profile`,
+    /// `change_password`, `delete_user` and
+    /// [`Store::in_owner_scope`](crate::Store::in_owner_scope). It does not
+    /// cover the account calls that have no owner yet (`create_user`,
+    /// `get_user`, `find_user_by_email`, `list_users`, `authenticate`,
+    /// `owner_for_subject`, `operator_owner`), any call with
+    /// [`RowSecurity::Unscoped`], or a connection of your own
+    /// ([`Store::conn`](crate::Store::conn)): those run under the server's
+    /// setting. For a ceiling on everything, set it on the role
+    /// (`ALTER ROLE … SET statement_timeout = '30s'`), which a pooler keeps
+    /// too.
     pub statement_timeout: Option<Duration>,
     /// Whether connections keep Diesel's prepared-statement cache (default
     /// [`StatementCache::Enabled`]). Turn it off behind a transaction-mode
@@ -276,10 +285,16 @@ impl StoreConfig {
     /// holds, and the process dies (SIGABRT or SIGSEGV) on its way out, the
     /// same race as OpenSSL's (see `pool::prepare_tls_library`). Few servers
     /// offer GSSAPI encryption (Neon does not); one that needs it says
-    /// `gssencmode=prefer` or `require` in the URL, or `PGGSSENCMODE`.
+    /// `gssencmode=prefer` or `require` in the URL, `PGGSSENCMODE`, or a
+    /// service file (with `service=` or `PGSERVICE` the library adds none).
     pub(crate) fn driver_url(&self) -> DatabaseUrl {
         let third = (self.network_timeout.as_secs() / 3).max(1).to_string();
-        let gss = std::env::var_os("PGGSSENCMODE").is_none();
+        // A service file, or the environment, may choose a mode: a URL
+        // parameter would override it.
+        let gss = ["PGGSSENCMODE", "PGSERVICE"]
+            .iter()
+            .all(|var| std::env::var_os(var).is_none())
+            && self.url.param("service").is_none();
         [
             (
                 "connect_timeout",
@@ -314,13 +329,18 @@ mod tests {
         let expected = "postgres://h/db?sslmode=require&keepalives_idle=7&connect_timeout=10\
                         &keepalives=1&keepalives_interval=5&keepalives_count=2\
                         &tcp_user_timeout=15000";
-        match std::env::var_os("PGGSSENCMODE") {
-            None => assert_eq!(url.expose(), format!("{expected}&gssencmode=disable")),
-            Some(_) => assert_eq!(url.expose(), expected),
+        match (
+            std::env::var_os("PGGSSENCMODE"),
+            std::env::var_os("PGSERVICE"),
+        ) {
+            (None, None) => assert_eq!(url.expose(), format!("{expected}&gssencmode=disable")),
+            _ => assert_eq!(url.expose(), expected),
         }
         let gss = StoreConfig::new("postgres://h/db?gssencmode=require").driver_url();
         assert_eq!(gss.expose().matches("gssencmode").count(), 1);
         assert!(gss.expose().contains("gssencmode=require"));
+        let service = StoreConfig::new("postgres:///db?service=prod").driver_url();
+        assert!(!service.expose().contains("gssencmode"));
         let bad =
             StoreConfig::new("postgres://localhost/db").network_timeout(Duration::from_secs(1));
         assert!(bad.validate().is_err());

@@ -43,7 +43,7 @@ pub struct Store {
     pool: Pool<Manager>,
     /// Kept to scrub its password from connection errors.
     url: DatabaseUrl,
-    /// Applied to every repository call (see `repo/store.rs`).
+    /// Applied to every repository call (see `repo/backend.rs`).
     pub(crate) retry: RetryPolicy,
     /// How owner-scoped calls are scoped and timed out.
     pub(crate) calls: CallSettings,

@@ -176,8 +176,13 @@ fn set_scope(conn: &mut PgConnection, user_id: &str) -> Result<()> {
 ///
 /// fn open_count(conn: &mut PgConnection, owner: &Owner) -> todo_store::Result<i64> {
 ///     todo_store::in_owner_scope(conn, owner, |conn| {
-///         // No owner filter: the policies add it.
-///         Ok(tasks::table.filter(tasks::completed.eq(false)).count().get_result(conn)?)
+///         // As the application role the policies add the owner filter; it
+///         // is written here too, for roles they do not hold.
+///         Ok(tasks::table
+///             .filter(tasks::user_id.eq(owner.user_id()))
+///             .filter(tasks::completed.eq(false))
+///             .count()
+///             .get_result(conn)?)
 ///     })
 /// }
 /// ```
