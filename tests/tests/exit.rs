@@ -43,6 +43,13 @@ fn a_program_that_returns_while_its_pool_connects_exits_cleanly() {
     .get_result(&mut db.conn())
     .unwrap();
 
+    if !tls {
+        // The OpenSSL race needs TLS; the Kerberos one is still exercised.
+        eprintln!(
+            "note: the test server does not speak TLS, so OpenSSL's exit-time race is not \
+             exercised here"
+        );
+    }
     let started = Instant::now();
     let runs: Vec<(u32, Output)> = thread::scope(|scope| {
         let workers: Vec<_> = (0..THREADS)
