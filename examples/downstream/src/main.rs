@@ -29,6 +29,8 @@ fn run(scratch: &Scratch) -> Result<(), Box<dyn Error>> {
     let mut admin = owner.conn()?;
     todo_store::setup_app_role(&mut admin, role)?;
     // A password, for servers that ask for one (Neon does; trust auth ignores it).
+    // `ALTER ROLE … PASSWORD` sends it in clear to a server that may log DDL:
+    // for a real role, psql's `\password` sends a SCRAM verifier instead.
     let password = Uuid::new_v4().simple().to_string();
     admin.batch_execute(&format!("ALTER ROLE {role} PASSWORD '{password}'"))?;
     println!("migrated {}; application role {role}", scratch.database);
