@@ -124,3 +124,27 @@ fn an_unscoped_single_statement_call_is_one_message() {
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert!(sent[0].starts_with("SELECT"), "{sent:#?}");
 }
+
+/// Inside a caller's transaction a call sets its scope (reading the one it
+/// replaces in the same statement), runs, and puts the old scope back.
+#[test]
+fn a_call_in_a_callers_transaction_sets_and_then_puts_back_the_scope() {
+    use diesel::Connection;
+    let _turn = turn();
+    let db = TestDb::new();
+    let (store, owner, task) = store_with_a_task(&db, RowSecurity::Scoped);
+    let mut conn = store.conn().unwrap();
+    let sent = sent_by(|| {
+        conn.transaction(|conn| conn.get_task(&owner, task.id).map(drop))
+            .unwrap();
+    });
+    assert_eq!(sent.len(), 5, "{sent:#?}");
+    assert_eq!(sent[0], "BEGIN");
+    assert!(sent[1].contains("set_config('todo.user_id'"), "{sent:#?}");
+    assert!(sent[2].starts_with("SELECT"), "{sent:#?}");
+    assert!(
+        sent[3].starts_with("SELECT set_config('todo.user_id'"),
+        "{sent:#?}"
+    );
+    assert_eq!(sent[4], "COMMIT");
+}
