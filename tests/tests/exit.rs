@@ -36,6 +36,25 @@ const MIN_IDLE: u32 = 4;
 
 #[test]
 fn a_program_that_returns_while_its_pool_connects_exits_cleanly() {
+    runs_exit_cleanly(First::Library);
+}
+
+/// When libpq, not the library, made the program's first TLS connection,
+/// OpenSSL's exit-time clean-up is registered after all; dropping the store
+/// then waits for the connections its pool is still opening.
+#[test]
+fn a_program_whose_first_connection_was_not_the_librarys_exits_cleanly_too() {
+    runs_exit_cleanly(First::PlainDiesel);
+}
+
+/// Which connection the short-lived program opens first.
+#[derive(Debug, Clone, Copy)]
+enum First {
+    Library,
+    PlainDiesel,
+}
+
+fn runs_exit_cleanly(first: First) {
     let db = TestDb::new();
     let tls: bool = diesel::select(sql::<Bool>(
         "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())",
@@ -53,12 +72,12 @@ fn a_program_that_returns_while_its_pool_connects_exits_cleanly() {
     let started = Instant::now();
     let runs: Vec<(u32, Output)> = thread::scope(|scope| {
         let workers: Vec<_> = (0..THREADS)
-            .map(|first| {
+            .map(|worker| {
                 let db = &db;
                 scope.spawn(move || {
-                    (first..RUNS)
+                    (worker..RUNS)
                         .step_by(THREADS as usize)
-                        .map(|run| (run, run_once(db, run)))
+                        .map(|run| (run, run_once(db, run, first)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -79,7 +98,7 @@ fn a_program_that_returns_while_its_pool_connects_exits_cleanly() {
         .filter(|(_, output)| !output.status.success())
         .collect();
     println!(
-        "{RUNS} runs ({THREADS} at a time, TLS {}) in {elapsed:.1?}: \
+        "{RUNS} runs ({first:?} first, {THREADS} at a time, TLS {}) in {elapsed:.1?}: \
          {signalled} ended by a signal, {} did not exit 0",
         if tls { "on" } else { "off" },
         failed.len(),
@@ -111,10 +130,15 @@ fn wait_micros(run: u32) -> u32 {
 /// One run of the short-lived program, with the defaults a user gets for TLS
 /// and GSSAPI encryption (libpq's `sslmode=prefer`, the library's
 /// `gssencmode=disable`) unless the test database's URL sets them.
-fn run_once(db: &TestDb, run: u32) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_short_lived_store"))
+fn run_once(db: &TestDb, run: u32, first: First) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_short_lived_store"));
+    command
         .arg(MIN_IDLE.to_string())
-        .arg(wait_micros(run).to_string())
+        .arg(wait_micros(run).to_string());
+    if let First::PlainDiesel = first {
+        command.arg("plain-first");
+    }
+    command
         .env("DATABASE_URL", db.url().expose())
         .env_remove("PGSSLMODE")
         .env_remove("PGGSSENCMODE")

@@ -2,7 +2,7 @@
 
 use std::{
     fmt,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Condvar, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -47,6 +47,8 @@ pub struct Store {
     pub(crate) retry: RetryPolicy,
     /// How owner-scoped calls are scoped and timed out.
     pub(crate) calls: CallSettings,
+    /// The last clone dropped waits for connections still being opened.
+    _closing: Arc<Closing>,
 }
 
 impl Store {
@@ -63,8 +65,10 @@ impl Store {
         // retried for the whole checkout timeout.
         drop(config.establish()?);
         let url = config.driver_url();
+        let opening = Arc::new(Opening::default());
         let manager = Manager {
             inner: ConnectionManager::new(url.expose()),
+            opening: Arc::clone(&opening),
             statement_cache: config.statement_cache,
             check_idle_after: config.check_idle_after,
             last_loss: Mutex::new(None),
@@ -80,6 +84,10 @@ impl Store {
             url,
             retry: config.retry,
             calls: config.call_settings(),
+            _closing: Arc::new(Closing {
+                opening,
+                limit: config.connect_timeout,
+            }),
         })
     }
 
@@ -111,6 +119,62 @@ impl fmt::Debug for Store {
     }
 }
 
+/// How many connections r2d2's worker threads are opening right now.
+#[derive(Debug, Default)]
+struct Opening {
+    count: Mutex<usize>,
+    none: Condvar,
+}
+
+impl Opening {
+    /// Counts one connection being opened until the guard is dropped.
+    fn begin(self: &Arc<Self>) -> OpeningGuard {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        OpeningGuard(Arc::clone(self))
+    }
+}
+
+/// One connection being opened (see [`Opening::begin`]).
+struct OpeningGuard(Arc<Opening>);
+
+impl Drop for OpeningGuard {
+    fn drop(&mut self) {
+        let mut count = self.0.count.lock().unwrap_or_else(PoisonError::into_inner);
+        *count -= 1;
+        if *count == 0 {
+            self.0.none.notify_all();
+        }
+    }
+}
+
+/// Shared by every clone of a [`Store`]. When the last one is dropped, it
+/// waits (at most the connect timeout) until no connection is being opened
+/// in the background any more: a program that returns from `main` right
+/// after using a store then never exits while a worker thread is inside
+/// libpq's TLS or GSSAPI handshake, whose libraries' exit-time clean-up
+/// would pull state from under it (see [`prepare_tls_library`]; this is the
+/// second wall, for a program whose first connection was not the
+/// library's).
+#[derive(Debug)]
+struct Closing {
+    opening: Arc<Opening>,
+    limit: Duration,
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        let count = self
+            .opening
+            .count
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _ = self
+            .opening
+            .none
+            .wait_timeout_while(count, self.limit, |count| *count > 0);
+    }
+}
+
 /// The pool's connection manager: Diesel's, except that a connection handed
 /// back less than [`StoreConfig::check_idle_after`] ago is handed out again
 /// without the `SELECT 1` round trip of r2d2's checkout test (the approach
@@ -130,6 +194,7 @@ impl fmt::Debug for Store {
 #[derive(Debug)]
 pub struct Manager {
     inner: ConnectionManager<PgConnection>,
+    opening: Arc<Opening>,
     statement_cache: StatementCache,
     check_idle_after: Duration,
     /// When a connection was last found lost: the server may have restarted,
@@ -142,6 +207,7 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<PgConnection, Self::Error> {
+        let _opening = self.opening.begin();
         prepare_tls_library();
         let mut conn = self.inner.connect()?;
         self.statement_cache.apply(&mut conn);
