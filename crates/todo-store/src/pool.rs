@@ -38,6 +38,11 @@ pub type PooledConn = PooledConnection<Manager>;
 /// [`UserRepo`](crate::UserRepo). Cheap to clone; clones share the pool, so
 /// a web server keeps one and hands each request its own clone (as axum's
 /// `State` extractor does), which the `&mut self` repository methods need.
+///
+/// Dropping the last clone waits, at most the connect timeout, until the
+/// pool opens no connection in the background any more (usually a few
+/// milliseconds), so that a program may return from `main` right after
+/// using a store.
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<Manager>,
