@@ -45,7 +45,9 @@ use diesel::{
     Connection, PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection,
     sql_query, sql_types::Text,
 };
-use todo_store::{DatabaseUrl, Store, StoreConfig, run_migrations};
+use todo_store::{
+    DatabaseUrl, NewUser, OperatorRepo, Owner, Store, StoreConfig, UserRepo, run_migrations,
+};
 
 /// The server used when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/todo_store";
@@ -111,6 +113,14 @@ impl TestDb {
     /// A new connection to this database.
     pub fn conn(&self) -> PgConnection {
         connect(&self.url)
+    }
+
+    /// A new account with this email on this database, and its owner (by
+    /// the operator path: tests need no password round).
+    pub fn owner(&self, email: &str) -> Owner {
+        let mut store = self.store();
+        store.create_user(NewUser::new(email)).unwrap();
+        store.operator_owner(email).unwrap()
     }
 
     /// A small pool-backed store on this database.

@@ -222,11 +222,7 @@ fn a_statement_over_the_timeout_is_a_timeout_and_the_connection_stays_usable() {
             .statement_timeout(Some(Duration::from_millis(100))),
     )
     .unwrap();
-    let mut setup = db.store();
-    setup
-        .create_user(NewUser::new("timeout@example.com"))
-        .unwrap();
-    let owner = setup.operator_owner("timeout@example.com").unwrap();
+    let owner = db.owner("timeout@example.com");
     let err = store
         .in_owner_scope(&owner, |conn| Ok(conn.batch_execute("SELECT pg_sleep(5)")?))
         .unwrap_err();

@@ -13,8 +13,7 @@ use std::{
 
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
 use todo_store::{
-    NewTask, NewUser, OperatorRepo, Owner, RowSecurity, StatementCache, Store, TaskPatch, TaskRepo,
-    UserRepo, VersionCheck,
+    NewTask, Owner, RowSecurity, StatementCache, Store, TaskPatch, TaskRepo, VersionCheck,
 };
 use todo_store_tests::TestDb;
 
@@ -66,12 +65,9 @@ fn store_with_a_task(db: &TestDb, mode: RowSecurity) -> (Store, Owner, todo_stor
             .row_security(mode),
     )
     .unwrap();
-    let mut setup = db.store();
-    setup
-        .create_user(NewUser::new("trips@example.com"))
-        .unwrap();
-    let owner = setup.operator_owner("trips@example.com").unwrap();
-    let task = setup
+    let owner = db.owner("trips@example.com");
+    let task = db
+        .store()
         .create_task(&owner, NewTask::new("Count the hops"))
         .unwrap();
     (store, owner, task)
