@@ -2,7 +2,9 @@
 #![warn(missing_docs)]
 
 mod app_role;
-#[cfg(feature = "operator")]
+#[cfg(feature = "bulk")]
+pub mod backup;
+#[cfg(feature = "bulk")]
 pub mod bulk;
 mod config;
 mod cursor;

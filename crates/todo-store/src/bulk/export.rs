@@ -12,21 +12,24 @@ use uuid::Uuid;
 
 use super::{PasswordHash, ROW_SECURITY_OFF, TaskRecord, UserRecord};
 use crate::{
-    Error, Priority, TaskId, UserId,
+    Error, Owner, Priority, TaskId, UserId,
+    repo::scope,
     schema::{tasks, users},
 };
 
 /// Rows per query when [`ExportOptions::page_rows`] is left as it is.
-pub const DEFAULT_PAGE_ROWS: u32 = 10_000;
+const DEFAULT_PAGE_ROWS: u32 = 10_000;
 
-/// Whose data [`export`] reads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum ExportScope {
-    /// Every account and every task.
+/// Whose accounts and tasks [`export`] reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum Accounts {
+    /// Every account and every task: an operator's backup. Needs a role
+    /// that bypasses row-level security.
     #[default]
     All,
-    /// One account and its tasks.
-    User(UserId),
+    /// One account and its tasks, read in that owner's row-level-security
+    /// scope: a user's own export, which the application role may make.
+    One(Owner),
 }
 
 /// Whether [`export`] reads password hashes.
@@ -42,11 +45,11 @@ pub enum Secrets {
 }
 
 /// What [`export`] reads, and how much per query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct ExportOptions {
     /// Whose data.
-    pub scope: ExportScope,
+    pub accounts: Accounts,
     /// With or without password hashes.
     pub secrets: Secrets,
     /// Rows per query, and so per [`ExportChunk`] (at least 1): memory is
@@ -57,7 +60,7 @@ pub struct ExportOptions {
 impl Default for ExportOptions {
     fn default() -> Self {
         Self {
-            scope: ExportScope::All,
+            accounts: Accounts::All,
             secrets: Secrets::Omit,
             page_rows: DEFAULT_PAGE_ROWS,
         }
@@ -65,9 +68,9 @@ impl Default for ExportOptions {
 }
 
 impl ExportOptions {
-    /// Sets [`scope`](Self::scope).
-    pub fn scope(mut self, scope: ExportScope) -> Self {
-        self.scope = scope;
+    /// Sets [`accounts`](Self::accounts).
+    pub fn accounts(mut self, accounts: Accounts) -> Self {
+        self.accounts = accounts;
         self
     }
 
@@ -102,7 +105,7 @@ pub struct Exported {
     pub tasks: u64,
 }
 
-/// Reads every account of the scope (ordered by id), then their tasks
+/// Reads the accounts `options` select (ordered by id), then their tasks
 /// (ordered by owner, then id), and hands them to `sink` one page at a time.
 ///
 /// Pages are keyset queries of [`ExportOptions::page_rows`] rows along the
@@ -113,11 +116,13 @@ pub struct Exported {
 /// The order and the values depend only on the data, so exporting the same
 /// data twice gives the same records.
 ///
-/// Row-level security is switched off for the transaction, as `pg_dump`
-/// does: for a role that bypasses it (a superuser or `BYPASSRLS` role, as
-/// operator tools connect with) this changes nothing, and a role subject to
-/// it gets an error instead of an export silently missing the tasks its
-/// policies hide.
+/// For [`Accounts::All`], row-level security is switched off for the
+/// transaction, as `pg_dump` does: for a role that bypasses it (a superuser
+/// or `BYPASSRLS` role, as operator tools connect with) this changes
+/// nothing, and a role subject to it gets an error instead of an export
+/// silently missing the tasks its policies hide. For [`Accounts::One`] the
+/// transaction is scoped to that owner instead, so the application role can
+/// export the data of the user it serves, and only theirs.
 ///
 /// The connection must not be inside a transaction already.
 ///
@@ -143,7 +148,10 @@ where
         .repeatable_read()
         .read_only()
         .run(|conn| {
-            conn.batch_execute(ROW_SECURITY_OFF)?;
+            match &options.accounts {
+                Accounts::All => conn.batch_execute(ROW_SECURITY_OFF)?,
+                Accounts::One(owner) => scope::set_for_transaction(conn, owner)?,
+            }
             let mut exported = Exported::default();
             let mut after = None;
             loop {
@@ -159,7 +167,7 @@ where
             }
             let mut after = None;
             loop {
-                let page = task_page(conn, options.scope, after, limit)?;
+                let page = task_page(conn, &options.accounts, after, limit)?;
                 let Some((owner, last)) = page.last() else {
                     break;
                 };
@@ -210,8 +218,8 @@ fn user_page(
     limit: i64,
 ) -> QueryResult<Vec<UserRecord>> {
     let mut query = users::table.order_by(users::id).limit(limit).into_boxed();
-    if let ExportScope::User(id) = options.scope {
-        query = query.filter(users::id.eq(id));
+    if let Accounts::One(owner) = &options.accounts {
+        query = query.filter(users::id.eq(owner.user_id()));
     }
     if let Some(after) = after {
         query = query.filter(users::id.gt(after));
@@ -273,7 +281,7 @@ type TaskColumns = (
 /// primary key index, `(user_id, id)`.
 fn task_page(
     conn: &mut PgConnection,
-    scope: ExportScope,
+    accounts: &Accounts,
     after: Option<(UserId, TaskId)>,
     limit: i64,
 ) -> QueryResult<Vec<(UserId, TaskRecord)>> {
@@ -293,20 +301,20 @@ fn task_page(
         .order_by((tasks::user_id, tasks::id))
         .limit(limit)
         .into_boxed();
-    query = match (scope, after) {
-        (ExportScope::All, None) => query,
+    query = match (accounts, after) {
+        (Accounts::All, None) => query,
         // A row comparison, which PostgreSQL reads as one index range (an
         // `a > x OR (a = x AND b > y)` it would not).
-        (ExportScope::All, Some((owner, id))) => query.filter(
+        (Accounts::All, Some((owner, id))) => query.filter(
             sql::<Bool>("(tasks.user_id, tasks.id) > (")
                 .bind::<SqlUuid, Uuid>(owner.as_uuid())
                 .sql(", ")
                 .bind::<SqlUuid, Uuid>(id.as_uuid())
                 .sql(")"),
         ),
-        (ExportScope::User(owner), None) => query.filter(tasks::user_id.eq(owner)),
-        (ExportScope::User(owner), Some((_, id))) => query
-            .filter(tasks::user_id.eq(owner))
+        (Accounts::One(owner), None) => query.filter(tasks::user_id.eq(owner.user_id())),
+        (Accounts::One(owner), Some((_, id))) => query
+            .filter(tasks::user_id.eq(owner.user_id()))
             .filter(tasks::id.gt(id)),
     };
     let rows = query.load::<TaskColumns>(conn)?;

@@ -12,7 +12,7 @@ use diesel::{
 };
 
 use super::{ROW_SECURITY_OFF, TaskCopyRow, TaskRecord, UserCopyRow, UserRecord, copy_rows};
-use crate::{Priority, Result, TaskId, UserId};
+use crate::{ConflictKind, Entity, Error, Priority, Result, TaskId, UserId};
 
 /// Accounts and tasks to [`import`] in one transaction, each checked when it
 /// is added.
@@ -33,8 +33,7 @@ impl ImportBatch {
     /// [`Error::Validation`](crate::Error::Validation) naming the field
     /// (e.g. `email`); the batch is unchanged.
     pub fn push_user(&mut self, user: UserRecord) -> Result<()> {
-        let stored = UserCopyRow::validated(&user)?.to_record(&user);
-        self.users.push(stored);
+        self.users.push(stored_user(user)?);
         Ok(())
     }
 
@@ -46,9 +45,28 @@ impl ImportBatch {
     /// [`Error::Validation`](crate::Error::Validation) naming the field
     /// (e.g. `title`); the batch is unchanged.
     pub fn push_task(&mut self, owner: UserId, task: TaskRecord) -> Result<()> {
-        let stored = TaskCopyRow::validated(owner, &task)?.to_record();
-        self.tasks.push((owner, stored));
+        self.tasks.push((owner, stored_task(owner, task)?));
         Ok(())
+    }
+
+    /// Adds an account that [`stored_user`] returned.
+    pub(crate) fn push_stored_user(&mut self, user: UserRecord) {
+        self.users.push(user);
+    }
+
+    /// Adds a task that [`stored_task`] returned.
+    pub(crate) fn push_stored_task(&mut self, owner: UserId, task: TaskRecord) {
+        self.tasks.push((owner, task));
+    }
+
+    /// The accounts, in the order added.
+    pub(crate) fn users(&self) -> &[UserRecord] {
+        &self.users
+    }
+
+    /// The tasks and their owners, in the order added.
+    pub(crate) fn tasks(&self) -> &[(UserId, TaskRecord)] {
+        &self.tasks
     }
 
     /// Accounts in the batch.
@@ -70,6 +88,19 @@ impl ImportBatch {
     pub fn is_empty(&self) -> bool {
         self.users.is_empty() && self.tasks.is_empty()
     }
+}
+
+/// `user` checked by the repositories' rules, as it will be stored
+/// (trimmed, times cut to microseconds).
+pub(crate) fn stored_user(user: UserRecord) -> Result<UserRecord> {
+    Ok(UserCopyRow::validated(&user)?.to_record(&user))
+}
+
+/// `task` of `owner` checked by the repositories' rules, as it will be
+/// stored (title trimmed, a blank description as none, times cut to
+/// microseconds).
+pub(crate) fn stored_task(owner: UserId, task: TaskRecord) -> Result<TaskRecord> {
+    Ok(TaskCopyRow::validated(owner, &task)?.to_record())
 }
 
 /// What [`import`] did.
@@ -98,9 +129,15 @@ impl AddAssign for Imported {
 /// are skipped, so importing the same records again changes nothing.
 ///
 /// Every record keeps its id, timestamps and version. "Already stored" means
-/// an account with the same id, or a task with the same owner and id; such a
-/// row is left exactly as it is (it is not compared nor overwritten) and
-/// counted in [`Imported::users_present`] / [`Imported::tasks_present`].
+/// an account with the same id, or a task with the same owner and id, with
+/// the same values; such a row is left exactly as it is and counted in
+/// [`Imported::users_present`] / [`Imported::tasks_present`]. A record whose
+/// id is stored with other values (or that the batch holds twice, with
+/// other values) is refused: the batch fails with
+/// [`ConflictKind::StoredDiffers`](crate::ConflictKind::StoredDiffers)
+/// naming it, so that a restore never drops data without a word. An account
+/// record without a password hash says nothing about the stored one (a
+/// backup made without secrets); one with a hash must match it.
 ///
 /// The batch is first sent with plain `COPY` (under a savepoint): the fast
 /// path of a restore into an empty database. If any row collides with a
@@ -116,7 +153,8 @@ impl AddAssign for Imported {
 /// [`Error::Conflict`](crate::Error::Conflict) if a new account's email
 /// ([`EmailTaken`](crate::ConflictKind::EmailTaken)) or auth subject
 /// ([`AuthSubjectTaken`](crate::ConflictKind::AuthSubjectTaken)) belongs to
-/// another account; [`Error::NotFound`](crate::Error::NotFound) if a task's
+/// another account, or a record contradicts the stored one
+/// ([`StoredDiffers`](crate::ConflictKind::StoredDiffers)); [`Error::NotFound`](crate::Error::NotFound) if a task's
 /// owner does not exist; the library's errors if the database fails.
 /// Nothing of the batch is written on error.
 pub fn import(conn: &mut PgConnection, batch: &ImportBatch) -> Result<Imported> {
@@ -197,9 +235,39 @@ const INSERT_TASKS: &str = "
       FROM pg_temp.todo_store_import_tasks
     ON CONFLICT (user_id, id) DO NOTHING";
 
+/// Staged accounts stored under their id with other values. A staged row
+/// without a password hash leaves the stored hash out of the comparison.
+const USERS_DIFFERING: &str = "
+    SELECT s.id
+      FROM pg_temp.todo_store_import_users s JOIN users u USING (id)
+     WHERE (u.email, u.auth_subject, u.display_name, u.time_zone, u.created_at, u.updated_at)
+           IS DISTINCT FROM
+           (s.email, s.auth_subject, s.display_name, s.time_zone, s.created_at, s.updated_at)
+        OR (s.password_hash IS NOT NULL AND s.password_hash IS DISTINCT FROM u.password_hash)
+     LIMIT 1";
+
+/// Staged tasks stored under their owner and id with other values.
+const TASKS_DIFFERING: &str = "
+    SELECT s.id
+      FROM pg_temp.todo_store_import_tasks s JOIN tasks t USING (user_id, id)
+     WHERE (t.title, t.description, t.completed, t.completed_at, t.priority, t.due_at,
+            t.version, t.created_at, t.updated_at)
+           IS DISTINCT FROM
+           (s.title, s.description, s.completed, s.completed_at, s.priority, s.due_at,
+            s.version, s.created_at, s.updated_at)
+     LIMIT 1";
+
+#[derive(QueryableByName)]
+struct Differing {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+}
+
 /// The idempotent path: COPY into staging tables of this transaction, then
-/// insert what is not stored yet. Only an id conflict is skipped; an email or
-/// auth subject of another account still fails the batch.
+/// insert what is not stored yet, then compare what was skipped with what
+/// is stored. Only an id conflict with the same values is skipped; other
+/// values under that id, or an email or auth subject of another account,
+/// fail the batch.
 fn staged(
     conn: &mut PgConnection,
     users: &[UserCopyRow<'_>],
@@ -213,6 +281,7 @@ fn staged(
             .from_insertable(&rows)
             .execute(conn)?;
         let inserted = sql_query(INSERT_USERS).execute(conn)?;
+        differing(conn, USERS_DIFFERING, Entity::User)?;
         imported.users_inserted = inserted as u64;
         imported.users_present = staged.saturating_sub(inserted) as u64;
     }
@@ -222,11 +291,26 @@ fn staged(
             .from_insertable(&rows)
             .execute(conn)?;
         let inserted = sql_query(INSERT_TASKS).execute(conn)?;
+        differing(conn, TASKS_DIFFERING, Entity::Task)?;
         imported.tasks_inserted = inserted as u64;
         imported.tasks_present = staged.saturating_sub(inserted) as u64;
     }
     conn.batch_execute(DROP_STAGING)?;
     Ok(imported)
+}
+
+/// Fails with [`ConflictKind::StoredDiffers`] naming the first row `query`
+/// finds. The rows this batch inserted match themselves; a row it skipped
+/// must match the stored one. A statement of its own, so under READ
+/// COMMITTED it sees a row another import committed while this one waited.
+fn differing(conn: &mut PgConnection, query: &str, entity: Entity) -> Result<()> {
+    match sql_query(query).get_result::<Differing>(conn).optional()? {
+        None => Ok(()),
+        Some(row) => Err(Error::Conflict(ConflictKind::StoredDiffers {
+            entity,
+            id: row.id,
+        })),
+    }
 }
 
 #[derive(Insertable)]

@@ -2,7 +2,7 @@
 //! stored, for seeding ([`load`]), backing up ([`export`]) and restoring
 //! ([`import`]) a database.
 //!
-//! These are operator paths (cargo feature `operator`), not owner-scoped
+//! These are operator paths (cargo feature `bulk`), not owner-scoped
 //! ones: records carry ids, timestamps, versions and password hashes as
 //! stored, which the ordinary [`TaskRepo`](crate::TaskRepo) never lets a
 //! client set. Every record is checked by the same rules as the repositories
@@ -18,8 +18,8 @@
 //!   idempotent: rows whose ids are already stored are left as they are and
 //!   counted, so a restore can be run again.
 //!
-//! Copying one database into another, page by page (the `todo-store export`
-//! and `import` commands do the same through a file):
+//! Copying one database into another, page by page ([`backup`](crate::backup)
+//! does the same through a file):
 //!
 //! ```no_run
 //! use todo_store::{StoreConfig, bulk::{self, ExportChunk, ExportOptions, ImportBatch}};
@@ -75,8 +75,9 @@ use records::{TaskCopyRow, UserCopyRow};
 /// `pg_dump` does: a bulk path sees every row or none.
 const ROW_SECURITY_OFF: &str = "SET LOCAL row_security = off";
 
-pub use export::{ExportChunk, ExportOptions, ExportScope, Exported, Secrets, export};
+pub use export::{Accounts, ExportChunk, ExportOptions, Exported, Secrets, export};
 pub use import::{ImportBatch, Imported, import};
+pub(crate) use import::{stored_task, stored_user};
 pub use records::{PasswordHash, TaskRecord, UserRecord};
 
 /// Accounts and tasks loaded together, in one transaction.

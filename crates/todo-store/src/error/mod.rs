@@ -155,6 +155,16 @@ pub enum ConflictKind {
     /// repositories choose new ids themselves).
     #[error("a user with this id already exists")]
     DuplicateUserId,
+    /// A restored record has the id of a stored one but other values (bulk
+    /// import only): restoring it would either drop it or overwrite the
+    /// stored one, so neither happens.
+    #[error("{entity} {id} is already stored with other values")]
+    StoredDiffers {
+        /// A user or a task.
+        entity: Entity,
+        /// The id both records have.
+        id: uuid::Uuid,
+    },
     /// The caller expected another version: someone changed the task meanwhile.
     #[error("task is at version {actual}, not the expected {expected}")]
     StaleVersion {

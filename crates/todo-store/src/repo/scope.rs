@@ -146,11 +146,22 @@ fn set_scope_returning_previous(conn: &mut PgConnection, owner: &Owner) -> Resul
 }
 
 /// Sets the transaction-local scope to `user_id` (empty: none).
-fn set_scope(conn: &mut PgConnection, user_id: &str) -> Result<()> {
+fn set_scope(conn: &mut PgConnection, user_id: &str) -> diesel::QueryResult<()> {
     diesel::sql_query("SELECT set_config('todo.user_id', $1, true)")
         .bind::<Text, _>(user_id)
         .execute(conn)?;
     Ok(())
+}
+
+/// Scopes the rest of the transaction open on `conn` to `owner`, for a
+/// call that opened that transaction itself (and so has no scope to put
+/// back).
+#[cfg(feature = "bulk")]
+pub(crate) fn set_for_transaction(
+    conn: &mut PgConnection,
+    owner: &Owner,
+) -> diesel::QueryResult<()> {
+    set_scope(conn, &owner.user_id().to_string())
 }
 
 /// Runs `query` on `conn` in a transaction scoped to `owner`, for

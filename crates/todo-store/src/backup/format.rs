@@ -1,31 +1,18 @@
-//! The backup file: JSON Lines, version 1.
-//!
-//! ```text
-//! {"format":"todo-store","version":1,"secrets":false}
-//! {"type":"user","id":"…","email":"…","display_name":null,"time_zone":null,"auth_subject":null,"created_at":"…","updated_at":"…"}
-//! {"type":"task","user_id":"…","id":"…","title":"…","description":null,"priority":3,"due_at":null,"completed_at":null,"version":1,"created_at":"…","updated_at":"…"}
-//! {"type":"end","users":1,"tasks":1}
-//! ```
-//!
-//! The header comes first and holds nothing that varies (no date, no host),
-//! so that the same data always gives the same bytes. Users (by id) come
-//! before tasks (by owner, then id); keys are always written, in this order,
-//! `null` for a missing value. Times are RFC 3339 in UTC with exactly six
-//! fractional digits, PostgreSQL's precision. User lines carry
-//! `password_hash` only in a file whose header says `"secrets":true`. The
-//! end line counts the records, so that a truncated file is recognised.
+//! The lines of a backup file, as serde types: what the module docs of
+//! [`backup`](super) describe, written and read.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
-use todo_store::{
+
+use crate::{
     Error, Priority, TaskId, UserId,
-    bulk::{PasswordHash, TaskRecord, UserRecord},
+    bulk::{PasswordHash, Secrets, TaskRecord, UserRecord},
 };
 
 /// The `format` of the header.
 pub const FORMAT: &str = "todo-store";
-/// The only version this program writes and reads.
+/// The only version this library writes and reads.
 pub const VERSION: u64 = 1;
 /// Longest line accepted on import: far above the longest valid record
 /// (a 10,000-character description, every character escaped).
@@ -34,18 +21,18 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// The first line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Header<'a> {
+pub(super) struct Header<'a> {
     /// Always [`FORMAT`].
-    pub format: &'a str,
+    format: &'a str,
     /// Always [`VERSION`].
-    pub version: u64,
+    version: u64,
     /// Whether user lines carry password hashes.
-    pub secrets: bool,
+    secrets: bool,
 }
 
 impl Header<'static> {
     /// The header of a file written now.
-    pub fn current(secrets: bool) -> Self {
+    pub(super) fn current(secrets: bool) -> Self {
         Self {
             format: FORMAT,
             version: VERSION,
@@ -61,7 +48,7 @@ impl Header<'static> {
 ///
 /// # Errors
 /// [`Error::Validation`] if the line is not a header of version 1.
-pub fn read_header(line: &[u8]) -> Result<bool, Error> {
+pub(super) fn read_header(line: &[u8]) -> Result<Secrets, Error> {
     let not_ours = || {
         Error::validation(
             "input",
@@ -89,14 +76,17 @@ pub fn read_header(line: &[u8]) -> Result<bool, Error> {
         None => return Err(not_ours()),
     }
     Header::deserialize(&value)
-        .map(|header| header.secrets)
+        .map(|header| match header.secrets {
+            true => Secrets::Include,
+            false => Secrets::Omit,
+        })
         .map_err(|err| Error::validation("header on line 1", err.to_string()))
 }
 
 /// A line after the header, as written.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum LineOut<'a> {
+pub(super) enum LineOut<'a> {
     /// An account.
     User(UserOut<'a>),
     /// A task.
@@ -107,7 +97,7 @@ pub enum LineOut<'a> {
 
 /// A user line, as written.
 #[derive(Debug, Serialize)]
-pub struct UserOut<'a> {
+pub(super) struct UserOut<'a> {
     id: UserId,
     email: &'a str,
     display_name: Option<&'a str>,
@@ -124,7 +114,7 @@ pub struct UserOut<'a> {
 
 impl<'a> UserOut<'a> {
     /// The line of `user`; with `secrets`, its password hash (or `null`).
-    pub fn new(user: &'a UserRecord, secrets: bool) -> Self {
+    pub(super) fn new(user: &'a UserRecord, secrets: bool) -> Self {
         Self {
             id: user.id,
             email: &user.email,
@@ -140,7 +130,7 @@ impl<'a> UserOut<'a> {
 
 /// A task line, as written.
 #[derive(Debug, Serialize)]
-pub struct TaskOut<'a> {
+pub(super) struct TaskOut<'a> {
     user_id: UserId,
     id: TaskId,
     title: &'a str,
@@ -159,7 +149,7 @@ pub struct TaskOut<'a> {
 
 impl<'a> TaskOut<'a> {
     /// The line of `task`, owned by `owner`.
-    pub fn new(owner: UserId, task: &'a TaskRecord) -> Self {
+    pub(super) fn new(owner: UserId, task: &'a TaskRecord) -> Self {
         Self {
             user_id: owner,
             id: task.id,
@@ -178,11 +168,11 @@ impl<'a> TaskOut<'a> {
 /// The last line: how many records came before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct End {
+pub(super) struct End {
     /// User lines in the file.
-    pub users: u64,
+    pub(super) users: u64,
     /// Task lines in the file.
-    pub tasks: u64,
+    pub(super) tasks: u64,
 }
 
 /// RFC 3339 in UTC with exactly six fractional digits.
@@ -203,7 +193,7 @@ fn micros_or_null<S: Serializer>(
 /// A line after the header, as read.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum LineIn {
+pub(super) enum LineIn {
     /// An account.
     User(UserIn),
     /// A task.
@@ -215,7 +205,7 @@ pub enum LineIn {
 /// A user line, as read. Missing optional keys count as `null`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserIn {
+pub(super) struct UserIn {
     id: UserId,
     email: String,
     #[serde(default)]
@@ -236,14 +226,14 @@ impl UserIn {
     /// # Errors
     /// [`Error::Validation`] for a password hash that is not one, or any
     /// hash in a file without secrets.
-    pub fn into_record(self, secrets: bool) -> Result<UserRecord, Error> {
+    pub(super) fn into_record(self, secrets: Secrets) -> Result<UserRecord, Error> {
         let mut user = UserRecord::new(self.id, self.email, self.created_at);
         user.display_name = self.display_name;
         user.time_zone = self.time_zone;
         user.auth_subject = self.auth_subject;
         user.updated_at = self.updated_at;
         user.password_hash = match self.password_hash {
-            Some(_) if !secrets => {
+            Some(_) if secrets == Secrets::Omit => {
                 return Err(Error::validation(
                     "password_hash",
                     "not expected: the header says this file holds no secrets",
@@ -259,9 +249,9 @@ impl UserIn {
 /// A task line, as read. Missing optional keys count as `null`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TaskIn {
+pub(super) struct TaskIn {
     /// The owner.
-    pub user_id: UserId,
+    pub(super) user_id: UserId,
     id: TaskId,
     title: String,
     #[serde(default)]
@@ -281,7 +271,7 @@ impl TaskIn {
     ///
     /// # Errors
     /// [`Error::Validation`] on `priority` unless it is 1 to 5.
-    pub fn into_record(self) -> Result<(UserId, TaskRecord), Error> {
+    pub(super) fn into_record(self) -> Result<(UserId, TaskRecord), Error> {
         let mut task = TaskRecord::new(self.id, self.title, self.created_at);
         task.description = self.description;
         task.priority = Priority::new(self.priority)?;
@@ -295,7 +285,7 @@ impl TaskIn {
 
 /// A JSON error without serde_json's "at line 1 column N" (every line is
 /// parsed alone, so its line is always 1), with the column kept.
-pub fn json_error(err: &serde_json::Error) -> String {
+pub(super) fn json_error(err: &serde_json::Error) -> String {
     let text = err.to_string();
     let message = text
         .rsplit_once(" at line ")
@@ -333,7 +323,7 @@ mod tests {
     fn headers_are_checked_format_and_version_first() {
         assert_eq!(
             read_header(br#"{"format":"todo-store","version":1,"secrets":true}"#),
-            Ok(true)
+            Ok(Secrets::Include)
         );
         let field = |line: &[u8]| match read_header(line) {
             Err(Error::Validation { field, .. }) => field,

@@ -1,0 +1,463 @@
+//! [`import`]: a backup file written back in batches, one transaction each,
+//! on as many connections as the caller gives.
+//!
+//! One thread reads and checks the lines ([`BackupReader`]) and cuts them
+//! into batches; the calling thread hands each batch to a writer thread per
+//! connection. A batch that holds users is written alone, after every batch
+//! before it and before any after it, so that a task's user is always
+//! committed before the task is written (the file puts users first: in
+//! practice the first batch or two run alone, then the tasks run on every
+//! connection at once).
+
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    io::BufRead,
+    sync::{Mutex, mpsc},
+    thread,
+    time::{Duration, Instant},
+};
+
+use diesel::{PgConnection, RunQueryDsl, sql_query};
+
+use super::{BackupError, BackupReader, BackupRecord};
+use crate::{
+    ConflictKind, Entity, Error, TaskId, UserId,
+    bulk::{self, ImportBatch, Imported, Secrets},
+};
+
+/// Lines per batch when [`ImportOptions::batch_rows`] is left as it is.
+const DEFAULT_BATCH_ROWS: u32 = 20_000;
+
+/// What [`import`] does after the last batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AfterImport {
+    /// `VACUUM (ANALYZE) users, tasks` if anything was written (the
+    /// default): the planner's statistics then know the new rows, which
+    /// decide its index choices, and the visibility map lets index-only
+    /// scans skip the heap. Needs the tables' owner (or a superuser).
+    #[default]
+    VacuumAnalyze,
+    /// Nothing: autovacuum gets to it in time. For small imports into a
+    /// large live database, or a role that does not own the tables.
+    Nothing,
+}
+
+/// How [`import`] cuts and writes the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ImportOptions {
+    /// Records per batch, and so per transaction (at least 1).
+    pub batch_rows: u32,
+    /// What to do once every batch is written.
+    pub after: AfterImport,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            batch_rows: DEFAULT_BATCH_ROWS,
+            after: AfterImport::default(),
+        }
+    }
+}
+
+impl ImportOptions {
+    /// Sets [`batch_rows`](Self::batch_rows).
+    pub fn batch_rows(mut self, rows: u32) -> Self {
+        self.batch_rows = rows;
+        self
+    }
+
+    /// Sets [`after`](Self::after).
+    pub fn after(mut self, after: AfterImport) -> Self {
+        self.after = after;
+        self
+    }
+}
+
+/// How far an [`import`] has come: handed to its `progress` callback after
+/// each batch is committed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportProgress {
+    /// Input bytes up to the end of the furthest batch committed.
+    pub bytes: u64,
+    /// Lines up to the end of the furthest batch committed.
+    pub lines: u64,
+    /// What the committed batches did.
+    pub imported: Imported,
+    /// Batches committed.
+    pub batches: u64,
+}
+
+/// What [`import`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportSummary {
+    /// Whether the file held password hashes.
+    pub secrets: Secrets,
+    /// User lines read.
+    pub users_read: u64,
+    /// Task lines read.
+    pub tasks_read: u64,
+    /// What was written, and what was already stored.
+    pub imported: Imported,
+    /// Transactions committed.
+    pub batches: u64,
+    /// Time spent reading and writing the batches.
+    pub load_time: Duration,
+    /// Time spent on [`AfterImport::VacuumAnalyze`] (zero if it did not run).
+    pub vacuum_time: Duration,
+}
+
+/// Writes the records of `backup` back, [`batch_rows`](ImportOptions::batch_rows)
+/// at a time, each batch in one transaction of [`bulk::import`], up to one
+/// batch per connection of `conns` at once (a batch holding users alone).
+///
+/// Import is idempotent: records keep their ids, timestamps and versions,
+/// and one whose id is already stored with the same values is left as it
+/// is and counted as already present, so importing the same file twice
+/// changes nothing the second time. It never loses data silently: a record
+/// that contradicts another of the file or the one stored under its id is
+/// refused, naming both lines (or the stored id), and its batch is not
+/// written. Accounts and tasks already in the database are never changed
+/// or removed.
+///
+/// A file is refused before anything is written if its header is not
+/// version 1 ([`BackupReader::new`] checks it). The last batch is written
+/// only once the end line is read and checked, so a truncated file has its
+/// last records left out.
+///
+/// # Errors
+/// [`BackupError::Line`] for a bad line (batches before its batch stay
+/// committed; nothing from it on is written); [`BackupError::Batch`] when
+/// the database refuses a batch, e.g. a new account whose email address
+/// another account has ([`ConflictKind::EmailTaken`]) or a record that
+/// contradicts the stored one ([`ConflictKind::StoredDiffers`]);
+/// [`BackupError::Store`] for an empty `conns` or a `batch_rows` of 0
+/// (validation errors, before anything is read), or a failed `VACUUM`.
+/// Fix the cause and run the same import again: what was imported is
+/// skipped.
+pub fn import<R>(
+    conns: &mut [PgConnection],
+    backup: BackupReader<R>,
+    options: &ImportOptions,
+    progress: impl FnMut(&ImportProgress),
+) -> Result<ImportSummary, BackupError>
+where
+    R: BufRead + Send,
+{
+    if conns.is_empty() {
+        return Err(Error::validation("connections", "at least one is needed").into());
+    }
+    if options.batch_rows == 0 {
+        return Err(Error::validation("batch_rows", "must be at least 1").into());
+    }
+    let secrets = backup.secrets();
+    let batch_rows = options.batch_rows as usize;
+    let started = Instant::now();
+    let (sender, batches) = mpsc::sync_channel::<Batch>(1);
+    let (written, backup) = thread::scope(|scope| {
+        let cutter = scope.spawn(move || cut(backup, batch_rows, &sender));
+        let written = write(conns, batches, progress)?;
+        let backup = cutter
+            .join()
+            .unwrap_or_else(|_| Err(BackupError::Read(std::io::Error::other("reader panicked"))))?;
+        Ok::<_, BackupError>((written, backup))
+    })?;
+    let load_time = started.elapsed();
+
+    let started = Instant::now();
+    let imported = written.imported;
+    let wrote = imported.users_inserted + imported.tasks_inserted > 0;
+    if wrote && options.after == AfterImport::VacuumAnalyze {
+        sql_query("VACUUM (ANALYZE) users, tasks")
+            .execute(&mut conns[0])
+            .map_err(Error::from)?;
+    }
+    Ok(ImportSummary {
+        secrets,
+        users_read: backup.users,
+        tasks_read: backup.tasks,
+        imported,
+        batches: written.batches,
+        load_time,
+        vacuum_time: started.elapsed(),
+    })
+}
+
+/// Records of consecutive lines, checked, for one transaction.
+struct Batch {
+    records: ImportBatch,
+    /// The line of each account of `records`, in order.
+    user_lines: Vec<u64>,
+    /// The line of each task of `records`, in order.
+    task_lines: Vec<u64>,
+    /// Where each task of the batch is, to refuse a second one that says
+    /// otherwise while both lines are at hand.
+    tasks: HashMap<(UserId, TaskId), usize>,
+    first_line: u64,
+    last_line: u64,
+    /// Input bytes read up to the end of the batch.
+    offset: u64,
+}
+
+impl Batch {
+    fn starting_at(first_line: u64) -> Self {
+        Self {
+            records: ImportBatch::default(),
+            user_lines: Vec::new(),
+            task_lines: Vec::new(),
+            tasks: HashMap::new(),
+            first_line,
+            last_line: first_line,
+            offset: 0,
+        }
+    }
+
+    fn push(&mut self, line: u64, record: BackupRecord) -> Result<(), BackupError> {
+        match record {
+            BackupRecord::User(user) => {
+                self.records.push_stored_user(user);
+                self.user_lines.push(line);
+            }
+            BackupRecord::Task { owner, task } => {
+                let index = self.task_lines.len();
+                match self.tasks.entry((owner, task.id)) {
+                    Entry::Occupied(first) => {
+                        let (first_line, same) = {
+                            let (_, stored) = &self.records.tasks()[*first.get()];
+                            (self.task_lines[*first.get()], *stored == task)
+                        };
+                        if !same {
+                            return Err(BackupError::on_line(
+                                line,
+                                Error::validation(
+                                    "task",
+                                    format!(
+                                        "id {} of user {owner} is also on line {first_line}, \
+                                         with other values: a record may be repeated only \
+                                         unchanged",
+                                        task.id
+                                    ),
+                                ),
+                            ));
+                        }
+                    }
+                    Entry::Vacant(entry) => {
+                        entry.insert(index);
+                    }
+                }
+                self.records.push_stored_task(owner, task);
+                self.task_lines.push(line);
+            }
+        }
+        self.last_line = line;
+        Ok(())
+    }
+
+    /// The line of the record a [`ConflictKind::StoredDiffers`] names.
+    fn line_of(&self, err: &Error) -> Option<u64> {
+        let Error::Conflict(ConflictKind::StoredDiffers { entity, id }) = err else {
+            return None;
+        };
+        match entity {
+            Entity::User => {
+                let index = self
+                    .records
+                    .users()
+                    .iter()
+                    .position(|u| u.id.as_uuid() == *id)?;
+                self.user_lines.get(index).copied()
+            }
+            _ => {
+                let tasks = self.records.tasks();
+                let index = tasks.iter().position(|(_, t)| t.id.as_uuid() == *id)?;
+                self.task_lines.get(index).copied()
+            }
+        }
+    }
+
+    fn failed(&self, error: Error, in_flight_after: usize) -> BackupError {
+        BackupError::Batch {
+            first_line: self.first_line,
+            last_line: self.last_line,
+            record_line: self.line_of(&error),
+            in_flight_after,
+            error,
+        }
+    }
+}
+
+/// Cuts the records of `backup` into batches and sends them; returns the
+/// record counts once the end line is checked. The last batch is sent only
+/// after the end line: a truncated file has its last lines left out.
+fn cut<R: BufRead>(
+    mut backup: BackupReader<R>,
+    batch_rows: usize,
+    sender: &mpsc::SyncSender<Batch>,
+) -> Result<super::format::End, BackupError> {
+    let mut batch = Batch::starting_at(backup.lines_read() + 1);
+    while let Some(next) = backup.next() {
+        let (line, record) = next?;
+        batch.push(line, record)?;
+        if batch.records.len() >= batch_rows {
+            batch.offset = backup.bytes_read();
+            let full = std::mem::replace(&mut batch, Batch::starting_at(line + 1));
+            if sender.send(full).is_err() {
+                // The writers stopped: one failed, and its error is the one
+                // to report.
+                break;
+            }
+        }
+    }
+    if !batch.records.is_empty() {
+        batch.last_line = backup.lines_read();
+        batch.offset = backup.bytes_read();
+        let _ = sender.send(batch);
+    }
+    Ok(super::format::End {
+        users: backup.users_read(),
+        tasks: backup.tasks_read(),
+    })
+}
+
+/// What the writers did.
+#[derive(Debug, Clone, Copy, Default)]
+struct Written {
+    imported: Imported,
+    batches: u64,
+}
+
+/// A batch written by a worker: what it did, and how far into the input.
+struct Done {
+    imported: Imported,
+    offset: u64,
+    last_line: u64,
+}
+
+/// Hands the batches to one worker per connection, as many at a time as
+/// there are connections, except that a batch with users waits for every
+/// batch before it and is waited for. On the first error no new batch is
+/// started; those under way finish (and may commit) before it is reported.
+fn write(
+    conns: &mut [PgConnection],
+    batches: mpsc::Receiver<Batch>,
+    progress: impl FnMut(&ImportProgress),
+) -> Result<Written, BackupError> {
+    let jobs = conns.len();
+    let (job_sender, queue) = mpsc::sync_channel::<Batch>(0);
+    let queue = Mutex::new(queue);
+    let (done_sender, done) = mpsc::channel::<Result<Done, BackupError>>();
+    thread::scope(|scope| {
+        for conn in conns.iter_mut() {
+            let done_sender = done_sender.clone();
+            let queue = &queue;
+            scope.spawn(move || work(conn, queue, &done_sender, jobs));
+        }
+        drop(done_sender);
+        let mut state = Dispatch {
+            progress: ImportProgress::default(),
+            in_flight: 0,
+            done,
+            report: progress,
+        };
+        let result = dispatch(batches, &job_sender, &mut state, jobs);
+        // Stops the workers once their batch is done; what is under way is
+        // settled before an error is reported.
+        drop(job_sender);
+        while state.in_flight > 0 {
+            let _ = state.wait_one();
+        }
+        result.map(|()| Written {
+            imported: state.progress.imported,
+            batches: state.progress.batches,
+        })
+    })
+}
+
+/// Sends each batch to the workers once its turn has come.
+fn dispatch(
+    batches: mpsc::Receiver<Batch>,
+    workers: &mpsc::SyncSender<Batch>,
+    state: &mut Dispatch<impl FnMut(&ImportProgress)>,
+    jobs: usize,
+) -> Result<(), BackupError> {
+    for batch in batches {
+        let alone = batch.records.user_count() > 0;
+        state.wait_until_below(if alone { 1 } else { jobs })?;
+        if workers.send(batch).is_err() {
+            break;
+        }
+        state.in_flight += 1;
+        if alone {
+            state.wait_until_below(1)?;
+        }
+    }
+    state.wait_until_below(1)
+}
+
+/// One writer: imports the batches it takes from `queue` on its connection
+/// until the queue closes.
+fn work(
+    conn: &mut PgConnection,
+    queue: &Mutex<mpsc::Receiver<Batch>>,
+    done: &mpsc::Sender<Result<Done, BackupError>>,
+    jobs: usize,
+) {
+    loop {
+        let next = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(batch) = next else { return };
+        let result = bulk::import(conn, &batch.records)
+            .map(|imported| Done {
+                imported,
+                offset: batch.offset,
+                last_line: batch.last_line,
+            })
+            // A batch with users is written alone (see `dispatch`).
+            .map_err(|err| match batch.records.user_count() {
+                0 => batch.failed(err, jobs - 1),
+                _ => batch.failed(err, 0),
+            });
+        if done.send(result).is_err() {
+            return;
+        }
+    }
+}
+
+/// Batches under way, and what the finished ones did.
+struct Dispatch<P> {
+    progress: ImportProgress,
+    in_flight: usize,
+    done: mpsc::Receiver<Result<Done, BackupError>>,
+    report: P,
+}
+
+impl<P: FnMut(&ImportProgress)> Dispatch<P> {
+    /// Waits for batches to finish until fewer than `limit` are under way.
+    fn wait_until_below(&mut self, limit: usize) -> Result<(), BackupError> {
+        while self.in_flight >= limit {
+            self.wait_one()?;
+        }
+        Ok(())
+    }
+
+    fn wait_one(&mut self) -> Result<(), BackupError> {
+        let result = self.done.recv().map_err(|_| {
+            BackupError::Store(Error::Unavailable("the import's writers stopped".into()))
+        });
+        self.in_flight -= 1;
+        let done = result??;
+        let progress = &mut self.progress;
+        progress.imported += done.imported;
+        progress.batches += 1;
+        progress.bytes = progress.bytes.max(done.offset);
+        progress.lines = progress.lines.max(done.last_line);
+        (self.report)(progress);
+        Ok(())
+    }
+}
