@@ -7,10 +7,7 @@ use diesel::{
     PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_query,
     sql_types::Text,
 };
-use todo_store::{
-    migrations::{migration_status, revert_last_migration},
-    run_migrations,
-};
+use todo_store::{migration_status, revert_last_migration, run_migrations};
 use todo_store_tests::TestDb;
 
 #[derive(QueryableByName)]

@@ -7,7 +7,7 @@ use diesel::{
     sql_types::Text,
 };
 
-use crate::{Owner, Result, TaskQuery, repo::task_sql};
+use crate::{Owner, Result, TaskQuery, repo::task_queries};
 
 /// `EXPLAIN <query>`, with the query's bind parameters.
 #[derive(Debug)]
@@ -42,6 +42,6 @@ pub fn explain_list(
     owner: &Owner,
     query: &TaskQuery,
 ) -> Result<Vec<String>> {
-    let (statement, _) = task_sql::page_statement(owner, query)?;
+    let (statement, _) = task_queries::page_statement(owner, query)?;
     Ok(Explain(statement).load::<String>(conn)?)
 }

@@ -14,7 +14,7 @@ pub mod explain;
 mod ids;
 #[cfg(feature = "jwt")]
 pub mod jwt;
-pub mod migrations;
+mod migrations;
 mod models;
 mod owner;
 mod password;
@@ -53,7 +53,7 @@ pub use password::{
     ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS,
     Password,
 };
-pub use pool::{Manager, PooledConn, Store};
+pub use pool::{PooledConn, Store, StoreManager};
 pub use query::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, SortKey, SortOrder, StatusFilter, TaskFilter,
     TaskQuery, TaskSort,

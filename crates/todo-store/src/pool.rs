@@ -32,7 +32,7 @@ pub(crate) fn prepare_tls_library() {
 }
 
 /// A connection checked out of a [`Store`]; it goes back to the pool on drop.
-pub type PooledConn = PooledConnection<Manager>;
+pub type PooledConn = PooledConnection<StoreManager>;
 
 /// The pool-backed entry point: implements [`TaskRepo`](crate::TaskRepo) and
 /// [`UserRepo`](crate::UserRepo). Cheap to clone; clones share the pool, so
@@ -45,7 +45,7 @@ pub type PooledConn = PooledConnection<Manager>;
 /// using a store.
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool<Manager>,
+    pool: Pool<StoreManager>,
     /// Kept to scrub its password from connection errors.
     url: DatabaseUrl,
     /// Applied to every repository call (see `repo/backend.rs`).
@@ -71,7 +71,7 @@ impl Store {
         drop(config.establish()?);
         let url = config.driver_url();
         let opening = Arc::new(Opening::default());
-        let manager = Manager {
+        let manager = StoreManager {
             inner: ConnectionManager::new(url.expose()),
             opening: Arc::clone(&opening),
             statement_cache: config.statement_cache,
@@ -106,11 +106,6 @@ impl Store {
         self.pool
             .get()
             .map_err(|err| Error::from_checkout(&self.url, err))
-    }
-
-    /// The underlying r2d2 pool.
-    pub fn pool(&self) -> &Pool<Manager> {
-        &self.pool
     }
 }
 
@@ -180,7 +175,11 @@ impl Drop for Closing {
     }
 }
 
-/// The pool's connection manager: Diesel's, except that a connection handed
+/// The r2d2 connection manager of a [`Store`]'s pool. It is public only
+/// because [`PooledConn`] names it; nothing else of the pool is exposed, so
+/// that its tuning stays the library's ([`StoreConfig`]).
+///
+/// It is Diesel's manager, except that a connection handed
 /// back less than [`StoreConfig::check_idle_after`] ago is handed out again
 /// without the `SELECT 1` round trip of r2d2's checkout test (the approach
 /// of HikariCP's "alive bypass window"), and that a connection on which a
@@ -197,7 +196,7 @@ impl Drop for Closing {
 /// replaces a pooled connection's instrumentation turns the bypass off for
 /// that connection: it is then checked on every checkout.
 #[derive(Debug)]
-pub struct Manager {
+pub struct StoreManager {
     inner: ConnectionManager<PgConnection>,
     opening: Arc<Opening>,
     statement_cache: StatementCache,
@@ -207,7 +206,7 @@ pub struct Manager {
     last_loss: Mutex<Option<Instant>>,
 }
 
-impl ManageConnection for Manager {
+impl ManageConnection for StoreManager {
     type Connection = PgConnection;
     type Error = diesel::r2d2::Error;
 

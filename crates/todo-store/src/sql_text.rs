@@ -18,7 +18,7 @@ use diesel::{
     sql_types::{Array, Nullable, Text},
 };
 
-use crate::{Error, Owner, Result, TaskFilter, TaskId, TaskQuery, repo::task_sql};
+use crate::{Error, Owner, Result, TaskFilter, TaskId, TaskQuery, repo::task_queries};
 
 /// A statement as the library sends it: SQL with `$1`, `$2`, … placeholders,
 /// and each parameter written as a typed SQL literal.
@@ -79,7 +79,7 @@ impl SqlText {
 /// # Errors
 /// [`Error::Validation`] as for `list_tasks`; a database error.
 pub fn list_tasks(conn: &mut PgConnection, owner: &Owner, query: &TaskQuery) -> Result<SqlText> {
-    let (statement, _) = task_sql::page_statement(owner, query)?;
+    let (statement, _) = task_queries::page_statement(owner, query)?;
     render(conn, &statement)
 }
 
@@ -88,7 +88,7 @@ pub fn list_tasks(conn: &mut PgConnection, owner: &Owner, query: &TaskQuery) -> 
 /// # Errors
 /// [`Error::Validation`] as for `count_tasks`; a database error.
 pub fn count_tasks(conn: &mut PgConnection, owner: &Owner, filter: &TaskFilter) -> Result<SqlText> {
-    render(conn, &task_sql::count_statement(owner, filter)?)
+    render(conn, &task_queries::count_statement(owner, filter)?)
 }
 
 /// The statement [`TaskRepo::get_task`](crate::TaskRepo::get_task) sends.
@@ -96,7 +96,7 @@ pub fn count_tasks(conn: &mut PgConnection, owner: &Owner, filter: &TaskFilter) 
 /// # Errors
 /// A database error.
 pub fn get_task(conn: &mut PgConnection, owner: &Owner, id: TaskId) -> Result<SqlText> {
-    render(conn, &task_sql::get_statement(owner, id))
+    render(conn, &task_queries::get_statement(owner, id))
 }
 
 /// Renders `query`'s parameters on the server, which knows every type's text

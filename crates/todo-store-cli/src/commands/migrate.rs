@@ -1,9 +1,6 @@
 //! `migrate run|revert|status`.
 
-use todo_store::{
-    DatabaseUrl,
-    migrations::{migration_status, revert_last_migration, run_migrations},
-};
+use todo_store::{DatabaseUrl, migration_status, revert_last_migration, run_migrations};
 
 use crate::{args::MigrateCommand, db, exit::Failure, output::Report};
 

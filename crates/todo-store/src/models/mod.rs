@@ -3,8 +3,8 @@
 //! Input forms never carry a `user_id`: the owner always comes from an
 //! [`Owner`](crate::Owner).
 
-pub mod task;
-pub mod user;
+pub(crate) mod task;
+pub(crate) mod user;
 
 /// For `Option<Option<T>>` patch fields: a present JSON field, even `null`,
 /// becomes `Some(..)`; an absent one stays `None` through `#[serde(default)]`.

@@ -9,8 +9,8 @@ mod backend;
 mod calls;
 mod keyset;
 pub(crate) mod scope;
-pub(crate) mod task_sql;
-pub(crate) mod user_sql;
+pub(crate) mod task_queries;
+pub(crate) mod user_queries;
 
 use crate::{
     ConflictKind, Error, NewProfile, NewTask, NewUser, Owner, Page, Password, Result, Task,

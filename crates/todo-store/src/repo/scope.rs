@@ -48,7 +48,7 @@ pub enum RowSecurity {
 }
 
 /// The transaction a repository call runs in, which decides whether its
-/// writes need a savepoint (see `task_sql::single_write`).
+/// writes need a savepoint (see `task_queries::single_write`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Txn {
     /// None: each statement commits by itself.
