@@ -64,9 +64,9 @@ pub struct StoreConfig {
     /// A pooled connection that has been idle for longer than this is checked
     /// with a round trip (`SELECT 1`) before it is handed out; one used more
     /// recently is handed out as it is (default 1 s; `Duration::ZERO` checks
-    /// every checkout). Checking every checkout would add a round trip to
-    /// every call, which doubled the latency of short reads in
-    /// `BENCHMARKS.md`; a connection that was fine a moment ago rarely is not,
+    /// every checkout). Checking every checkout adds a round trip to every
+    /// call, as much again as a short read itself (`BENCHMARKS.md`); a
+    /// connection that was fine a moment ago rarely is not,
     /// and if it is, the call fails with a retryable
     /// [`Error::Unavailable`](crate::Error::Unavailable) and the pool drops it.
     pub check_idle_after: Duration,

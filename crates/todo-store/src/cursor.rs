@@ -220,8 +220,8 @@ mod tests {
 
     #[test]
     fn a_time_the_database_cannot_hold_is_not_a_cursor() {
-        // Found by the property tests: an edited cursor whose time decodes
-        // fine in Rust but is past PostgreSQL's range.
+        // An edited cursor's time may decode fine in Rust and still be past
+        // PostgreSQL's range, where the query would fail instead.
         for micros in [i64::MAX / 2, i64::MIN / 2, -62_200_000_000_000_000] {
             let mut bytes = vec![FORMAT_VERSION, sort_key_code(SortKey::Created), 1];
             bytes.extend_from_slice(Uuid::now_v7().as_bytes());
