@@ -4,7 +4,7 @@ use std::{io::Write, sync::mpsc, thread};
 
 use diesel::PgConnection;
 
-use super::{BackupError, writer::LineWriter};
+use super::{error::BackupError, writer::LineWriter};
 use crate::bulk::{self, ExportChunk, ExportOptions, Exported, Secrets};
 
 /// What [`export`] wrote.

@@ -19,7 +19,11 @@ use std::{
 
 use diesel::{PgConnection, RunQueryDsl, sql_query};
 
-use super::{BackupError, BackupReader, BackupRecord};
+use super::{
+    error::BackupError,
+    format::End,
+    reader::{BackupReader, BackupRecord},
+};
 use crate::{
     ConflictKind, Entity, Error, TaskId, UserId,
     bulk::{self, ImportBatch, Imported, Secrets},
@@ -297,7 +301,7 @@ fn cut<R: BufRead>(
     mut backup: BackupReader<R>,
     batch_rows: usize,
     sender: &mpsc::SyncSender<Batch>,
-) -> Result<super::format::End, BackupError> {
+) -> Result<End, BackupError> {
     let mut batch = Batch::starting_at(backup.lines_read() + 1);
     while let Some(next) = backup.next() {
         let (line, record) = next?;
@@ -317,7 +321,7 @@ fn cut<R: BufRead>(
         batch.offset = backup.bytes_read();
         let _ = sender.send(batch);
     }
-    Ok(super::format::End {
+    Ok(End {
         users: backup.users_read(),
         tasks: backup.tasks_read(),
     })

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, Read};
 
-use super::{BackupError, format::MAX_LINE_BYTES};
+use super::{error::BackupError, format::MAX_LINE_BYTES};
 use crate::Error;
 
 /// The lines of a reader, each at most [`MAX_LINE_BYTES`]: a file that is

@@ -8,7 +8,7 @@ use std::{
 };
 
 use super::{
-    BackupError,
+    error::BackupError,
     format::{self, End, LineIn},
     lines::Lines,
 };
