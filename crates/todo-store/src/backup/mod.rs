@@ -63,6 +63,7 @@
 //! }
 //! ```
 
+mod batch;
 mod error;
 mod export;
 mod format;
