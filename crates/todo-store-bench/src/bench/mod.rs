@@ -8,7 +8,7 @@
 //! the run creates itself and deletes again, so the data is left as found.
 
 mod pgbench;
-mod stats;
+mod settings;
 mod workload;
 
 use std::{
@@ -19,17 +19,17 @@ use std::{
 
 use diesel::PgConnection;
 use serde::Serialize;
-use todo_store::{DatabaseUrl, Error, Store};
+use todo_store::{DatabaseUrl, Error, Store, StoreConfig};
 
-use crate::{args::BenchArgs, db, exit::Failure, rng::Rng};
-use stats::Summary;
+use crate::{rng::Rng, stats::Summary};
+pub use settings::{RowSecurityArg, Settings};
 use workload::{Fixture, Read, Shape, Writer};
 
 /// Tasks each client creates (unmeasured) before updating, completing or
 /// deleting, when `create` did not run first.
 const STOCK: usize = 200;
 
-/// What `bench` measured.
+/// What [`run`] measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     /// Seconds each shape ran, per client count, for the library and pgbench each.
@@ -52,7 +52,8 @@ pub struct BenchReport {
 
 /// One shape at one client count. Times in milliseconds; pgbench figures and
 /// ratios (library / pgbench) are `null` for writes and when pgbench did not
-/// run, and pgbench's latencies for more than one client (see [`ShapeResult::new`]).
+/// run, and pgbench's latencies for more than one client (pgbench then logs
+/// many calls as taking 0 µs).
 #[derive(Debug, Clone, Serialize)]
 pub struct ShapeResult {
     /// The shape's name.
@@ -83,32 +84,36 @@ pub struct ShapeResult {
     pub ops_ratio: Option<f64>,
 }
 
-/// Runs `bench`.
+/// Measures the library on the data the database at `url` holds (seed it
+/// first), beside pgbench running the library's own statements.
 ///
 /// # Errors
-/// A validation failure for bad arguments or an empty database; the
+/// A validation failure for bad settings or an empty database; the
 /// library's error if a measured call fails (a benchmark must not hide one).
 /// The tasks the write shapes created are deleted on every path.
-pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> {
-    let shapes = selected_shapes(&args.shapes)?;
-    if args.duration == 0 || args.clients == 0 {
-        return Err(Error::validation("duration and clients", "must be at least 1").into());
+pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error> {
+    let shapes = selected_shapes(&settings.shapes)?;
+    if settings.duration == 0 || settings.clients == 0 {
+        return Err(Error::validation(
+            "duration and clients",
+            "must be at least 1",
+        ));
     }
-    let mut conn = db::connect(url)?;
-    let mut rng = Rng::stream(args.seed, 0);
+    let mut conn = config(url)?.establish()?;
+    let mut rng = Rng::stream(settings.seed, 0);
     let fixture = Fixture::prepare(&mut conn, &mut rng)?;
     // The library may connect as another role (`--app-url`): the fixture,
     // pgbench and the clean-up keep the operator's URL.
-    let measured_url = args.app_url.clone().unwrap_or_else(|| url.clone());
+    let measured_url = settings.app_url.clone().unwrap_or_else(|| url.clone());
     let store = Store::connect(
-        &crate::db::config(&measured_url)?
-            .max_connections(args.clients)
-            .min_idle(args.clients)
-            .row_security(args.row_security.into()),
+        &config(&measured_url)?
+            .max_connections(settings.clients)
+            .min_idle(settings.clients)
+            .row_security(settings.row_security.into()),
     )?;
     let mut writers: Vec<Writer> = Vec::new();
     let mut run = Run {
-        args,
+        settings,
         url,
         fixture: &fixture,
         store: &store,
@@ -126,18 +131,25 @@ pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> 
     let shapes = measured?;
     cleaned?;
     Ok(BenchReport {
-        duration_s: args.duration,
+        duration_s: settings.duration,
         users: fixture.users,
         shapes,
         pgbench_error,
-        row_security: args.row_security.name(),
-        app_url: args.app_url.is_some(),
+        row_security: settings.row_security.name(),
+        app_url: settings.app_url.is_some(),
     })
+}
+
+/// The library's defaults for `url`, with the settings the environment
+/// gives (`TODO_STORE_STATEMENT_CACHE=off` behind an old PgBouncer), as an
+/// application reading its environment would run.
+fn config(url: &DatabaseUrl) -> Result<StoreConfig, Error> {
+    StoreConfig::new(url.expose()).settings_from_env()
 }
 
 /// One benchmark run's settings and state.
 struct Run<'a> {
-    args: &'a BenchArgs,
+    settings: &'a Settings,
     url: &'a DatabaseUrl,
     fixture: &'a Fixture,
     store: &'a Store,
@@ -153,9 +165,9 @@ impl Run<'_> {
         &mut self,
         shapes: &[Shape],
         writers: &mut Vec<Writer>,
-    ) -> Result<Vec<ShapeResult>, Failure> {
-        let duration = Duration::from_secs(self.args.duration);
-        let mut client_counts = vec![1, self.args.clients];
+    ) -> Result<Vec<ShapeResult>, Error> {
+        let duration = Duration::from_secs(self.settings.duration);
+        let mut client_counts = vec![1, self.settings.clients];
         client_counts.dedup();
         let mut results = Vec::new();
         for clients in client_counts {
@@ -163,9 +175,9 @@ impl Run<'_> {
             for &shape in shapes {
                 let reads = self.fixture.reads(shape);
                 let library = if shape.is_read() {
-                    measure_reads(self.store, &reads, clients, duration, self.args.seed)?
+                    measure_reads(self.store, &reads, clients, duration, self.settings.seed)?
                 } else {
-                    let (store, fixture, seed) = (self.store, self.fixture, self.args.seed);
+                    let (store, fixture, seed) = (self.store, self.fixture, self.settings.seed);
                     measure_writes(store, fixture, writers, shape, duration, seed)?
                 };
                 let pgbench = self.pgbench(&reads, clients, duration)?;
@@ -184,7 +196,7 @@ impl Run<'_> {
         reads: &[Read],
         clients: u32,
         duration: Duration,
-    ) -> Result<Option<Summary>, Failure> {
+    ) -> Result<Option<Summary>, Error> {
         if reads.is_empty() || self.pgbench_error.is_some() {
             return Ok(None);
         }
@@ -192,15 +204,19 @@ impl Run<'_> {
             .iter()
             .map(|read| read.sql(self.conn))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(
-            pgbench::run(&self.args.pgbench, self.url, &statements, clients, duration)
-                .map_err(|err| self.pgbench_error = Some(err))
-                .ok(),
+        Ok(pgbench::run(
+            &self.settings.pgbench,
+            self.url,
+            &statements,
+            clients,
+            duration,
         )
+        .map_err(|err| self.pgbench_error = Some(err))
+        .ok())
     }
 }
 
-fn selected_shapes(names: &[String]) -> Result<Vec<Shape>, Failure> {
+fn selected_shapes(names: &[String]) -> Result<Vec<Shape>, Error> {
     if names.is_empty() {
         return Ok(Shape::ALL.to_vec());
     }
@@ -229,7 +245,7 @@ fn measure_reads(
     clients: u32,
     duration: Duration,
     seed: u64,
-) -> Result<Option<Summary>, Failure> {
+) -> Result<Option<Summary>, Error> {
     if reads.is_empty() {
         return Ok(None);
     }
@@ -251,7 +267,7 @@ fn measure_writes(
     shape: Shape,
     duration: Duration,
     seed: u64,
-) -> Result<Option<Summary>, Failure> {
+) -> Result<Option<Summary>, Error> {
     if shape != Shape::Create {
         for (client, writer) in writers.iter_mut().enumerate() {
             let mut rng = Rng::stream(seed, 1_000 + client as u64);
@@ -274,7 +290,7 @@ fn measure_writes(
 
 /// Runs `clients` threads, each calling its `op` until `duration` is over
 /// (or `op` says there is nothing left to do), timing every call.
-fn measure<F, Op>(clients: u32, duration: Duration, make_op: F) -> Result<Option<Summary>, Failure>
+fn measure<F, Op>(clients: u32, duration: Duration, make_op: F) -> Result<Option<Summary>, Error>
 where
     F: Fn(u32) -> Op + Sync,
     Op: FnMut() -> Result<bool, Error> + Send,

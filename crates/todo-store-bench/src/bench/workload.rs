@@ -10,7 +10,7 @@ use todo_store::{
     sql_text::{self, SqlText},
 };
 
-use crate::{exit::Failure, rng::Rng};
+use crate::rng::Rng;
 
 /// Calls each read shape picks from. `pgbench` takes at most 128 scripts.
 pub const PARAM_SETS: usize = 100;
@@ -135,7 +135,7 @@ impl Read {
     }
 }
 
-/// The domain of the accounts `todo-store seed` makes.
+/// The domain of the accounts [`crate::seed`] makes.
 const SEEDED_DOMAIN: &str = ".todo-store.invalid";
 
 /// The users and calls a benchmark run uses, chosen once at the start.
@@ -162,7 +162,7 @@ impl Fixture {
     ///
     /// # Errors
     /// A validation failure if the database holds no tasks; the library's error.
-    pub fn prepare(conn: &mut PgConnection, rng: &mut Rng) -> Result<Fixture, Failure> {
+    pub fn prepare(conn: &mut PgConnection, rng: &mut Rng) -> Result<Fixture, Error> {
         let everyone = all_users(conn)?;
         let mut owners = Vec::new();
         let mut writers = Vec::new();
@@ -183,9 +183,8 @@ impl Fixture {
         if owners.is_empty() {
             return Err(Error::validation(
                 "database",
-                "holds no tasks to measure: run `todo-store seed` first",
-            )
-            .into());
+                "holds no tasks to measure: run `todo-store-bench seed` first",
+            ));
         }
         let heavy = heavy_users(conn)?;
         let temporary = if writers.is_empty() {
@@ -300,7 +299,7 @@ fn user_count(conn: &mut PgConnection) -> Result<u64, Error> {
 
 /// Ids and emails of accounts, in id order, up to [`MAX_USERS_READ`]: the
 /// sample is drawn from these.
-fn all_users(conn: &mut PgConnection) -> Result<Vec<(UserId, String)>, Failure> {
+fn all_users(conn: &mut PgConnection) -> Result<Vec<(UserId, String)>, Error> {
     let mut users = Vec::new();
     let mut after = None;
     while users.len() < MAX_USERS_READ {
@@ -333,7 +332,7 @@ struct TaskCount {
 
 /// The users with the most tasks, each with a cursor 90% of the way down
 /// their newest-first list (found by walking it, as a client would).
-fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor)>, Failure> {
+fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor)>, Error> {
     // An operator's whole-table query: the one place the benchmark reads
     // across users, to find the deepest lists.
     let counts: Vec<TaskCount> = sql_query(
