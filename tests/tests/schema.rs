@@ -199,8 +199,8 @@ fn seed_for_plans(conn: &mut PgConnection) {
     .unwrap();
 }
 
-// List plans are checked at scale, on a `todo-store seed`ed database, in
-// crates/todo-store-cli/tests/plans_at_scale.rs.
+// List plans are checked at scale, on a database seeded by
+// `todo_store_bench::seed`, in tests/tests/plans_at_scale.rs.
 
 #[test]
 fn every_lookup_is_an_index_probe() {

@@ -59,13 +59,6 @@ pub enum Command {
     /// Manage one user's tasks
     #[command(subcommand)]
     Task(TaskCommand),
-    /// Load deterministic synthetic users and tasks (for benchmarks); adds
-    /// only its own users, and finishes an interrupted run when run again
-    Seed(SeedArgs),
-    /// Measure the library on the data the database holds (seed it first),
-    /// beside pgbench running the library's own statements; prints a
-    /// Markdown table
-    Bench(BenchArgs),
     /// Write users and then tasks as JSON Lines: a logical backup that
     /// `import` restores
     #[command(long_about = EXPORT_HELP)]
@@ -127,90 +120,6 @@ pub struct SetupArgs {
     /// security. Set its password afterwards, e.g. psql's `\password NAME`.
     #[arg(long, value_name = "NAME")]
     pub app_role: Option<String>,
-}
-
-/// `bench`
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Seconds each shape runs per client count (for the library, then pgbench)
-    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
-    pub duration: u64,
-    /// Concurrent clients of the second round (the first has one)
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub clients: u32,
-    /// Run only this shape (repeatable); all shapes by default
-    #[arg(long = "shape", value_name = "NAME")]
-    pub shapes: Vec<String>,
-    /// Random seed for choosing users and calls
-    #[arg(long, value_name = "S", default_value_t = 1)]
-    pub seed: u64,
-    /// The pgbench program to compare with
-    #[arg(long, value_name = "PATH", default_value = "pgbench")]
-    pub pgbench: std::path::PathBuf,
-    /// Connect the library with this URL instead, e.g. as the application
-    /// role so that row-level security is evaluated; the fixture, pgbench
-    /// and the clean-up keep --database-url
-    #[arg(long, value_name = "URL", value_parser = parse_url)]
-    pub app_url: Option<todo_store::DatabaseUrl>,
-    /// Whether the library scopes each call for row-level security
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = RowSecurityArg::Scoped)]
-    pub row_security: RowSecurityArg,
-}
-
-/// `--row-security`: [`todo_store::RowSecurity`] on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RowSecurityArg {
-    /// Every call in a transaction that sets the owner scope (the default)
-    Scoped,
-    /// No scope: for a role that bypasses row-level security
-    Unscoped,
-}
-
-impl RowSecurityArg {
-    /// The name as typed.
-    pub fn name(self) -> &'static str {
-        match self {
-            RowSecurityArg::Scoped => "scoped",
-            RowSecurityArg::Unscoped => "unscoped",
-        }
-    }
-}
-
-impl From<RowSecurityArg> for todo_store::RowSecurity {
-    fn from(mode: RowSecurityArg) -> Self {
-        match mode {
-            RowSecurityArg::Scoped => todo_store::RowSecurity::Scoped,
-            RowSecurityArg::Unscoped => todo_store::RowSecurity::Unscoped,
-        }
-    }
-}
-
-/// A URL argument, kept in a type that never shows its password.
-fn parse_url(text: &str) -> Result<todo_store::DatabaseUrl, String> {
-    Ok(todo_store::DatabaseUrl::new(text))
-}
-
-/// `seed`
-#[derive(Debug, Args)]
-pub struct SeedArgs {
-    /// Ordinary users to create
-    #[arg(long, value_name = "N")]
-    pub users: u32,
-    /// Tasks of each ordinary user
-    #[arg(long, value_name = "M", default_value_t = 100)]
-    pub tasks_per_user: u32,
-    /// Additional users with many tasks (deep lists)
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub heavy_users: u32,
-    /// Tasks of each heavy user
-    #[arg(long, value_name = "T", default_value_t = 10_000)]
-    pub heavy_tasks: u32,
-    /// Random seed: the same seed and counts give the same data
-    #[arg(long, value_name = "S", default_value_t = 1)]
-    pub seed: u64,
-    /// Tasks per COPY transaction (whole users; at least one user per batch)
-    #[arg(long, value_name = "ROWS", default_value_t = 50_000)]
-    pub batch_rows: u32,
 }
 
 /// `export`

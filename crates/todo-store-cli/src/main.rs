@@ -11,7 +11,6 @@ mod db;
 mod exit;
 mod input;
 mod output;
-mod rng;
 mod table;
 
 use std::{io, process::ExitCode};

@@ -10,9 +10,7 @@ use todo_store::{Page, Task, TaskId, User, UserId};
 use crate::{
     commands::{
         backup::{export::ExportReport, import::ImportReport},
-        bench::BenchReport,
         demo::DemoSummary,
-        seed::SeedReport,
         setup::SetupReport,
     },
     table::Table,
@@ -58,10 +56,6 @@ pub enum Report {
     TaskDeleted(TaskId),
     /// `demo`.
     Demo(DemoSummary),
-    /// `seed`.
-    Seed(SeedReport),
-    /// `bench`.
-    Bench(BenchReport),
     /// `export`: printed only when the export went to a file (on stdout,
     /// the lines are the output).
     Export(ExportReport),
@@ -205,8 +199,6 @@ impl Report {
                 },
             ),
             Report::Demo(summary) => serde_json::to_writer_pretty(&mut out, summary),
-            Report::Seed(report) => serde_json::to_writer_pretty(&mut out, report),
-            Report::Bench(report) => serde_json::to_writer_pretty(&mut out, report),
             Report::Export(report) => serde_json::to_writer_pretty(&mut out, report),
             Report::Import(report) => serde_json::to_writer_pretty(&mut out, report),
         };
@@ -274,8 +266,6 @@ impl Report {
                 "Demo finished: {} users and their tasks were deleted; nothing was left behind.\n",
                 summary.users.len()
             ),
-            Report::Seed(report) => seed_text(report),
-            Report::Bench(report) => report.markdown(),
             Report::Export(report) => export_text(report),
             Report::Import(report) => import_text(report),
         }
@@ -327,26 +317,6 @@ fn import_text(report: &ImportReport) -> String {
         report.tasks_inserted,
         report.tasks_present
     )
-}
-
-fn seed_text(report: &SeedReport) -> String {
-    let mut text = String::new();
-    if report.users_present > 0 {
-        text += &format!(
-            "{} of the seed's {} users were already loaded.\n",
-            report.users_present, report.planned_users
-        );
-    }
-    text += &format!(
-        "Seed {}: loaded {} users and {} tasks in {:.1} s ({:.0} rows/s); VACUUM (ANALYZE) took {:.1} s.\n",
-        report.seed,
-        report.users_loaded,
-        report.tasks_loaded,
-        report.load_seconds,
-        report.rows_per_second,
-        report.vacuum_seconds
-    );
-    text
 }
 
 fn setup_text(report: &SetupReport) -> String {

@@ -2,10 +2,8 @@
 //! then calls the library, and returns a [`Report`] for `main` to print.
 
 pub mod backup;
-pub mod bench;
 pub mod demo;
 pub mod migrate;
-pub mod seed;
 pub mod setup;
 pub mod task;
 pub mod user;
@@ -27,8 +25,6 @@ pub fn run(command: Command, url: &DatabaseUrl, json: bool) -> Result<Report, Fa
         Command::Demo => demo::run(url, json).map(Report::Demo),
         Command::User(command) => user::run(command, url),
         Command::Task(command) => task::run(command, url),
-        Command::Seed(args) => seed::run(&args, url).map(Report::Seed),
-        Command::Bench(args) => bench::run(&args, url).map(Report::Bench),
         Command::Export(args) => backup::export::run(&args, url).map(Report::Export),
         Command::Import(args) => backup::import::run(&args, url).map(Report::Import),
     }

@@ -1,4 +1,4 @@
-//! Latency percentiles.
+//! What a measured run comes to: latency percentiles, and rates.
 
 use std::time::Duration;
 
@@ -29,19 +29,22 @@ impl Summary {
         latencies_us.sort_unstable();
         let ms = |us: u64| us as f64 / 1_000.0;
         let at = |q: f64| ms(percentile(&latencies_us, q));
-        let secs = wall.as_secs_f64();
         Some(Self {
             ops: latencies_us.len(),
             p50_ms: at(0.50),
             p95_ms: at(0.95),
             p99_ms: at(0.99),
             max_ms: ms(latencies_us[latencies_us.len() - 1]),
-            ops_per_s: if secs > 0.0 {
-                latencies_us.len() as f64 / secs
-            } else {
-                0.0
-            },
+            ops_per_s: per_second(latencies_us.len() as u64, wall),
         })
+    }
+}
+
+/// `count` per second over `time` (0 for no time at all).
+pub fn per_second(count: u64, time: Duration) -> f64 {
+    match time.as_secs_f64() {
+        secs if secs > 0.0 => count as f64 / secs,
+        _ => 0.0,
     }
 }
 
@@ -68,5 +71,9 @@ mod tests {
         assert_eq!(Summary::of(vec![], Duration::from_secs(1)), None);
         let one = Summary::of(vec![7_000], Duration::from_secs(1)).expect("one");
         assert_eq!((one.p50_ms, one.p99_ms), (7.0, 7.0));
+        assert_eq!(
+            Summary::of(vec![1], Duration::ZERO).map(|s| s.ops_per_s),
+            Some(0.0)
+        );
     }
 }

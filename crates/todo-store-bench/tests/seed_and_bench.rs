@@ -1,15 +1,60 @@
-//! `todo-store seed` and `todo-store bench`, small but real: COPY into a
-//! database of the test's own, and pgbench beside the library.
+//! `todo-store-bench seed` and `todo-store-bench bench`, small but real: the
+//! binary's COPY into a database of the test's own, and pgbench beside the
+//! library.
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use std::process::{Command, Output};
 
-use common::{failed, json, run};
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_query};
 use serde_json::Value;
 use todo_store::{NewTask, NewUser, OperatorRepo, TaskRepo, UserRepo};
 use todo_store_tests::TestDb;
+
+/// Runs `todo-store-bench --database-url URL ARGS…` on `db`.
+fn run(db: &TestDb, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_todo-store-bench"))
+        .arg("--database-url")
+        .arg(db.url().expose())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Runs with `--json`, expects success, and returns the one JSON document.
+fn json(db: &TestDb, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let run = run(db, &all);
+    let (stdout, stderr) = (text(&run.stdout), text(&run.stderr));
+    assert_eq!(run.status.code(), Some(0), "{args:?} failed: {stderr}");
+    assert_eq!(stderr, "", "{args:?} wrote to stderr");
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|err| panic!("{args:?}: stdout is not one JSON document ({err}): {stdout}"))
+}
+
+/// Expects `run` to have failed with `code`, printing exactly one line on
+/// stderr and nothing on stdout; returns that line.
+fn failed(run: &Output, code: i32) -> String {
+    let (stdout, stderr) = (text(&run.stdout), text(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(code),
+        "stdout: {stdout} stderr: {stderr}"
+    );
+    assert_eq!(stdout, "", "a failure prints nothing on stdout");
+    assert!(
+        stderr.starts_with("error: ") && stderr.ends_with('\n'),
+        "stderr: {stderr:?}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr:?}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr:?}");
+    stderr.trim_end().to_owned()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("output is UTF-8")
+}
 
 #[derive(QueryableByName)]
 struct Text {
@@ -214,7 +259,7 @@ fn bench_measures_reads_beside_pgbench_and_leaves_the_data_as_it_found_it() {
 fn bench_needs_data_and_known_shapes() {
     let db = TestDb::new();
     let line = failed(&run(&db, &["bench", "--duration", "1"]), 3);
-    assert!(line.contains("todo-store seed"), "{line}");
+    assert!(line.contains("todo-store-bench seed"), "{line}");
     json(&db, &SMALL_SEED);
     let line = failed(&run(&db, &["bench", "--shape", "nope"]), 3);
     assert!(line.contains("unknown: nope"), "{line}");

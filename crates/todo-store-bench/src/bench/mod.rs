@@ -7,9 +7,12 @@
 //! each, SQL text from [`todo_store::sql_text`]). Write shapes work on tasks
 //! the run creates itself and deletes again, so the data is left as found.
 
+mod fixture;
 mod pgbench;
-mod stats;
-mod workload;
+mod report;
+mod settings;
+mod shape;
+mod writer;
 
 use std::{
     sync::Mutex,
@@ -18,97 +21,49 @@ use std::{
 };
 
 use diesel::PgConnection;
-use serde::Serialize;
-use todo_store::{DatabaseUrl, Error, Store};
+use todo_store::{DatabaseUrl, Error, Store, StoreConfig};
 
-use crate::{args::BenchArgs, db, exit::Failure, rng::Rng};
-use stats::Summary;
-use workload::{Fixture, Read, Shape, Writer};
+use crate::{rng::Rng, stats::Summary};
+use fixture::Fixture;
+pub use report::{BenchReport, ShapeResult};
+pub use settings::{RowSecurityArg, Settings};
+use shape::{Read, Shape};
+use writer::Writer;
 
 /// Tasks each client creates (unmeasured) before updating, completing or
 /// deleting, when `create` did not run first.
 const STOCK: usize = 200;
 
-/// What `bench` measured.
-#[derive(Debug, Clone, Serialize)]
-pub struct BenchReport {
-    /// Seconds each shape ran, per client count, for the library and pgbench each.
-    pub duration_s: u64,
-    /// Accounts in the database.
-    pub users: u64,
-    /// One row per shape and client count.
-    pub shapes: Vec<ShapeResult>,
-    /// Why pgbench figures are missing, if they are.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pgbench_error: Option<String>,
-    /// How the library scoped its calls for row-level security: `scoped`
-    /// or `unscoped`.
-    pub row_security: &'static str,
-    /// Whether the library connected with `--app-url` (e.g. as the
-    /// application role, so that the policies were evaluated), rather than
-    /// with the URL of the fixture and pgbench.
-    pub app_url: bool,
-}
-
-/// One shape at one client count. Times in milliseconds; pgbench figures and
-/// ratios (library / pgbench) are `null` for writes and when pgbench did not
-/// run, and pgbench's latencies for more than one client (see [`ShapeResult::new`]).
-#[derive(Debug, Clone, Serialize)]
-pub struct ShapeResult {
-    /// The shape's name.
-    pub shape: &'static str,
-    /// Concurrent clients.
-    pub clients: u32,
-    /// Median latency through the library.
-    pub p50_ms: f64,
-    /// 95th percentile through the library.
-    pub p95_ms: f64,
-    /// 99th percentile through the library.
-    pub p99_ms: f64,
-    /// Slowest call through the library.
-    pub max_ms: f64,
-    /// Library calls per second, all clients together.
-    pub ops_per_s: f64,
-    /// pgbench's median for the same statements.
-    pub pgbench_p50_ms: Option<f64>,
-    /// pgbench's 95th percentile.
-    pub pgbench_p95_ms: Option<f64>,
-    /// pgbench's transactions per second.
-    pub pgbench_ops_per_s: Option<f64>,
-    /// `p50_ms / pgbench_p50_ms`.
-    pub p50_ratio: Option<f64>,
-    /// `p95_ms / pgbench_p95_ms`.
-    pub p95_ratio: Option<f64>,
-    /// `ops_per_s / pgbench_ops_per_s`.
-    pub ops_ratio: Option<f64>,
-}
-
-/// Runs `bench`.
+/// Measures the library on the data the database at `url` holds (seed it
+/// first), beside pgbench running the library's own statements.
 ///
 /// # Errors
-/// A validation failure for bad arguments or an empty database; the
+/// A validation failure for bad settings or an empty database; the
 /// library's error if a measured call fails (a benchmark must not hide one).
 /// The tasks the write shapes created are deleted on every path.
-pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> {
-    let shapes = selected_shapes(&args.shapes)?;
-    if args.duration == 0 || args.clients == 0 {
-        return Err(Error::validation("duration and clients", "must be at least 1").into());
+pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error> {
+    let shapes = selected_shapes(&settings.shapes)?;
+    if settings.duration == 0 || settings.clients == 0 {
+        return Err(Error::validation(
+            "duration and clients",
+            "must be at least 1",
+        ));
     }
-    let mut conn = db::connect(url)?;
-    let mut rng = Rng::stream(args.seed, 0);
+    let mut conn = config(url)?.establish()?;
+    let mut rng = Rng::stream(settings.seed, 0);
     let fixture = Fixture::prepare(&mut conn, &mut rng)?;
     // The library may connect as another role (`--app-url`): the fixture,
     // pgbench and the clean-up keep the operator's URL.
-    let measured_url = args.app_url.clone().unwrap_or_else(|| url.clone());
+    let measured_url = settings.app_url.clone().unwrap_or_else(|| url.clone());
     let store = Store::connect(
-        &crate::db::config(&measured_url)?
-            .max_connections(args.clients)
-            .min_idle(args.clients)
-            .row_security(args.row_security.into()),
+        &config(&measured_url)?
+            .max_connections(settings.clients)
+            .min_idle(settings.clients)
+            .row_security(settings.row_security.into()),
     )?;
     let mut writers: Vec<Writer> = Vec::new();
     let mut run = Run {
-        args,
+        settings,
         url,
         fixture: &fixture,
         store: &store,
@@ -126,18 +81,25 @@ pub fn run(args: &BenchArgs, url: &DatabaseUrl) -> Result<BenchReport, Failure> 
     let shapes = measured?;
     cleaned?;
     Ok(BenchReport {
-        duration_s: args.duration,
+        duration_s: settings.duration,
         users: fixture.users,
         shapes,
         pgbench_error,
-        row_security: args.row_security.name(),
-        app_url: args.app_url.is_some(),
+        row_security: settings.row_security.name(),
+        app_url: settings.app_url.is_some(),
     })
+}
+
+/// The library's defaults for `url`, with the settings the environment
+/// gives (`TODO_STORE_STATEMENT_CACHE=off` behind an old PgBouncer), as an
+/// application reading its environment would run.
+fn config(url: &DatabaseUrl) -> Result<StoreConfig, Error> {
+    StoreConfig::new(url.expose()).settings_from_env()
 }
 
 /// One benchmark run's settings and state.
 struct Run<'a> {
-    args: &'a BenchArgs,
+    settings: &'a Settings,
     url: &'a DatabaseUrl,
     fixture: &'a Fixture,
     store: &'a Store,
@@ -153,9 +115,9 @@ impl Run<'_> {
         &mut self,
         shapes: &[Shape],
         writers: &mut Vec<Writer>,
-    ) -> Result<Vec<ShapeResult>, Failure> {
-        let duration = Duration::from_secs(self.args.duration);
-        let mut client_counts = vec![1, self.args.clients];
+    ) -> Result<Vec<ShapeResult>, Error> {
+        let duration = Duration::from_secs(self.settings.duration);
+        let mut client_counts = vec![1, self.settings.clients];
         client_counts.dedup();
         let mut results = Vec::new();
         for clients in client_counts {
@@ -163,9 +125,9 @@ impl Run<'_> {
             for &shape in shapes {
                 let reads = self.fixture.reads(shape);
                 let library = if shape.is_read() {
-                    measure_reads(self.store, &reads, clients, duration, self.args.seed)?
+                    measure_reads(self.store, &reads, clients, duration, self.settings.seed)?
                 } else {
-                    let (store, fixture, seed) = (self.store, self.fixture, self.args.seed);
+                    let (store, fixture, seed) = (self.store, self.fixture, self.settings.seed);
                     measure_writes(store, fixture, writers, shape, duration, seed)?
                 };
                 let pgbench = self.pgbench(&reads, clients, duration)?;
@@ -184,7 +146,7 @@ impl Run<'_> {
         reads: &[Read],
         clients: u32,
         duration: Duration,
-    ) -> Result<Option<Summary>, Failure> {
+    ) -> Result<Option<Summary>, Error> {
         if reads.is_empty() || self.pgbench_error.is_some() {
             return Ok(None);
         }
@@ -192,15 +154,19 @@ impl Run<'_> {
             .iter()
             .map(|read| read.sql(self.conn))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(
-            pgbench::run(&self.args.pgbench, self.url, &statements, clients, duration)
-                .map_err(|err| self.pgbench_error = Some(err))
-                .ok(),
+        Ok(pgbench::run(
+            &self.settings.pgbench,
+            self.url,
+            &statements,
+            clients,
+            duration,
         )
+        .map_err(|err| self.pgbench_error = Some(err))
+        .ok())
     }
 }
 
-fn selected_shapes(names: &[String]) -> Result<Vec<Shape>, Failure> {
+fn selected_shapes(names: &[String]) -> Result<Vec<Shape>, Error> {
     if names.is_empty() {
         return Ok(Shape::ALL.to_vec());
     }
@@ -229,7 +195,7 @@ fn measure_reads(
     clients: u32,
     duration: Duration,
     seed: u64,
-) -> Result<Option<Summary>, Failure> {
+) -> Result<Option<Summary>, Error> {
     if reads.is_empty() {
         return Ok(None);
     }
@@ -251,7 +217,7 @@ fn measure_writes(
     shape: Shape,
     duration: Duration,
     seed: u64,
-) -> Result<Option<Summary>, Failure> {
+) -> Result<Option<Summary>, Error> {
     if shape != Shape::Create {
         for (client, writer) in writers.iter_mut().enumerate() {
             let mut rng = Rng::stream(seed, 1_000 + client as u64);
@@ -274,7 +240,7 @@ fn measure_writes(
 
 /// Runs `clients` threads, each calling its `op` until `duration` is over
 /// (or `op` says there is nothing left to do), timing every call.
-fn measure<F, Op>(clients: u32, duration: Duration, make_op: F) -> Result<Option<Summary>, Failure>
+fn measure<F, Op>(clients: u32, duration: Duration, make_op: F) -> Result<Option<Summary>, Error>
 where
     F: Fn(u32) -> Op + Sync,
     Op: FnMut() -> Result<bool, Error> + Send,
@@ -309,82 +275,4 @@ where
     })?;
     let wall = started.elapsed();
     Ok(Summary::of(per_client.concat(), wall))
-}
-
-impl ShapeResult {
-    fn new(shape: Shape, clients: u32, library: Summary, pgbench: Option<Summary>) -> Self {
-        // pgbench's per-transaction log reads a clock it caches per loop of a
-        // worker thread: when a reply is already waiting (always, with several
-        // clients on two cores) it logs 0 µs. Its latencies are kept for one
-        // client only; its throughput is exact either way.
-        let pgbench_latency = pgbench.filter(|_| clients == 1);
-        let ratio = |ours: f64, theirs: Option<f64>| {
-            theirs.filter(|t| *t > 0.0).map(|t| round(ours / t, 2))
-        };
-        Self {
-            shape: shape.name(),
-            clients,
-            p50_ms: round(library.p50_ms, 3),
-            p95_ms: round(library.p95_ms, 3),
-            p99_ms: round(library.p99_ms, 3),
-            max_ms: round(library.max_ms, 3),
-            ops_per_s: round(library.ops_per_s, 0),
-            pgbench_p50_ms: pgbench_latency.map(|p| round(p.p50_ms, 3)),
-            pgbench_p95_ms: pgbench_latency.map(|p| round(p.p95_ms, 3)),
-            pgbench_ops_per_s: pgbench.map(|p| round(p.ops_per_s, 0)),
-            p50_ratio: ratio(library.p50_ms, pgbench_latency.map(|p| p.p50_ms)),
-            p95_ratio: ratio(library.p95_ms, pgbench_latency.map(|p| p.p95_ms)),
-            ops_ratio: ratio(library.ops_per_s, pgbench.map(|p| p.ops_per_s)),
-        }
-    }
-}
-
-fn round(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
-
-impl BenchReport {
-    /// The results as a Markdown table.
-    pub fn markdown(&self) -> String {
-        let mut text = format!(
-            "{} users; {} s per shape and client count; row security {}{}.\n\n\
-             | shape | clients | p50 ms | p95 ms | p99 ms | max ms | ops/s \
-             | pgbench p50 | pgbench p95 | pgbench ops/s | p50 ratio | p95 ratio | ops ratio |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-            self.users,
-            self.duration_s,
-            self.row_security,
-            if self.app_url {
-                ", library as --app-url"
-            } else {
-                ""
-            },
-        );
-        let opt = |value: Option<f64>, decimals: usize| {
-            value.map_or_else(|| "—".to_owned(), |v| format!("{v:.decimals$}"))
-        };
-        for r in &self.shapes {
-            text += &format!(
-                "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} | {} | {} | {} | {} | {} | {} |\n",
-                r.shape,
-                r.clients,
-                r.p50_ms,
-                r.p95_ms,
-                r.p99_ms,
-                r.max_ms,
-                r.ops_per_s,
-                opt(r.pgbench_p50_ms, 3),
-                opt(r.pgbench_p95_ms, 3),
-                opt(r.pgbench_ops_per_s, 0),
-                opt(r.p50_ratio, 2),
-                opt(r.p95_ratio, 2),
-                opt(r.ops_ratio, 2),
-            );
-        }
-        if let Some(err) = &self.pgbench_error {
-            text += &format!("\npgbench figures are missing: {err}\n");
-        }
-        text
-    }
 }

@@ -21,18 +21,26 @@ pub const MAX_TASKS_PER_USER: u32 = 100_000;
 
 /// What a seed run makes: `users` ordinary users, then `heavy_users` with many
 /// tasks (the deep lists). Users are numbered `0..total_users()`, heavy last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Also the flags of `todo-store-bench seed` that choose the data (the field
+/// docs are their `--help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct Plan {
-    /// The random seed: same seed and counts, same data.
-    pub seed: u64,
-    /// Ordinary users.
+    /// Ordinary users to create
+    #[arg(long, value_name = "N")]
     pub users: u32,
-    /// Tasks of each ordinary user.
+    /// Tasks of each ordinary user
+    #[arg(long, value_name = "M", default_value_t = 100)]
     pub tasks_per_user: u32,
-    /// Users with many tasks.
+    /// Additional users with many tasks (deep lists)
+    #[arg(long, value_name = "K", default_value_t = 0)]
     pub heavy_users: u32,
-    /// Tasks of each heavy user.
+    /// Tasks of each heavy user
+    #[arg(long, value_name = "T", default_value_t = 10_000)]
     pub heavy_tasks: u32,
+    /// Random seed: the same seed and counts give the same data
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
 }
 
 impl Plan {

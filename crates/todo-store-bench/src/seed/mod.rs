@@ -8,24 +8,22 @@
 
 mod data;
 
-use std::{
-    sync::mpsc,
-    thread,
-    time::{Duration, Instant},
-};
+use std::{sync::mpsc, thread, time::Instant};
 
 use diesel::{PgConnection, RunQueryDsl, sql_query};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use todo_store::{
-    DatabaseUrl, UserRepo,
+    Error, UserRepo,
     bulk::{self, LoadBatch},
 };
 
-use crate::{args::SeedArgs, exit::Failure};
-pub use data::Plan;
+use crate::stats::per_second;
+pub use data::{MAX_TASKS_PER_USER, Plan};
 
-/// What `seed` did.
+/// Tasks per `COPY` transaction unless told otherwise (`--batch-rows`).
+pub const DEFAULT_BATCH_ROWS: u32 = 50_000;
+
+/// What [`run`] did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeedReport {
     /// The random seed.
@@ -48,35 +46,38 @@ pub struct SeedReport {
     pub vacuum_seconds: f64,
 }
 
-/// Runs `seed`.
+/// Loads the users of `plan` that `conn`'s database does not hold yet, in
+/// transactions of about `batch_rows` tasks (whole users, at least one per
+/// batch), then runs `VACUUM (ANALYZE)` on both tables.
+///
+/// `progress(loaded, total)` is told the tasks loaded so far out of those
+/// this run loads: once with `loaded` 0 before the first batch, then after
+/// each batch; `loaded == total` means the loading is over.
 ///
 /// # Errors
-/// A validation error for impossible counts; the library's error if a batch
-/// fails (that batch is rolled back; earlier ones stay).
-pub fn run(args: &SeedArgs, url: &DatabaseUrl) -> Result<SeedReport, Failure> {
-    let plan = Plan {
-        seed: args.seed,
-        users: args.users,
-        tasks_per_user: args.tasks_per_user,
-        heavy_users: args.heavy_users,
-        heavy_tasks: args.heavy_tasks,
-    }
-    .validated()?;
-    let mut conn = crate::db::connect(url)?;
-    let first = users_present(&mut conn, &plan)?;
+/// [`Error::Validation`] for impossible counts (before anything is written);
+/// the library's error if a batch fails (that batch is rolled back; earlier
+/// ones stay).
+pub fn run(
+    conn: &mut PgConnection,
+    plan: &Plan,
+    batch_rows: u32,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<SeedReport, Error> {
+    let plan = plan.validated()?;
+    let first = users_present(conn, &plan)?;
     let remaining: u64 = (first..plan.total_users())
         .map(|index| u64::from(plan.tasks_of(index)))
         .sum();
-    let bar = progress_bar(remaining);
+    progress(0, remaining);
     let started = Instant::now();
-    let (users_loaded, tasks_loaded) = load(&mut conn, &plan, first, args.batch_rows, &bar)?;
+    let (users_loaded, tasks_loaded) = load(conn, &plan, first, batch_rows, |tasks| {
+        progress(tasks, remaining);
+    })?;
     let load_time = started.elapsed();
-    bar.finish_and_clear();
 
     let started = Instant::now();
-    sql_query("VACUUM (ANALYZE) users, tasks")
-        .execute(&mut conn)
-        .map_err(todo_store::Error::from)?;
+    sql_query("VACUUM (ANALYZE) users, tasks").execute(conn)?;
     let vacuum_time = started.elapsed();
 
     Ok(SeedReport {
@@ -92,9 +93,32 @@ pub fn run(args: &SeedArgs, url: &DatabaseUrl) -> Result<SeedReport, Failure> {
     })
 }
 
+impl SeedReport {
+    /// The report as text for people.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        if self.users_present > 0 {
+            text += &format!(
+                "{} of the seed's {} users were already loaded.\n",
+                self.users_present, self.planned_users
+            );
+        }
+        text += &format!(
+            "Seed {}: loaded {} users and {} tasks in {:.1} s ({:.0} rows/s); VACUUM (ANALYZE) took {:.1} s.\n",
+            self.seed,
+            self.users_loaded,
+            self.tasks_loaded,
+            self.load_seconds,
+            self.rows_per_second,
+            self.vacuum_seconds
+        );
+        text
+    }
+}
+
 /// How many of the plan's users are already stored. Batches commit in user
 /// order, so they are always users `0..n`: a binary search finds `n`.
-fn users_present(conn: &mut PgConnection, plan: &Plan) -> Result<u64, Failure> {
+fn users_present(conn: &mut PgConnection, plan: &Plan) -> Result<u64, Error> {
     let (mut present, mut absent) = (0, plan.total_users());
     if conn.find_user_by_email(&plan.email(0))?.is_none() {
         return Ok(0);
@@ -111,15 +135,16 @@ fn users_present(conn: &mut PgConnection, plan: &Plan) -> Result<u64, Failure> {
     Ok(present)
 }
 
-/// Loads users `first..` of the plan. A second thread makes the batches while
-/// this one copies the previous batch into the database.
+/// Loads users `first..` of the plan, telling `loaded` the tasks loaded so
+/// far after each batch. A second thread makes the batches while this one
+/// copies the previous batch into the database.
 fn load(
     conn: &mut PgConnection,
     plan: &Plan,
     first: u64,
     batch_rows: u32,
-    bar: &ProgressBar,
-) -> Result<(u64, u64), Failure> {
+    mut loaded: impl FnMut(u64),
+) -> Result<(u64, u64), Error> {
     let (sender, batches) = mpsc::sync_channel::<LoadBatch>(2);
     let plan = *plan;
     thread::scope(|scope| {
@@ -141,29 +166,11 @@ fn load(
         });
         let (mut users, mut tasks) = (0, 0);
         for batch in batches {
-            let loaded = bulk::load(conn, &batch)?;
-            users += loaded.users as u64;
-            tasks += loaded.tasks as u64;
-            bar.inc(loaded.tasks as u64);
+            let done = bulk::load(conn, &batch)?;
+            users += done.users as u64;
+            tasks += done.tasks as u64;
+            loaded(tasks);
         }
         Ok((users, tasks))
     })
-}
-
-/// A progress bar on stderr, drawn only when stderr is a terminal.
-fn progress_bar(tasks: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(tasks), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} tasks, {per_sec}, ETA {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
-fn per_second(rows: u64, time: Duration) -> f64 {
-    match time.as_secs_f64() {
-        secs if secs > 0.0 => rows as f64 / secs,
-        _ => 0.0,
-    }
 }

@@ -14,7 +14,7 @@ use std::{
 
 use todo_store::{DatabaseUrl, sql_text::SqlText};
 
-use super::stats::Summary;
+use crate::stats::Summary;
 
 /// Runs `statements` (one is picked at random per transaction) with
 /// `clients` connections for `duration`.

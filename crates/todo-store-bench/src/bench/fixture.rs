@@ -1,16 +1,15 @@
-//! What the benchmark runs: the shapes, the users they act for, and for each
-//! read shape a fixed set of calls (so that the library and `pgbench` run the
-//! very same statements with the very same parameters).
+//! Who the benchmark acts for, chosen once at the start: users at random,
+//! the users with the deepest lists, and for each read shape a fixed set of
+//! calls on them.
 
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types};
 use todo_store::{
-    Error, NewTask, NewUser, OperatorRepo, Owner, SortKey, SortOrder, StatusFilter, Store,
-    TaskFilter, TaskId, TaskPatch, TaskQuery, TaskRepo, TaskSort, TaskStatus, UserId, UserRepo,
-    VersionCheck,
-    sql_text::{self, SqlText},
+    Error, NewUser, OperatorRepo, Owner, SortKey, SortOrder, StatusFilter, TaskFilter, TaskId,
+    TaskQuery, TaskRepo, TaskSort, UserId, UserRepo,
 };
 
-use crate::{exit::Failure, rng::Rng};
+use super::shape::{Read, Shape};
+use crate::rng::Rng;
 
 /// Calls each read shape picks from. `pgbench` takes at most 128 scripts.
 pub const PARAM_SETS: usize = 100;
@@ -21,121 +20,7 @@ const PAGE: u32 = todo_store::DEFAULT_PAGE_SIZE;
 /// Users read to sample from.
 const MAX_USERS_READ: usize = 100_000;
 
-/// One kind of call the benchmark measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Shape {
-    /// First page of a user's list, by this key in its natural order.
-    List(SortKey),
-    /// First page of a heavy user's list (newest first).
-    HeavyFirstPage,
-    /// A page 90% of the way down a heavy user's list, by keyset cursor.
-    DeepPage,
-    /// Open tasks by priority.
-    OpenByPriority,
-    /// Text search in titles and descriptions.
-    Search,
-    /// One task by id.
-    Get,
-    /// How many tasks a user has.
-    Count,
-    /// Create a task.
-    Create,
-    /// Change a task's title, expecting its version.
-    Update,
-    /// Mark a task done (or open again), expecting its version.
-    Complete,
-    /// Delete a task, expecting its version.
-    Delete,
-}
-
-impl Shape {
-    /// Every shape, in the order they run: reads, then the writes (whose
-    /// tasks `create` makes and `delete` removes).
-    pub const ALL: [Shape; 15] = [
-        Shape::List(SortKey::Created),
-        Shape::List(SortKey::Updated),
-        Shape::List(SortKey::Priority),
-        Shape::List(SortKey::Due),
-        Shape::List(SortKey::Title),
-        Shape::HeavyFirstPage,
-        Shape::DeepPage,
-        Shape::OpenByPriority,
-        Shape::Search,
-        Shape::Get,
-        Shape::Count,
-        Shape::Create,
-        Shape::Update,
-        Shape::Complete,
-        Shape::Delete,
-    ];
-
-    /// The shape's name in reports and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Shape::List(SortKey::Created) => "list_created",
-            Shape::List(SortKey::Updated) => "list_updated",
-            Shape::List(SortKey::Priority) => "list_priority",
-            Shape::List(SortKey::Due) => "list_due",
-            Shape::List(SortKey::Title) => "list_title",
-            Shape::HeavyFirstPage => "heavy_first_page",
-            Shape::DeepPage => "deep_page",
-            Shape::OpenByPriority => "open_by_priority",
-            Shape::Search => "search",
-            Shape::Get => "get",
-            Shape::Count => "count",
-            Shape::Create => "create",
-            Shape::Update => "update",
-            Shape::Complete => "complete",
-            Shape::Delete => "delete",
-        }
-    }
-
-    /// The shape called `name`.
-    pub fn named(name: &str) -> Option<Shape> {
-        Shape::ALL.into_iter().find(|shape| shape.name() == name)
-    }
-
-    /// Whether the shape only reads (and so can be replayed by `pgbench`).
-    pub fn is_read(self) -> bool {
-        !matches!(
-            self,
-            Shape::Create | Shape::Update | Shape::Complete | Shape::Delete
-        )
-    }
-}
-
-/// A read call with its parameters fixed.
-#[derive(Debug, Clone)]
-pub enum Read {
-    /// `list_tasks`.
-    List(Owner, TaskQuery),
-    /// `get_task`.
-    Get(Owner, TaskId),
-    /// `count_tasks`.
-    Count(Owner, TaskFilter),
-}
-
-impl Read {
-    /// Makes the call through the library.
-    pub fn call(&self, store: &mut Store) -> Result<(), Error> {
-        match self {
-            Read::List(owner, query) => store.list_tasks(owner, query).map(drop),
-            Read::Get(owner, id) => store.get_task(owner, *id).map(drop),
-            Read::Count(owner, filter) => store.count_tasks(owner, filter).map(drop),
-        }
-    }
-
-    /// The statement the library sends for this call.
-    pub fn sql(&self, conn: &mut PgConnection) -> Result<SqlText, Error> {
-        match self {
-            Read::List(owner, query) => sql_text::list_tasks(conn, owner, query),
-            Read::Get(owner, id) => sql_text::get_task(conn, owner, *id),
-            Read::Count(owner, filter) => sql_text::count_tasks(conn, owner, filter),
-        }
-    }
-}
-
-/// The domain of the accounts `todo-store seed` makes.
+/// The domain of the accounts [`crate::seed`] makes.
 const SEEDED_DOMAIN: &str = ".todo-store.invalid";
 
 /// The users and calls a benchmark run uses, chosen once at the start.
@@ -162,7 +47,7 @@ impl Fixture {
     ///
     /// # Errors
     /// A validation failure if the database holds no tasks; the library's error.
-    pub fn prepare(conn: &mut PgConnection, rng: &mut Rng) -> Result<Fixture, Failure> {
+    pub fn prepare(conn: &mut PgConnection, rng: &mut Rng) -> Result<Fixture, Error> {
         let everyone = all_users(conn)?;
         let mut owners = Vec::new();
         let mut writers = Vec::new();
@@ -183,9 +68,8 @@ impl Fixture {
         if owners.is_empty() {
             return Err(Error::validation(
                 "database",
-                "holds no tasks to measure: run `todo-store seed` first",
-            )
-            .into());
+                "holds no tasks to measure: run `todo-store-bench seed` first",
+            ));
         }
         let heavy = heavy_users(conn)?;
         let temporary = if writers.is_empty() {
@@ -300,7 +184,7 @@ fn user_count(conn: &mut PgConnection) -> Result<u64, Error> {
 
 /// Ids and emails of accounts, in id order, up to [`MAX_USERS_READ`]: the
 /// sample is drawn from these.
-fn all_users(conn: &mut PgConnection) -> Result<Vec<(UserId, String)>, Failure> {
+fn all_users(conn: &mut PgConnection) -> Result<Vec<(UserId, String)>, Error> {
     let mut users = Vec::new();
     let mut after = None;
     while users.len() < MAX_USERS_READ {
@@ -333,7 +217,7 @@ struct TaskCount {
 
 /// The users with the most tasks, each with a cursor 90% of the way down
 /// their newest-first list (found by walking it, as a client would).
-fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor)>, Failure> {
+fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor)>, Error> {
     // An operator's whole-table query: the one place the benchmark reads
     // across users, to find the deepest lists.
     let counts: Vec<TaskCount> = sql_query(
@@ -368,121 +252,9 @@ fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor
     Ok(heavy)
 }
 
-/// A task the benchmark created, as it last saw it.
-#[derive(Debug, Clone)]
-pub struct Created {
-    owner: Owner,
-    id: TaskId,
-    version: i32,
-    done: bool,
-}
-
-/// One client's write workload: the tasks it created and where it is in them.
-#[derive(Debug, Default)]
-pub struct Writer {
-    tasks: Vec<Created>,
-    next: usize,
-    made: u64,
-}
-
-impl Writer {
-    /// Makes one call of the write shape `shape`. `Ok(false)` when there is
-    /// nothing left to delete.
-    pub fn call(
-        &mut self,
-        shape: Shape,
-        store: &mut Store,
-        owners: &[Owner],
-        rng: &mut Rng,
-    ) -> Result<bool, Error> {
-        match shape {
-            Shape::Create => self.create(store, rng.pick(owners)),
-            Shape::Update | Shape::Complete => {
-                if self.tasks.is_empty() {
-                    return Ok(false);
-                }
-                let at = self.next % self.tasks.len();
-                self.next += 1;
-                let task = &mut self.tasks[at];
-                let check = VersionCheck::Exactly(task.version);
-                let updated = if shape == Shape::Update {
-                    let title = format!("Bench task, edit {}", task.version + 1);
-                    store.update_task(
-                        &task.owner,
-                        task.id,
-                        TaskPatch::default().title(title),
-                        check,
-                    )?
-                } else {
-                    let status = if task.done {
-                        TaskStatus::Open
-                    } else {
-                        TaskStatus::Done
-                    };
-                    store.set_task_status(&task.owner, task.id, status, check)?
-                };
-                task.version = updated.version;
-                task.done = updated.completed;
-                Ok(true)
-            }
-            Shape::Delete => match self.tasks.pop() {
-                Some(task) => {
-                    store.delete_task(&task.owner, task.id, VersionCheck::Exactly(task.version))?;
-                    Ok(true)
-                }
-                None => Ok(false),
-            },
-            _ => Ok(false),
-        }
-    }
-
-    /// Creates tasks (unmeasured) until there are at least `n` to work on.
-    pub fn stock(
-        &mut self,
-        n: usize,
-        store: &mut Store,
-        owners: &[Owner],
-        rng: &mut Rng,
-    ) -> Result<(), Error> {
-        while self.tasks.len() < n {
-            self.create(store, rng.pick(owners))?;
-        }
-        Ok(())
-    }
-
-    /// Deletes every task still here (unmeasured), leaving the data as it was.
-    pub fn clean_up(&mut self, store: &mut Store) -> Result<(), Error> {
-        while let Some(task) = self.tasks.pop() {
-            store.delete_task(&task.owner, task.id, VersionCheck::Any)?;
-        }
-        Ok(())
-    }
-
-    fn create(&mut self, store: &mut Store, owner: &Owner) -> Result<bool, Error> {
-        self.made += 1;
-        let task = store.create_task(owner, NewTask::new(format!("Bench task {}", self.made)))?;
-        self.tasks.push(Created {
-            owner: owner.clone(),
-            id: task.id,
-            version: task.version,
-            done: task.completed,
-        });
-        Ok(true)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shapes_round_trip_by_name() {
-        for shape in Shape::ALL {
-            assert_eq!(Shape::named(shape.name()), Some(shape));
-        }
-        assert_eq!(Shape::named("nope"), None);
-        assert_eq!(Shape::ALL.iter().filter(|s| s.is_read()).count(), 11);
-    }
 
     #[test]
     fn search_words_are_the_longest() {

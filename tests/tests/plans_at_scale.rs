@@ -1,20 +1,18 @@
-//! Query plans on a seeded database (`todo-store seed`: 30,000 tasks, heavy
-//! users with 5,000 each, `VACUUM (ANALYZE)`), large enough for the planner
-//! to weigh an index against a scan honestly. Every list shape must read an
-//! index in the order asked, with no sort and no sequential scan, both in the
-//! plan of a first call and in the plan PostgreSQL settles on for a prepared
-//! statement run many times (as Diesel's cached statements are).
+//! Query plans on a seeded database (`todo_store_bench::seed`: 30,000 tasks,
+//! heavy users with 5,000 each, `VACUUM (ANALYZE)`), large enough for the
+//! planner to weigh an index against a scan honestly. Every list shape must
+//! read an index in the order asked, with no sort and no sequential scan, both
+//! in the plan of a first call and in the plan PostgreSQL settles on for a
+//! prepared statement run many times (as Diesel's cached statements are).
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::json;
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_query};
 use todo_store::{
     NewTask, OperatorRepo, Owner, SortKey, SortOrder, StatusFilter, TaskFilter, TaskQuery,
     TaskRepo, TaskSort, explain::explain_list, sql_text,
 };
+use todo_store_bench::seed::{self, Plan};
 use todo_store_tests::TestDb;
 
 const KEYS: [SortKey; 5] = [
@@ -27,22 +25,15 @@ const KEYS: [SortKey; 5] = [
 
 fn seeded() -> TestDb {
     let db = TestDb::new();
-    json(
-        &db,
-        &[
-            "seed",
-            "--users",
-            "40",
-            "--tasks-per-user",
-            "500",
-            "--heavy-users",
-            "2",
-            "--heavy-tasks",
-            "5000",
-            "--seed",
-            "3",
-        ],
-    );
+    let plan = Plan {
+        users: 40,
+        tasks_per_user: 500,
+        heavy_users: 2,
+        heavy_tasks: 5_000,
+        seed: 3,
+    };
+    let report = seed::run(&mut db.conn(), &plan, seed::DEFAULT_BATCH_ROWS, |_, _| {}).unwrap();
+    assert_eq!((report.users_loaded, report.tasks_loaded), (42, 30_000));
     db
 }
 

@@ -1,0 +1,146 @@
+//! What a benchmark run reports: one row per shape and client count, as
+//! JSON (serde) or as a Markdown table.
+
+use serde::Serialize;
+
+use super::shape::Shape;
+use crate::stats::Summary;
+
+/// What [`run`](super::run) measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Seconds each shape ran, per client count, for the library and pgbench each.
+    pub duration_s: u64,
+    /// Accounts in the database.
+    pub users: u64,
+    /// One row per shape and client count.
+    pub shapes: Vec<ShapeResult>,
+    /// Why pgbench figures are missing, if they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pgbench_error: Option<String>,
+    /// How the library scoped its calls for row-level security: `scoped`
+    /// or `unscoped`.
+    pub row_security: &'static str,
+    /// Whether the library connected with `--app-url` (e.g. as the
+    /// application role, so that the policies were evaluated), rather than
+    /// with the URL of the fixture and pgbench.
+    pub app_url: bool,
+}
+
+/// One shape at one client count. Times in milliseconds; pgbench figures and
+/// ratios (library / pgbench) are `null` for writes and when pgbench did not
+/// run, and pgbench's latencies for more than one client (pgbench then logs
+/// many calls as taking 0 µs).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShapeResult {
+    /// The shape's name.
+    pub shape: &'static str,
+    /// Concurrent clients.
+    pub clients: u32,
+    /// Median latency through the library.
+    pub p50_ms: f64,
+    /// 95th percentile through the library.
+    pub p95_ms: f64,
+    /// 99th percentile through the library.
+    pub p99_ms: f64,
+    /// Slowest call through the library.
+    pub max_ms: f64,
+    /// Library calls per second, all clients together.
+    pub ops_per_s: f64,
+    /// pgbench's median for the same statements.
+    pub pgbench_p50_ms: Option<f64>,
+    /// pgbench's 95th percentile.
+    pub pgbench_p95_ms: Option<f64>,
+    /// pgbench's transactions per second.
+    pub pgbench_ops_per_s: Option<f64>,
+    /// `p50_ms / pgbench_p50_ms`.
+    pub p50_ratio: Option<f64>,
+    /// `p95_ms / pgbench_p95_ms`.
+    pub p95_ratio: Option<f64>,
+    /// `ops_per_s / pgbench_ops_per_s`.
+    pub ops_ratio: Option<f64>,
+}
+
+impl ShapeResult {
+    /// The row of `shape` at `clients`, from what the library and pgbench did.
+    pub(super) fn new(
+        shape: Shape,
+        clients: u32,
+        library: Summary,
+        pgbench: Option<Summary>,
+    ) -> Self {
+        // pgbench's per-transaction log reads a clock it caches per loop of a
+        // worker thread: when a reply is already waiting (always, with several
+        // clients on two cores) it logs 0 µs. Its latencies are kept for one
+        // client only; its throughput is exact either way.
+        let pgbench_latency = pgbench.filter(|_| clients == 1);
+        let ratio = |ours: f64, theirs: Option<f64>| {
+            theirs.filter(|t| *t > 0.0).map(|t| round(ours / t, 2))
+        };
+        Self {
+            shape: shape.name(),
+            clients,
+            p50_ms: round(library.p50_ms, 3),
+            p95_ms: round(library.p95_ms, 3),
+            p99_ms: round(library.p99_ms, 3),
+            max_ms: round(library.max_ms, 3),
+            ops_per_s: round(library.ops_per_s, 0),
+            pgbench_p50_ms: pgbench_latency.map(|p| round(p.p50_ms, 3)),
+            pgbench_p95_ms: pgbench_latency.map(|p| round(p.p95_ms, 3)),
+            pgbench_ops_per_s: pgbench.map(|p| round(p.ops_per_s, 0)),
+            p50_ratio: ratio(library.p50_ms, pgbench_latency.map(|p| p.p50_ms)),
+            p95_ratio: ratio(library.p95_ms, pgbench_latency.map(|p| p.p95_ms)),
+            ops_ratio: ratio(library.ops_per_s, pgbench.map(|p| p.ops_per_s)),
+        }
+    }
+}
+
+fn round(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
+impl BenchReport {
+    /// The results as a Markdown table.
+    pub fn markdown(&self) -> String {
+        let mut text = format!(
+            "{} users; {} s per shape and client count; row security {}{}.\n\n\
+             | shape | clients | p50 ms | p95 ms | p99 ms | max ms | ops/s \
+             | pgbench p50 | pgbench p95 | pgbench ops/s | p50 ratio | p95 ratio | ops ratio |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+            self.users,
+            self.duration_s,
+            self.row_security,
+            if self.app_url {
+                ", library as --app-url"
+            } else {
+                ""
+            },
+        );
+        let opt = |value: Option<f64>, decimals: usize| {
+            value.map_or_else(|| "—".to_owned(), |v| format!("{v:.decimals$}"))
+        };
+        for r in &self.shapes {
+            text += &format!(
+                "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} | {} | {} | {} | {} | {} | {} |\n",
+                r.shape,
+                r.clients,
+                r.p50_ms,
+                r.p95_ms,
+                r.p99_ms,
+                r.max_ms,
+                r.ops_per_s,
+                opt(r.pgbench_p50_ms, 3),
+                opt(r.pgbench_p95_ms, 3),
+                opt(r.pgbench_ops_per_s, 0),
+                opt(r.p50_ratio, 2),
+                opt(r.p95_ratio, 2),
+                opt(r.ops_ratio, 2),
+            );
+        }
+        if let Some(err) = &self.pgbench_error {
+            text += &format!("\npgbench figures are missing: {err}\n");
+        }
+        text
+    }
+}

@@ -1,0 +1,68 @@
+//! What a benchmark run measures, and how: also the flags of
+//! `todo-store-bench bench` (the field docs are their `--help`).
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use todo_store::{DatabaseUrl, RowSecurity};
+
+/// The settings of one [`run`](super::run).
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Seconds each shape runs per client count (for the library, then pgbench)
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub duration: u64,
+    /// Concurrent clients of the second round (the first has one)
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub clients: u32,
+    /// Run only this shape (repeatable); all shapes by default
+    #[arg(long = "shape", value_name = "NAME")]
+    pub shapes: Vec<String>,
+    /// Random seed for choosing users and calls
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// The pgbench program to compare with
+    #[arg(long, value_name = "PATH", default_value = "pgbench")]
+    pub pgbench: PathBuf,
+    /// Connect the library with this URL instead, e.g. as the application
+    /// role so that row-level security is evaluated; the fixture, pgbench
+    /// and the clean-up keep --database-url
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub app_url: Option<DatabaseUrl>,
+    /// Whether the library scopes each call for row-level security
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = RowSecurityArg::Scoped)]
+    pub row_security: RowSecurityArg,
+}
+
+/// `--row-security`: [`RowSecurity`] on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RowSecurityArg {
+    /// Every call in a transaction that sets the owner scope (the default)
+    Scoped,
+    /// No scope: for a role that bypasses row-level security
+    Unscoped,
+}
+
+impl RowSecurityArg {
+    /// The name as typed.
+    pub fn name(self) -> &'static str {
+        match self {
+            RowSecurityArg::Scoped => "scoped",
+            RowSecurityArg::Unscoped => "unscoped",
+        }
+    }
+}
+
+impl From<RowSecurityArg> for RowSecurity {
+    fn from(mode: RowSecurityArg) -> Self {
+        match mode {
+            RowSecurityArg::Scoped => RowSecurity::Scoped,
+            RowSecurityArg::Unscoped => RowSecurity::Unscoped,
+        }
+    }
+}
+
+/// A URL argument, kept in a type that never shows its password.
+fn parse_url(text: &str) -> Result<DatabaseUrl, String> {
+    Ok(DatabaseUrl::new(text))
+}
