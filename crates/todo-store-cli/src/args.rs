@@ -5,9 +5,10 @@
 //! bad value is a validation error (exit 3) with the library's wording rather
 //! than a clap usage error (exit 2). Clap keeps what is purely syntax: unknown
 //! flags, missing arguments, and the fixed choices of `--status`, `--sort` and
-//! `--order`.
+//! `--order`, each of which converts into its library type by `From`.
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use todo_store::{SortKey, SortOrder, StatusFilter};
 
 /// The database used when neither `--database-url` nor `DATABASE_URL` is set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/todo_store";
@@ -453,6 +454,16 @@ pub enum StatusArg {
     All,
 }
 
+impl From<StatusArg> for StatusFilter {
+    fn from(arg: StatusArg) -> Self {
+        match arg {
+            StatusArg::Open => Self::Open,
+            StatusArg::Done => Self::Done,
+            StatusArg::All => Self::All,
+        }
+    }
+}
+
 /// `--sort`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortArg {
@@ -468,6 +479,18 @@ pub enum SortArg {
     Title,
 }
 
+impl From<SortArg> for SortKey {
+    fn from(arg: SortArg) -> Self {
+        match arg {
+            SortArg::Created => Self::Created,
+            SortArg::Updated => Self::Updated,
+            SortArg::Priority => Self::Priority,
+            SortArg::Due => Self::Due,
+            SortArg::Title => Self::Title,
+        }
+    }
+}
+
 /// `--order`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OrderArg {
@@ -475,6 +498,15 @@ pub enum OrderArg {
     Asc,
     /// Largest first
     Desc,
+}
+
+impl From<OrderArg> for SortOrder {
+    fn from(arg: OrderArg) -> Self {
+        match arg {
+            OrderArg::Asc => Self::Asc,
+            OrderArg::Desc => Self::Desc,
+        }
+    }
 }
 
 #[cfg(test)]

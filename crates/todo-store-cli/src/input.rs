@@ -10,12 +10,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use todo_store::{
-    Cursor, Error, MAX_PASSWORD_BYTES, Password, Priority, SortKey, SortOrder, StatusFilter,
-    TaskId, VersionCheck,
-};
-
-use crate::args::{OrderArg, SortArg, StatusArg};
+use todo_store::{Cursor, Error, MAX_PASSWORD_BYTES, Password, Priority, TaskId, VersionCheck};
 
 fn invalid(field: &str, reason: impl Into<String>) -> Error {
     Error::validation(field, reason)
@@ -52,7 +47,6 @@ pub fn cursor(raw: &str) -> Result<Cursor, Error> {
     Cursor::from_str(raw)
 }
 
-/// `--limit`: a page size; 0 is left for the library to reject.
 /// `--limit`: any whole number; 0 is rejected by the library, and anything
 /// above its maximum page size is capped there.
 pub fn limit(raw: &str) -> Result<u32, Error> {
@@ -70,34 +64,6 @@ pub fn version_check(raw: Option<&str>) -> Result<VersionCheck, Error> {
     match raw.trim().parse::<i32>() {
         Ok(version) if version >= 1 => Ok(VersionCheck::Exactly(version)),
         _ => Err(invalid("version", "must be a whole number of at least 1")),
-    }
-}
-
-/// `--status`.
-pub fn status(arg: StatusArg) -> StatusFilter {
-    match arg {
-        StatusArg::Open => StatusFilter::Open,
-        StatusArg::Done => StatusFilter::Done,
-        StatusArg::All => StatusFilter::All,
-    }
-}
-
-/// `--sort`.
-pub fn sort_key(arg: SortArg) -> SortKey {
-    match arg {
-        SortArg::Created => SortKey::Created,
-        SortArg::Updated => SortKey::Updated,
-        SortArg::Priority => SortKey::Priority,
-        SortArg::Due => SortKey::Due,
-        SortArg::Title => SortKey::Title,
-    }
-}
-
-/// `--order`.
-pub fn sort_order(arg: OrderArg) -> SortOrder {
-    match arg {
-        OrderArg::Asc => SortOrder::Asc,
-        OrderArg::Desc => SortOrder::Desc,
     }
 }
 

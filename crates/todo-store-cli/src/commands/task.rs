@@ -64,7 +64,7 @@ fn add(args: TaskAdd, url: &DatabaseUrl) -> Result<Report, Failure> {
 }
 
 fn list(args: TaskList, url: &DatabaseUrl) -> Result<Report, Failure> {
-    let mut filter = TaskFilter::default().status(input::status(args.status));
+    let mut filter = TaskFilter::default().status(args.status.into());
     if let Some(min) = &args.priority_min {
         filter = filter.priority_at_least(input::priority(min)?);
     }
@@ -74,7 +74,7 @@ fn list(args: TaskList, url: &DatabaseUrl) -> Result<Report, Failure> {
     if let Some(text) = args.search {
         filter = filter.search(text);
     }
-    let sort = TaskSort::new(input::sort_key(args.sort), input::sort_order(args.order));
+    let sort = TaskSort::new(args.sort.into(), args.order.into());
     let mut query = TaskQuery::new().filter(filter).sort(sort);
     if let Some(limit) = &args.limit {
         query = query.limit(input::limit(limit)?);
