@@ -11,6 +11,7 @@ mod db;
 mod exit;
 mod input;
 mod output;
+mod owner;
 mod rng;
 mod table;
 

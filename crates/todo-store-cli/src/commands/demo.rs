@@ -20,6 +20,7 @@ use crate::{
     commands::setup::{self, SetupReport},
     exit::Failure,
     output::{self, task_table},
+    owner::operator_owner,
 };
 
 /// The demo password: the users exist only for the length of the run.
@@ -136,7 +137,7 @@ fn tour(
     say.step("Getting an Owner: the only key to tasks");
     let ada = conn.authenticate(ada_email, &password)?;
     say.say("Ada logs in with her email and password; the library hands back her Owner.");
-    let bob = crate::commands::operator_owner(conn, bob_email)?;
+    let bob = operator_owner(conn, bob_email)?;
     say.say(
         "Bob has no password: this operator tool gets his Owner through the\n\
          library's explicit operator path (UserRepo::operator_owner).",

@@ -12,11 +12,11 @@ use todo_store::{
 
 use crate::{
     args::{TaskAdd, TaskCommand, TaskEdit, TaskList, TaskRef, TaskTarget},
-    commands::operator_owner,
     db,
     exit::Failure,
     input,
     output::{Report, TaskEvent},
+    owner::operator_owner,
 };
 
 /// Runs a `task` command.

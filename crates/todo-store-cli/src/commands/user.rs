@@ -8,11 +8,11 @@ use todo_store::{
 
 use crate::{
     args::{UserAdd, UserCommand, UserPasswd},
-    commands::about_user,
     db,
     exit::Failure,
     input,
     output::{Report, UserEvent},
+    owner::about_user,
 };
 
 /// Runs a `user` command.
