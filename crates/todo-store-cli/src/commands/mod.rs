@@ -1,11 +1,13 @@
-//! The commands. Each parses and checks its arguments first, then connects,
-//! then calls the library, and returns a [`Report`] for `main` to print.
+//! The commands. Each checks its arguments first, then connects, calls the
+//! library, and prints its own result.
 
 pub mod backup;
+pub mod backup_output;
 pub mod bench;
 pub mod demo;
 pub mod migrate;
 pub mod seed;
+pub mod seed_bench_output;
 pub mod setup;
 pub mod task;
 pub mod user;
@@ -14,23 +16,23 @@ use todo_store::DatabaseUrl;
 
 // `backup::export` finds the `--user` account here.
 pub use crate::owner::operator_owner;
-use crate::{args::Command, exit::Failure, output::Report};
+use crate::{args::Command, exit::Failure, output::Format};
 
-/// Runs `command` against the database at `url`. `json` only silences the
-/// narration of `demo`; printing the report is the caller's job.
+/// Runs `command` against the database at `url`, and prints its result in
+/// `format`.
 ///
 /// # Errors
 /// Whatever the command failed with.
-pub fn run(command: Command, url: &DatabaseUrl, json: bool) -> Result<Report, Failure> {
+pub fn run(command: Command, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     match command {
-        Command::Setup(args) => setup::run(url, args.app_role.as_deref()).map(Report::Setup),
-        Command::Migrate(command) => migrate::run(command, url),
-        Command::Demo => demo::run(url, json).map(Report::Demo),
-        Command::User(command) => user::run(command, url),
-        Command::Task(command) => task::run(command, url),
-        Command::Seed(args) => seed::run(&args, url).map(Report::Seed),
-        Command::Bench(args) => bench::run(&args, url).map(Report::Bench),
-        Command::Export(args) => backup::export::run(&args, url).map(Report::Export),
-        Command::Import(args) => backup::import::run(&args, url).map(Report::Import),
+        Command::Setup(args) => setup::run(&args, url, format),
+        Command::Migrate(command) => migrate::run(command, url, format),
+        Command::Demo => demo::run(url, format),
+        Command::User(command) => user::run(command, url, format),
+        Command::Task(command) => task::run(command, url, format),
+        Command::Seed(args) => format.print(&seed::run(&args, url)?),
+        Command::Bench(args) => format.print(&bench::run(&args, url)?),
+        Command::Export(args) => backup_output::export(&args, url, format),
+        Command::Import(args) => format.print(&backup::import::run(&args, url)?),
     }
 }
