@@ -155,7 +155,7 @@ fn tour(
     let bob = operator_owner(conn, bob_email)?;
     say.say(
         "Bob has no password: this operator tool gets his Owner through the\n\
-         library's explicit operator path (UserRepo::operator_owner).",
+         library's explicit operator path (OperatorRepo::operator_owner).",
     );
 
     say.step("Ada creates tasks (one transaction, all or nothing)");
