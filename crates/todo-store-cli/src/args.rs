@@ -5,9 +5,10 @@
 //! bad value is a validation error (exit 3) with the library's wording rather
 //! than a clap usage error (exit 2). Clap keeps what is purely syntax: unknown
 //! flags, missing arguments, and the fixed choices of `--status`, `--sort` and
-//! `--order`.
+//! `--order`, each of which converts into its library type by `From`.
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use todo_store::{SortKey, SortOrder, StatusFilter};
 
 /// The database used when neither `--database-url` nor `DATABASE_URL` is set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/todo_store";
@@ -97,10 +98,12 @@ by its number, exit 3); every task's user must come on an earlier line of the fi
 
 Each batch of --batch-rows lines is one transaction; --jobs batches are written at once, on
 as many connections (a batch holding users alone, before the tasks after it). Import is
-idempotent: users and tasks keep their ids, timestamps and versions, and a row whose id is
-already stored is left as it is and counted as already present, so importing the same file
-twice changes nothing the second time. Users and tasks already in the database are never
-changed or removed.
+idempotent: users and tasks keep their ids, timestamps and versions, and a record already
+stored under its id with the same values is left as it is and counted as already present,
+so importing the same file twice changes nothing the second time. Users and tasks already in
+the database are never changed or removed, and no record is dropped without a word: one
+that contradicts another line of the file is refused naming both lines (exit 3), one that
+contradicts the record stored under its id is refused naming the id (exit 5).
 
 If a line is bad (or the file is cut short, which the missing end line reveals), the
 batches before it stay committed and nothing from its batch on is written; the error names
@@ -362,6 +365,16 @@ pub enum StatusArg {
     All,
 }
 
+impl From<StatusArg> for StatusFilter {
+    fn from(arg: StatusArg) -> Self {
+        match arg {
+            StatusArg::Open => Self::Open,
+            StatusArg::Done => Self::Done,
+            StatusArg::All => Self::All,
+        }
+    }
+}
+
 /// `--sort`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortArg {
@@ -377,6 +390,18 @@ pub enum SortArg {
     Title,
 }
 
+impl From<SortArg> for SortKey {
+    fn from(arg: SortArg) -> Self {
+        match arg {
+            SortArg::Created => Self::Created,
+            SortArg::Updated => Self::Updated,
+            SortArg::Priority => Self::Priority,
+            SortArg::Due => Self::Due,
+            SortArg::Title => Self::Title,
+        }
+    }
+}
+
 /// `--order`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OrderArg {
@@ -384,6 +409,15 @@ pub enum OrderArg {
     Asc,
     /// Largest first
     Desc,
+}
+
+impl From<OrderArg> for SortOrder {
+    fn from(arg: OrderArg) -> Self {
+        match arg {
+            OrderArg::Asc => Self::Asc,
+            OrderArg::Desc => Self::Desc,
+        }
+    }
 }
 
 #[cfg(test)]

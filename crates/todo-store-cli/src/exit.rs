@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use todo_store::{DatabaseUrl, Error};
+use todo_store::{DatabaseUrl, Error, backup::BackupError};
 
 /// Anything not covered below.
 pub const OTHER: u8 = 1;
@@ -88,6 +88,21 @@ impl From<Error> for Failure {
     }
 }
 
+/// An export or import failed: the exit code of the store's error behind it
+/// (1 for a failed read or write), with the backup's own message, which
+/// names the line or the batch.
+impl From<BackupError> for Failure {
+    fn from(err: BackupError) -> Self {
+        match err {
+            BackupError::Store(err) => err.into(),
+            err => match err.store_error() {
+                Some(store) => Failure::from(store.clone()).with_message(err.to_string()),
+                None => Failure::other(err.to_string()),
+            },
+        }
+    }
+}
+
 /// libpq's connection errors span several lines (one per address tried, plus
 /// hints); the contract is one line on stderr, so lines are joined.
 fn one_line(message: &str) -> String {
@@ -113,10 +128,7 @@ mod tests {
 
     #[test]
     fn each_error_kind_has_its_exit_code() {
-        let validation = Error::Validation {
-            field: "title".into(),
-            reason: "must not be empty".into(),
-        };
+        let validation = Error::validation("title", "must not be empty");
         assert_eq!(Failure::from(validation).code(), VALIDATION);
         assert_eq!(
             Failure::from(Error::NotFound(Entity::Task)).code(),

@@ -10,23 +10,14 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use todo_store::{
-    Cursor, Error, MAX_PASSWORD_BYTES, Password, Priority, SortKey, SortOrder, StatusFilter,
-    TaskId, VersionCheck,
-};
-
-use crate::args::{OrderArg, SortArg, StatusArg};
-
-fn invalid(field: &str, reason: impl Into<String>) -> Error {
-    Error::validation(field, reason)
-}
+use todo_store::{Cursor, Error, MAX_PASSWORD_BYTES, Password, Priority, TaskId, VersionCheck};
 
 /// `--priority`, `--priority-min`, `--priority-max`: 1 to 5.
 pub fn priority(raw: &str) -> Result<Priority, Error> {
     let number = raw
         .trim()
         .parse::<i16>()
-        .map_err(|_| invalid("priority", "must be a whole number between 1 and 5"))?;
+        .map_err(|_| Error::validation("priority", "must be a whole number between 1 and 5"))?;
     Priority::new(number)
 }
 
@@ -40,7 +31,7 @@ pub fn due(raw: &str) -> Result<DateTime<Utc>, Error> {
     DateTime::parse_from_rfc3339(raw.trim())
         .map(|at| at.with_timezone(&Utc))
         .map_err(|_| {
-            invalid(
+            Error::validation(
                 "due",
                 "must be an RFC 3339 date-time such as 2030-01-31T17:00:00Z",
             )
@@ -52,14 +43,13 @@ pub fn cursor(raw: &str) -> Result<Cursor, Error> {
     Cursor::from_str(raw)
 }
 
-/// `--limit`: a page size; 0 is left for the library to reject.
 /// `--limit`: any whole number; 0 is rejected by the library, and anything
 /// above its maximum page size is capped there.
 pub fn limit(raw: &str) -> Result<u32, Error> {
     raw.trim()
         .parse::<u128>()
         .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
-        .map_err(|_| invalid("limit", "must be a whole number of at least 1"))
+        .map_err(|_| Error::validation("limit", "must be a whole number of at least 1"))
 }
 
 /// `--if-version`: absent means "whatever the current version".
@@ -69,35 +59,10 @@ pub fn version_check(raw: Option<&str>) -> Result<VersionCheck, Error> {
     };
     match raw.trim().parse::<i32>() {
         Ok(version) if version >= 1 => Ok(VersionCheck::Exactly(version)),
-        _ => Err(invalid("version", "must be a whole number of at least 1")),
-    }
-}
-
-/// `--status`.
-pub fn status(arg: StatusArg) -> StatusFilter {
-    match arg {
-        StatusArg::Open => StatusFilter::Open,
-        StatusArg::Done => StatusFilter::Done,
-        StatusArg::All => StatusFilter::All,
-    }
-}
-
-/// `--sort`.
-pub fn sort_key(arg: SortArg) -> SortKey {
-    match arg {
-        SortArg::Created => SortKey::Created,
-        SortArg::Updated => SortKey::Updated,
-        SortArg::Priority => SortKey::Priority,
-        SortArg::Due => SortKey::Due,
-        SortArg::Title => SortKey::Title,
-    }
-}
-
-/// `--order`.
-pub fn sort_order(arg: OrderArg) -> SortOrder {
-    match arg {
-        OrderArg::Asc => SortOrder::Asc,
-        OrderArg::Desc => SortOrder::Desc,
+        _ => Err(Error::validation(
+            "version",
+            "must be a whole number of at least 1",
+        )),
     }
 }
 
@@ -124,7 +89,9 @@ fn password_from(input: impl BufRead) -> Result<Password, Error> {
     input
         .take(cap)
         .read_until(b'\n', &mut line)
-        .map_err(|err| invalid("password", format!("could not be read from stdin: {err}")))?;
+        .map_err(|err| {
+            Error::validation("password", format!("could not be read from stdin: {err}"))
+        })?;
     if line.ends_with(b"\n") {
         line.pop();
         if line.ends_with(b"\r") {
@@ -133,12 +100,13 @@ fn password_from(input: impl BufRead) -> Result<Password, Error> {
     }
     if line.len() > MAX_PASSWORD_BYTES {
         // Checked before UTF-8: a cut-off line may end inside a character.
-        return Err(invalid(
+        return Err(Error::validation(
             "password",
             format!("must have at most {MAX_PASSWORD_BYTES} bytes"),
         ));
     }
-    let text = String::from_utf8(line).map_err(|_| invalid("password", "must be UTF-8 text"))?;
+    let text =
+        String::from_utf8(line).map_err(|_| Error::validation("password", "must be UTF-8 text"))?;
     Password::new(text)
 }
 

@@ -11,14 +11,16 @@ mod db;
 mod exit;
 mod input;
 mod output;
+mod owner;
+mod render;
 mod table;
 
-use std::{io, process::ExitCode};
+use std::process::ExitCode;
 
 use clap::Parser;
 use todo_store::DatabaseUrl;
 
-use crate::{args::Cli, exit::Failure};
+use crate::{args::Cli, exit::Failure, output::Format};
 
 fn main() -> ExitCode {
     // Before parsing: `--database-url` falls back to DATABASE_URL, which a
@@ -36,9 +38,8 @@ fn main() -> ExitCode {
         }
     };
     let url = DatabaseUrl::new(cli.database_url);
-    let result =
-        commands::run(cli.command, &url, cli.json).and_then(|report| print(&report, cli.json));
-    match result {
+    let format = if cli.json { Format::Json } else { Format::Text };
+    match commands::run(cli.command, &url, format) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("{}", failure.line(&url));
@@ -60,14 +61,5 @@ fn load_dotenv() -> Result<(), Failure> {
         ))),
         Err(dotenvy::Error::Io(err)) => Err(Failure::other(format!("cannot read .env: {err}"))),
         Err(_) => Err(Failure::other("cannot read .env")),
-    }
-}
-
-fn print(report: &output::Report, json: bool) -> Result<(), Failure> {
-    match report.print(json) {
-        Ok(()) => Ok(()),
-        // The reader went away (`todo-store task list | head`): not our failure.
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(err) => Err(Failure::other(format!("cannot write output: {err}"))),
     }
 }

@@ -7,11 +7,12 @@ use diesel::{
     sql_query,
     sql_types::{Bool, Text},
 };
+use serde::Serialize;
 
 use crate::{Error, Result};
 
 /// What [`setup_app_role`] found and did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct AppRole {
     /// The role's name.

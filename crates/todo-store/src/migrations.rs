@@ -2,6 +2,7 @@
 
 use diesel::{Connection, PgConnection, connection::SimpleConnection, pg::Pg};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use serde::Serialize;
 
 use crate::{Error, Result, Store, repo::scope::Txn};
 
@@ -78,7 +79,7 @@ pub fn revert_last_migration(conn: &mut PgConnection) -> Result<String> {
 }
 
 /// Applied and pending migration versions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MigrationStatus {
     /// Versions already applied, oldest first.
     pub applied: Vec<String>,

@@ -17,42 +17,55 @@ use todo_store::{
 use uuid::Uuid;
 
 use crate::{
-    commands::setup::{self, SetupReport},
+    commands::{
+        setup::{self, SetupReport},
+        task::task_table,
+    },
     exit::Failure,
-    output::{self, task_table},
+    output::{Format, Report},
+    owner::operator_owner,
 };
 
 /// The demo password: the users exist only for the length of the run.
 const DEMO_PASSWORD: &str = "correct horse battery staple";
 
 /// What the demo showed (the `--json` output).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DemoSummary {
+#[derive(Debug, Serialize)]
+struct DemoSummary {
     /// The database used.
-    pub database: String,
+    database: String,
     /// Migrations the preliminary setup applied.
-    pub migrations_applied: Vec<String>,
+    migrations_applied: Vec<String>,
     /// The demo users' emails (deleted again).
-    pub users: Vec<String>,
+    users: Vec<String>,
     /// Tasks created for the first user.
-    pub tasks_created: usize,
+    tasks_created: usize,
     /// What the second user got for each attempt on the first user's task.
-    pub isolation: Vec<IsolationCheck>,
+    isolation: Vec<IsolationCheck>,
     /// Whether the task was unchanged after those attempts.
-    pub task_unchanged: bool,
+    task_unchanged: bool,
     /// Whether a write with a stale version was refused.
-    pub stale_version_rejected: bool,
+    stale_version_rejected: bool,
     /// Whether both users (and so all their tasks) were deleted.
-    pub cleaned_up: bool,
+    cleaned_up: bool,
+}
+
+impl Report for DemoSummary {
+    fn text(&self) -> String {
+        format!(
+            "Demo finished: {} users and their tasks were deleted; nothing was left behind.\n",
+            self.users.len()
+        )
+    }
 }
 
 /// One attempt by the second user on the first user's task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IsolationCheck {
+#[derive(Debug, Serialize)]
+struct IsolationCheck {
     /// `get`, `update`, `complete` or `delete`.
-    pub operation: &'static str,
+    operation: &'static str,
     /// The error the library returned.
-    pub result: String,
+    result: String,
 }
 
 /// Prints the story, unless `--json` asked for one document only.
@@ -79,16 +92,19 @@ impl Narrator {
     }
 }
 
-/// Runs the demo.
+/// Runs the demo; the story is told in text only, the summary printed in
+/// `format`.
 ///
 /// # Errors
 /// Any library error (the users are still deleted), or an "isolation check
 /// failed" error if the second user could touch the first user's task.
-pub fn run(url: &DatabaseUrl, json: bool) -> Result<DemoSummary, Failure> {
-    let say = Narrator { quiet: json };
+pub fn run(url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
+    let say = Narrator {
+        quiet: format == Format::Json,
+    };
     say.step("Setting up the database");
     let (mut conn, setup) = setup::prepare(url)?;
-    say.say(&output::Report::Setup(setup.clone()).text());
+    say.say(&setup.text());
 
     let tag = Uuid::now_v7().simple();
     let emails = [
@@ -100,7 +116,7 @@ pub fn run(url: &DatabaseUrl, json: bool) -> Result<DemoSummary, Failure> {
     match (outcome, cleanup) {
         (Ok(mut summary), Ok(())) => {
             summary.cleaned_up = true;
-            Ok(summary)
+            format.print(&summary)
         }
         (Err(failure), Ok(())) => Err(failure),
         (Ok(_), Err(cleanup)) => Err(cleanup),
@@ -136,10 +152,10 @@ fn tour(
     say.step("Getting an Owner: the only key to tasks");
     let ada = conn.authenticate(ada_email, &password)?;
     say.say("Ada logs in with her email and password; the library hands back her Owner.");
-    let bob = crate::commands::operator_owner(conn, bob_email)?;
+    let bob = operator_owner(conn, bob_email)?;
     say.say(
         "Bob has no password: this operator tool gets his Owner through the\n\
-         library's explicit operator path (UserRepo::operator_owner).",
+         library's explicit operator path (OperatorRepo::operator_owner).",
     );
 
     say.step("Ada creates tasks (one transaction, all or nothing)");
@@ -175,9 +191,8 @@ fn tour(
         .sort(TaskSort::new(SortKey::Due, SortOrder::Asc))
         .limit(2);
     let first = conn.list_tasks(&ada, &query)?;
-    say.say(&task_table(&first.items));
+    say.say(&first.text());
     if let Some(cursor) = first.next_cursor {
-        say.say(&format!("next page: --after {cursor}"));
         let second = conn.list_tasks(&ada, &query.clone().after(cursor))?;
         say.say(&task_table(&second.items));
     }
@@ -191,11 +206,11 @@ fn tour(
             .priority(Priority::new(3)?),
         VersionCheck::Exactly(plants.version),
     )?;
-    say.say(&output::task_block(&plants));
+    say.say(&plants.text());
 
     say.step("Completing the report");
     let report = conn.set_task_status(&ada, report.id, TaskStatus::Done, VersionCheck::Any)?;
-    say.say(&output::task_block(&report));
+    say.say(&report.text());
 
     say.step("Isolation: Bob tries Ada's task");
     let before = conn.get_task(&ada, flights.id)?;

@@ -1,8 +1,17 @@
 //! `migrate run|revert|status`.
 
-use todo_store::{DatabaseUrl, migration_status, revert_last_migration, run_migrations};
+use serde::Serialize;
+use todo_store::{
+    DatabaseUrl, MigrationStatus, migration_status, revert_last_migration, run_migrations,
+};
 
-use crate::{args::MigrateCommand, db, exit::Failure, output::Report};
+use crate::{
+    args::MigrateCommand,
+    db,
+    exit::Failure,
+    output::{Format, Report},
+    table::Table,
+};
 
 /// Runs a `migrate` command.
 ///
@@ -10,17 +19,70 @@ use crate::{args::MigrateCommand, db, exit::Failure, output::Report};
 /// [`todo_store::Error::Unavailable`] if the database cannot be reached; a
 /// database error if a migration fails (it is rolled back) or, for `revert`,
 /// if none is applied.
-pub fn run(command: MigrateCommand, url: &DatabaseUrl) -> Result<Report, Failure> {
+pub fn run(command: MigrateCommand, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     let mut conn = db::connect(url)?;
-    Ok(match command {
-        MigrateCommand::Run => Report::Migrated(run_migrations(&mut conn)?),
-        MigrateCommand::Revert => Report::Reverted(revert_last_migration(&mut conn)?),
-        MigrateCommand::Status => {
-            let status = migration_status(&mut conn)?;
-            Report::MigrationStatus {
-                applied: status.applied,
-                pending: status.pending,
-            }
+    match command {
+        MigrateCommand::Run => format.print(&Applied {
+            applied: run_migrations(&mut conn)?,
+        }),
+        MigrateCommand::Revert => format.print(&Reverted {
+            reverted: revert_last_migration(&mut conn)?,
+        }),
+        MigrateCommand::Status => format.print(&migration_status(&mut conn)?),
+    }
+}
+
+/// `migrate run`: the versions applied, oldest first.
+#[derive(Debug, Serialize)]
+struct Applied {
+    applied: Vec<String>,
+}
+
+impl Report for Applied {
+    fn text(&self) -> String {
+        applied_text(&self.applied)
+    }
+}
+
+/// What applying `versions` did, as `migrate run` and `setup` say it.
+pub fn applied_text(versions: &[String]) -> String {
+    if versions.is_empty() {
+        "The schema is up to date: no pending migrations.\n".to_owned()
+    } else {
+        format!(
+            "Applied {} migration(s): {}\n",
+            versions.len(),
+            versions.join(", ")
+        )
+    }
+}
+
+/// `migrate revert`: the version reverted.
+#[derive(Debug, Serialize)]
+struct Reverted {
+    reverted: String,
+}
+
+impl Report for Reverted {
+    fn text(&self) -> String {
+        format!("Reverted migration {}.\n", self.reverted)
+    }
+}
+
+impl Report for MigrationStatus {
+    fn text(&self) -> String {
+        let mut table = Table::new(["VERSION", "STATE"]);
+        for version in &self.applied {
+            table.row(vec![version.clone(), "applied".into()]);
         }
-    })
+        for version in &self.pending {
+            table.row(vec![version.clone(), "pending".into()]);
+        }
+        format!(
+            "{}{} applied, {} pending\n",
+            table.render(),
+            self.applied.len(),
+            self.pending.len()
+        )
+    }
 }

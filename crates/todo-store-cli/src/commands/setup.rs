@@ -1,18 +1,24 @@
 //! `setup`: create the database if it is missing, then migrate it.
 
 use diesel::{
-    PgConnection, QueryableByName, RunQueryDsl,
+    PgConnection, RunQueryDsl,
     connection::SimpleConnection,
-    sql_query,
+    dsl::sql,
     sql_types::{Bool, Text},
 };
 use serde::Serialize;
-use todo_store::{DatabaseUrl, Error, run_migrations, setup_app_role};
+use todo_store::{AppRole, DatabaseUrl, Error, run_migrations, setup_app_role};
 
-use crate::{db, exit::Failure};
+use crate::{
+    args::SetupArgs,
+    commands::migrate::applied_text,
+    db,
+    exit::Failure,
+    output::{Format, Report},
+};
 
 /// What `setup` did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct SetupReport {
     /// The database's name.
     pub database: String,
@@ -24,16 +30,29 @@ pub struct SetupReport {
     pub applied: Vec<String>,
     /// The application role, if `--app-role` asked for one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_role: Option<AppRoleReport>,
+    pub app_role: Option<AppRole>,
 }
 
-/// What `setup --app-role` did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AppRoleReport {
-    /// The role's name.
-    pub name: String,
-    /// Whether it was created now (else it existed and was granted again).
-    pub created: bool,
+impl Report for SetupReport {
+    fn text(&self) -> String {
+        let mut text = if self.created {
+            format!("Created database {} ({}).\n", self.database, self.url)
+        } else {
+            format!(
+                "Database {} ({}) already exists.\n",
+                self.database, self.url
+            )
+        };
+        text.push_str(&applied_text(&self.applied));
+        if let Some(role) = &self.app_role {
+            text.push_str(&format!(
+                "{} application role {}: it may read and write users and tasks, under row-level security.\n",
+                if role.created { "Created" } else { "Granted again the" },
+                role.name
+            ));
+        }
+        text
+    }
 }
 
 /// Runs `setup`.
@@ -43,16 +62,12 @@ pub struct AppRoleReport {
 /// the database cannot be created or migrated, or the role not set up;
 /// [`Error::Validation`] for a role name that is not a plain identifier or a
 /// role that would bypass row-level security.
-pub fn run(url: &DatabaseUrl, app_role: Option<&str>) -> Result<SetupReport, Failure> {
+pub fn run(args: &SetupArgs, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     let (mut conn, mut report) = prepare(url)?;
-    if let Some(name) = app_role {
-        let role = setup_app_role(&mut conn, name)?;
-        report.app_role = Some(AppRoleReport {
-            name: role.name,
-            created: role.created,
-        });
+    if let Some(name) = &args.app_role {
+        report.app_role = Some(setup_app_role(&mut conn, name)?);
     }
-    Ok(report)
+    format.print(&report)
 }
 
 /// Does what `setup` does and keeps the connection, for `demo`.
@@ -98,18 +113,11 @@ fn connect_or_create(url: &DatabaseUrl, database: &str) -> Result<(PgConnection,
     Ok((db::connect(url)?, created))
 }
 
-#[derive(QueryableByName)]
-struct Exists {
-    #[diesel(sql_type = Bool)]
-    exists: bool,
-}
-
 fn database_exists(admin: &mut PgConnection, name: &str) -> Result<bool, Error> {
-    let row: Exists =
-        sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-            .bind::<Text, _>(name)
-            .get_result(admin)?;
-    Ok(row.exists)
+    let exists = sql::<Bool>("EXISTS (SELECT 1 FROM pg_database WHERE datname = ")
+        .bind::<Text, _>(name)
+        .sql(")");
+    Ok(diesel::select(exists).get_result(admin)?)
 }
 
 /// Creates the database; `false` if someone else created it meanwhile.

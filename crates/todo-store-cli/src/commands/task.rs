@@ -6,33 +6,107 @@
 //! exactly like an id that does not exist.
 
 use diesel::PgConnection;
+use serde::Serialize;
 use todo_store::{
-    DatabaseUrl, NewTask, Owner, TaskFilter, TaskPatch, TaskQuery, TaskRepo, TaskSort, TaskStatus,
+    DatabaseUrl, NewTask, Owner, Page, Task, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskRepo,
+    TaskSort, TaskStatus,
 };
 
 use crate::{
     args::{TaskAdd, TaskCommand, TaskEdit, TaskList, TaskRef, TaskTarget},
-    commands::operator_owner,
     db,
     exit::Failure,
     input,
-    output::{Report, TaskEvent},
+    output::{Format, Headed, Report},
+    owner::operator_owner,
+    render::{fields, or_dash, safe, shortened, time},
+    table::Table,
 };
+
+/// Longest title shown in a task table; `task show` prints it whole.
+const TABLE_TITLE_CHARS: usize = 60;
 
 /// Runs a `task` command.
 ///
 /// # Errors
 /// Validation (bad title, priority, id, date, cursor, version), not found
 /// (user or task), conflict (`--if-version` stale), unavailable.
-pub fn run(command: TaskCommand, url: &DatabaseUrl) -> Result<Report, Failure> {
+pub fn run(command: TaskCommand, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     match command {
-        TaskCommand::Add(args) => add(args, url),
-        TaskCommand::List(args) => list(args, url),
-        TaskCommand::Show(args) => show(&args, url),
-        TaskCommand::Edit(args) => edit(args, url),
-        TaskCommand::Done(args) => set_status(&args, TaskStatus::Done, url),
-        TaskCommand::Undo(args) => set_status(&args, TaskStatus::Open, url),
-        TaskCommand::Rm(args) => remove(&args, url),
+        TaskCommand::Add(args) => format.print(&add(args, url)?),
+        TaskCommand::List(args) => format.print(&list(args, url)?),
+        TaskCommand::Show(args) => format.print(&show(&args, url)?),
+        TaskCommand::Edit(args) => format.print(&edit(args, url)?),
+        TaskCommand::Done(args) => format.print(&set_status(&args, TaskStatus::Done, url)?),
+        TaskCommand::Undo(args) => format.print(&set_status(&args, TaskStatus::Open, url)?),
+        TaskCommand::Rm(args) => format.print(&remove(&args, url)?),
+    }
+}
+
+/// One task, every field.
+impl Report for Task {
+    fn text(&self) -> String {
+        let status = match self.completed_at {
+            Some(at) if self.completed => format!("done ({})", time(at)),
+            _ => "open".to_owned(),
+        };
+        fields(&[
+            ("id", self.id.to_string()),
+            ("title", safe(&self.title)),
+            ("status", status),
+            ("priority", self.priority.to_string()),
+            ("due", or_dash(self.due_at.map(time))),
+            (
+                "description",
+                or_dash(self.description.as_deref().map(safe)),
+            ),
+            ("version", self.version.to_string()),
+            ("created", time(self.created_at)),
+            ("updated", time(self.updated_at)),
+        ])
+    }
+}
+
+/// Tasks as a table, one line each.
+pub fn task_table(tasks: &[Task]) -> String {
+    if tasks.is_empty() {
+        return "No tasks.\n".to_owned();
+    }
+    let mut table = Table::new(["ID", "STATUS", "PRI", "DUE", "VER", "TITLE"]);
+    for task in tasks {
+        table.row(vec![
+            task.id.to_string(),
+            if task.completed { "done" } else { "open" }.to_owned(),
+            task.priority.to_string(),
+            or_dash(task.due_at.map(time)),
+            task.version.to_string(),
+            shortened(&safe(&task.title), TABLE_TITLE_CHARS),
+        ]);
+    }
+    table.render()
+}
+
+/// A page of tasks, and how to get the next one.
+impl Report for Page<Task> {
+    fn text(&self) -> String {
+        let mut text = task_table(&self.items);
+        if let Some(cursor) = &self.next_cursor {
+            text.push_str(&format!("next page: --after {cursor}\n"));
+        }
+        text
+    }
+}
+
+/// `task rm`: the task is gone.
+#[derive(Debug, Serialize)]
+struct Deleted {
+    deleted: bool,
+    id: TaskId,
+}
+
+impl Report for Deleted {
+    fn text(&self) -> String {
+        format!("Deleted task {}.\n", self.id)
     }
 }
 
@@ -44,7 +118,7 @@ fn open(url: &DatabaseUrl, email: &str) -> Result<(PgConnection, Owner), Failure
     Ok((conn, owner))
 }
 
-fn add(args: TaskAdd, url: &DatabaseUrl) -> Result<Report, Failure> {
+fn add(args: TaskAdd, url: &DatabaseUrl) -> Result<Headed<Task>, Failure> {
     let mut new = NewTask::new(args.title);
     if let Some(description) = args.description {
         new = new.description(description);
@@ -60,11 +134,11 @@ fn add(args: TaskAdd, url: &DatabaseUrl) -> Result<Report, Failure> {
     }
     let (mut conn, owner) = open(url, &args.user.email)?;
     let task = conn.create_task(&owner, new)?;
-    Ok(Report::Task(TaskEvent::Created, task))
+    Ok(Headed::new("Created task", task))
 }
 
-fn list(args: TaskList, url: &DatabaseUrl) -> Result<Report, Failure> {
-    let mut filter = TaskFilter::default().status(input::status(args.status));
+fn list(args: TaskList, url: &DatabaseUrl) -> Result<Page<Task>, Failure> {
+    let mut filter = TaskFilter::default().status(args.status.into());
     if let Some(min) = &args.priority_min {
         filter = filter.priority_at_least(input::priority(min)?);
     }
@@ -74,7 +148,7 @@ fn list(args: TaskList, url: &DatabaseUrl) -> Result<Report, Failure> {
     if let Some(text) = args.search {
         filter = filter.search(text);
     }
-    let sort = TaskSort::new(input::sort_key(args.sort), input::sort_order(args.order));
+    let sort = TaskSort::new(args.sort.into(), args.order.into());
     let mut query = TaskQuery::new().filter(filter).sort(sort);
     if let Some(limit) = &args.limit {
         query = query.limit(input::limit(limit)?);
@@ -83,18 +157,16 @@ fn list(args: TaskList, url: &DatabaseUrl) -> Result<Report, Failure> {
         query = query.after(input::cursor(after)?);
     }
     let (mut conn, owner) = open(url, &args.user.email)?;
-    let page = conn.list_tasks(&owner, &query)?;
-    Ok(Report::Tasks(page))
+    Ok(conn.list_tasks(&owner, &query)?)
 }
 
-fn show(args: &TaskRef, url: &DatabaseUrl) -> Result<Report, Failure> {
+fn show(args: &TaskRef, url: &DatabaseUrl) -> Result<Task, Failure> {
     let id = input::task_id(&args.id)?;
     let (mut conn, owner) = open(url, &args.user.email)?;
-    let task = conn.get_task(&owner, id)?;
-    Ok(Report::Task(TaskEvent::Shown, task))
+    Ok(conn.get_task(&owner, id)?)
 }
 
-fn edit(args: TaskEdit, url: &DatabaseUrl) -> Result<Report, Failure> {
+fn edit(args: TaskEdit, url: &DatabaseUrl) -> Result<Headed<Task>, Failure> {
     let id = input::task_id(&args.id)?;
     let mut patch = TaskPatch::default();
     if let Some(title) = args.title {
@@ -117,25 +189,29 @@ fn edit(args: TaskEdit, url: &DatabaseUrl) -> Result<Report, Failure> {
     let check = input::version_check(args.if_version.as_deref())?;
     let (mut conn, owner) = open(url, &args.user.email)?;
     let task = conn.update_task(&owner, id, patch, check)?;
-    Ok(Report::Task(TaskEvent::Updated, task))
+    Ok(Headed::new("Updated task", task))
 }
 
-fn set_status(args: &TaskTarget, status: TaskStatus, url: &DatabaseUrl) -> Result<Report, Failure> {
+fn set_status(
+    args: &TaskTarget,
+    status: TaskStatus,
+    url: &DatabaseUrl,
+) -> Result<Headed<Task>, Failure> {
     let id = input::task_id(&args.task.id)?;
     let check = input::version_check(args.if_version.as_deref())?;
     let (mut conn, owner) = open(url, &args.task.user.email)?;
     let task = conn.set_task_status(&owner, id, status, check)?;
-    let event = match status {
-        TaskStatus::Done => TaskEvent::Done,
-        TaskStatus::Open => TaskEvent::Reopened,
+    let heading = match status {
+        TaskStatus::Done => "Marked done",
+        TaskStatus::Open => "Marked open",
     };
-    Ok(Report::Task(event, task))
+    Ok(Headed::new(heading, task))
 }
 
-fn remove(args: &TaskTarget, url: &DatabaseUrl) -> Result<Report, Failure> {
+fn remove(args: &TaskTarget, url: &DatabaseUrl) -> Result<Deleted, Failure> {
     let id = input::task_id(&args.task.id)?;
     let check = input::version_check(args.if_version.as_deref())?;
     let (mut conn, owner) = open(url, &args.task.user.email)?;
     conn.delete_task(&owner, id, check)?;
-    Ok(Report::TaskDeleted(id))
+    Ok(Deleted { deleted: true, id })
 }

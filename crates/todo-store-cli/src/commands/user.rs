@@ -1,18 +1,21 @@
 //! `user add|list|show|delete|passwd`: account administration.
 
-use diesel::{Connection, PgConnection};
+use diesel::Connection;
+use serde::Serialize;
 use todo_store::{
-    DatabaseUrl, Entity, Error, MAX_PAGE_SIZE, NewUser, OperatorRepo, TaskFilter, TaskRepo, User,
-    UserRepo,
+    DatabaseUrl, Entity, Error, MAX_PAGE_SIZE, NewUser, OperatorRepo, Page, TaskFilter, TaskRepo,
+    User, UserId, UserRepo,
 };
 
 use crate::{
     args::{UserAdd, UserCommand, UserPasswd},
-    commands::about_user,
     db,
     exit::Failure,
     input,
-    output::{Report, UserEvent},
+    output::{Format, Headed, Report},
+    owner::about_user,
+    render::{fields, or_dash, safe, time},
+    table::Table,
 };
 
 /// Runs a `user` command.
@@ -20,17 +23,93 @@ use crate::{
 /// # Errors
 /// Validation (bad email, name or password), not found, conflict (email or
 /// auth subject taken), unavailable.
-pub fn run(command: UserCommand, url: &DatabaseUrl) -> Result<Report, Failure> {
+pub fn run(command: UserCommand, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     match command {
-        UserCommand::Add(args) => add(args, url),
-        UserCommand::List => list(url),
-        UserCommand::Show { email } => show(&email, url),
-        UserCommand::Delete { email } => delete(&email, url),
-        UserCommand::Passwd(args) => passwd(&args, url),
+        UserCommand::Add(args) => format.print(&add(args, url)?),
+        UserCommand::List => format.print(&list(url)?),
+        UserCommand::Show { email } => format.print(&show(&email, url)?),
+        UserCommand::Delete { email } => format.print(&delete(&email, url)?),
+        UserCommand::Passwd(args) => format.print(&passwd(&args, url)?),
     }
 }
 
-fn add(args: UserAdd, url: &DatabaseUrl) -> Result<Report, Failure> {
+/// One account, every field (there is no password hash to show: the library
+/// never reads it out).
+impl Report for User {
+    fn text(&self) -> String {
+        fields(&[
+            ("id", self.id.to_string()),
+            ("email", self.email.clone()),
+            ("name", or_dash(self.display_name.as_deref().map(safe))),
+            (
+                "password",
+                if self.has_password { "set" } else { "not set" }.to_owned(),
+            ),
+            (
+                "auth subject",
+                or_dash(self.auth_subject.as_deref().map(safe)),
+            ),
+            ("time zone", or_dash(self.time_zone.clone())),
+            ("created", time(self.created_at)),
+            ("updated", time(self.updated_at)),
+        ])
+    }
+}
+
+/// Accounts as a table, one line each.
+impl Report for Page<User> {
+    fn text(&self) -> String {
+        if self.items.is_empty() {
+            return "No users.\n".to_owned();
+        }
+        let mut table = Table::new(["ID", "EMAIL", "NAME", "PASSWORD", "AUTH SUBJECT", "CREATED"]);
+        for user in &self.items {
+            table.row(vec![
+                user.id.to_string(),
+                user.email.clone(),
+                or_dash(user.display_name.as_deref().map(safe)),
+                if user.has_password { "set" } else { "-" }.to_owned(),
+                or_dash(user.auth_subject.as_deref().map(safe)),
+                time(user.created_at),
+            ]);
+        }
+        table.render()
+    }
+}
+
+/// `user delete`: the account is gone, and its tasks with it.
+#[derive(Debug, Serialize)]
+struct Deleted {
+    deleted: bool,
+    id: UserId,
+    email: String,
+    tasks_deleted: u64,
+}
+
+impl Report for Deleted {
+    fn text(&self) -> String {
+        format!(
+            "Deleted user {} ({}) and {} task(s).\n",
+            self.email, self.id, self.tasks_deleted
+        )
+    }
+}
+
+/// `user passwd`.
+#[derive(Debug, Serialize)]
+struct PasswordChanged {
+    password_changed: bool,
+    id: UserId,
+    email: String,
+}
+
+impl Report for PasswordChanged {
+    fn text(&self) -> String {
+        format!("Password changed for {}.\n", self.email)
+    }
+}
+
+fn add(args: UserAdd, url: &DatabaseUrl) -> Result<Headed<User>, Failure> {
     let mut new = NewUser::new(args.email);
     if let Some(name) = args.name {
         new = new.display_name(name);
@@ -43,10 +122,10 @@ fn add(args: UserAdd, url: &DatabaseUrl) -> Result<Report, Failure> {
     }
     let mut conn = db::connect(url)?;
     let user = conn.create_user(new)?;
-    Ok(Report::User(UserEvent::Created, user))
+    Ok(Headed::new("Created user", user))
 }
 
-fn list(url: &DatabaseUrl) -> Result<Report, Failure> {
+fn list(url: &DatabaseUrl) -> Result<Page<User>, Failure> {
     let mut conn = db::connect(url)?;
     let mut users: Vec<User> = Vec::new();
     // The library pages by id; an operator listing wants them all.
@@ -58,16 +137,22 @@ fn list(url: &DatabaseUrl) -> Result<Report, Failure> {
             break;
         }
     }
-    Ok(Report::Users(users))
+    // Every account, so there is never a next page.
+    Ok(Page {
+        items: users,
+        next_cursor: None,
+    })
 }
 
-fn show(email: &str, url: &DatabaseUrl) -> Result<Report, Failure> {
+/// The account with this email, in any letter case.
+fn show(email: &str, url: &DatabaseUrl) -> Result<User, Failure> {
     let mut conn = db::connect(url)?;
-    let user = find(&mut conn, email)?;
-    Ok(Report::User(UserEvent::Shown, user))
+    conn.find_user_by_email(email)
+        .and_then(|found| found.ok_or(Error::NotFound(Entity::User)))
+        .map_err(|err| about_user(err, email))
 }
 
-fn delete(email: &str, url: &DatabaseUrl) -> Result<Report, Failure> {
+fn delete(email: &str, url: &DatabaseUrl) -> Result<Deleted, Failure> {
     let mut conn = db::connect(url)?;
     // One transaction, so the task count is the number actually deleted.
     let (user, tasks_deleted) = conn
@@ -79,13 +164,15 @@ fn delete(email: &str, url: &DatabaseUrl) -> Result<Report, Failure> {
             Ok::<_, Error>((user, tasks))
         })
         .map_err(|err| about_user(err, email))?;
-    Ok(Report::UserDeleted {
-        user,
+    Ok(Deleted {
+        deleted: true,
+        id: user.id,
+        email: user.email,
         tasks_deleted,
     })
 }
 
-fn passwd(args: &UserPasswd, url: &DatabaseUrl) -> Result<Report, Failure> {
+fn passwd(args: &UserPasswd, url: &DatabaseUrl) -> Result<PasswordChanged, Failure> {
     // Clap requires the flag: there is no other way to give a password.
     debug_assert!(args.password_stdin);
     let password = input::password_from_stdin()?;
@@ -98,12 +185,9 @@ fn passwd(args: &UserPasswd, url: &DatabaseUrl) -> Result<Report, Failure> {
             conn.get_user(owner.user_id())
         })
         .map_err(|err| about_user(err, &args.email))?;
-    Ok(Report::PasswordChanged(user))
-}
-
-/// The account with this email, in any letter case.
-fn find(conn: &mut PgConnection, email: &str) -> Result<User, Failure> {
-    conn.find_user_by_email(email)
-        .and_then(|found| found.ok_or(Error::NotFound(Entity::User)))
-        .map_err(|err| about_user(err, email))
+    Ok(PasswordChanged {
+        password_changed: true,
+        id: user.id,
+        email: user.email,
+    })
 }

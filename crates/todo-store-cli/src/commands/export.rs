@@ -17,15 +17,20 @@ use todo_store::{
     bulk::{Accounts, ExportOptions, Secrets},
 };
 
-use super::{failure, per_second};
-use crate::{args::ExportArgs, commands::operator_owner, db, exit::Failure};
+use crate::{
+    args::ExportArgs,
+    db,
+    exit::Failure,
+    output::{Format, Report},
+    owner::operator_owner,
+    render::per_second,
+};
 
-/// What `export` did.
+/// What an export to a file did (one to stdout prints only its lines).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExportReport {
-    /// The file written; `None` for stdout, in which case nothing else is
-    /// printed there.
-    pub output: Option<PathBuf>,
+    /// The file written.
+    pub output: PathBuf,
     /// Whether password hashes were written.
     pub secrets: bool,
     /// User lines written.
@@ -40,14 +45,33 @@ pub struct ExportReport {
     pub rows_per_second: f64,
 }
 
-/// Runs `export`.
+impl Report for ExportReport {
+    fn text(&self) -> String {
+        format!(
+            "Exported {} users and {} tasks ({}) to {}: {} bytes in {:.1} s ({:.0} rows/s).\n",
+            self.users,
+            self.tasks,
+            if self.secrets {
+                "with password hashes: keep this file secret"
+            } else {
+                "without password hashes"
+            },
+            self.output.display(),
+            self.bytes,
+            self.seconds,
+            self.rows_per_second
+        )
+    }
+}
+
+/// Runs `export`, and prints its summary when it went to a file.
 ///
 /// # Errors
 /// "user not found" (exit 4) for an unknown `--user`; the library's error if
 /// the database fails; exit 1 if the output cannot be written. A file named
 /// by `--output` is then left as it was: the export is written beside it and
 /// renamed into place only when complete.
-pub fn run(args: &ExportArgs, url: &DatabaseUrl) -> Result<ExportReport, Failure> {
+pub fn run(args: &ExportArgs, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     let mut conn = db::connect(url)?;
     let accounts = match &args.user {
         Some(email) => Accounts::One(operator_owner(&mut conn, email)?),
@@ -58,35 +82,35 @@ pub fn run(args: &ExportArgs, url: &DatabaseUrl) -> Result<ExportReport, Failure
         false => Secrets::Omit,
     };
     let options = ExportOptions::default().accounts(accounts).secrets(secrets);
-    let started = Instant::now();
-    let report = match &args.output {
-        None => {
-            let mut stdout = io::stdout();
-            let written = write(&mut conn, &options, &mut stdout)?;
-            report(None, args.include_secrets, written, started)
-        }
-        Some(path) => {
-            let partial = partial_path(path);
-            let result = create(&partial, args.include_secrets)
-                .map_err(|err| io_failure("cannot create", &partial, &err))
-                .and_then(|mut file| {
-                    let written = write(&mut conn, &options, &mut file)?;
-                    file.sync_all()
-                        .map_err(|err| io_failure("cannot sync", &partial, &err))?;
-                    fs::rename(&partial, path)
-                        .map_err(|err| io_failure("cannot rename the export to", path, &err))?;
-                    Ok(written)
-                });
-            match result {
-                Ok(written) => report(Some(path.clone()), args.include_secrets, written, started),
-                Err(failure) => {
-                    let _ = fs::remove_file(&partial);
-                    return Err(failure);
-                }
-            }
-        }
+    let Some(path) = &args.output else {
+        write(&mut conn, &options, &mut io::stdout())?;
+        return Ok(());
     };
-    Ok(report)
+    let started = Instant::now();
+    let partial = partial_path(path);
+    let result = create(&partial, args.include_secrets)
+        .map_err(|err| io_failure("cannot create", &partial, &err))
+        .and_then(|mut file| {
+            let written = write(&mut conn, &options, &mut file)?;
+            file.sync_all()
+                .map_err(|err| io_failure("cannot sync", &partial, &err))?;
+            fs::rename(&partial, path)
+                .map_err(|err| io_failure("cannot rename the export to", path, &err))?;
+            Ok(written)
+        });
+    let written = result.inspect_err(|_| {
+        let _ = fs::remove_file(&partial);
+    })?;
+    let time = started.elapsed();
+    format.print(&ExportReport {
+        output: path.clone(),
+        secrets: args.include_secrets,
+        users: written.users,
+        tasks: written.tasks,
+        bytes: written.bytes,
+        seconds: time.as_secs_f64(),
+        rows_per_second: per_second(written.users + written.tasks, time),
+    })
 }
 
 /// The export, with the row counter drawn meanwhile.
@@ -95,30 +119,17 @@ fn write(
     options: &ExportOptions,
     out: &mut (impl Write + Send),
 ) -> Result<ExportSummary, Failure> {
-    let bar = progress_bar();
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} {spinner} {human_pos} rows exported, {per_sec}",
+    ) {
+        bar.set_style(style);
+    }
     let written = backup::export(conn, options, out, |read| {
         bar.set_position(read.users + read.tasks);
     });
     bar.finish_and_clear();
-    written.map_err(failure)
-}
-
-fn report(
-    output: Option<PathBuf>,
-    secrets: bool,
-    written: ExportSummary,
-    started: Instant,
-) -> ExportReport {
-    let time = started.elapsed();
-    ExportReport {
-        output,
-        secrets,
-        users: written.users,
-        tasks: written.tasks,
-        bytes: written.bytes,
-        seconds: time.as_secs_f64(),
-        rows_per_second: per_second(written.users + written.tasks, time),
-    }
+    Ok(written?)
 }
 
 /// A new (or emptied) file; one holding password hashes is readable by its
@@ -152,15 +163,4 @@ fn partial_path(path: &Path) -> PathBuf {
 
 fn io_failure(what: &str, path: &Path, err: &io::Error) -> Failure {
     Failure::other(format!("{what} {}: {err}", path.display()))
-}
-
-/// A row counter on stderr, drawn only when stderr is a terminal.
-fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{elapsed_precise} {spinner} {human_pos} rows exported, {per_sec}",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }

@@ -15,8 +15,12 @@ use todo_store::{
     bulk::Secrets,
 };
 
-use super::{failure, per_second};
-use crate::{args::ImportArgs, exit::Failure};
+use crate::{
+    args::ImportArgs,
+    exit::Failure,
+    output::{Format, Report},
+    render::per_second,
+};
 
 /// Bytes read from the input at a time.
 const READ_BUFFER: usize = 1 << 20;
@@ -50,7 +54,36 @@ pub struct ImportReport {
     pub vacuum_seconds: f64,
 }
 
-/// Runs `import`.
+impl Report for ImportReport {
+    fn text(&self) -> String {
+        let input = self
+            .input
+            .as_ref()
+            .map_or_else(|| "stdin".to_owned(), |path| path.display().to_string());
+        format!(
+            "Imported {input} ({}) in {} batch(es), {:.1} s ({:.0} rows/s); VACUUM (ANALYZE) took {:.1} s.\n\
+             users: {} read, {} inserted, {} already present\n\
+             tasks: {} read, {} inserted, {} already present\n",
+            if self.secrets {
+                "with password hashes"
+            } else {
+                "without password hashes"
+            },
+            self.batches,
+            self.load_seconds,
+            self.rows_per_second,
+            self.vacuum_seconds,
+            self.users_read,
+            self.users_inserted,
+            self.users_present,
+            self.tasks_read,
+            self.tasks_inserted,
+            self.tasks_present
+        )
+    }
+}
+
+/// Runs `import`, and prints what it did.
 ///
 /// # Errors
 /// A validation error (exit 3) for an input that is not a version 1 export
@@ -58,7 +91,7 @@ pub struct ImportReport {
 /// (exit 5) for an account whose email or auth subject another account has;
 /// the library's error if the database fails. Batches committed before the
 /// error stay; the message says which lines were not imported.
-pub fn run(args: &ImportArgs, url: &DatabaseUrl) -> Result<ImportReport, Failure> {
+pub fn run(args: &ImportArgs, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     for (field, value) in [("batch_rows", args.batch_rows), ("jobs", args.jobs)] {
         if value == 0 {
             return Err(Error::validation(field, "must be at least 1").into());
@@ -73,10 +106,8 @@ pub fn run(args: &ImportArgs, url: &DatabaseUrl) -> Result<ImportReport, Failure
         }
         None => (Box::new(io::stdin()), None),
     };
-    // The header is checked before connecting: a file this program cannot
-    // read is refused before anything is written.
-    let reader =
-        BackupReader::new(BufReader::with_capacity(READ_BUFFER, input)).map_err(failure)?;
+    // A file this program cannot read is refused before connecting.
+    let reader = BackupReader::new(BufReader::with_capacity(READ_BUFFER, input))?;
     let config = crate::db::config(url)?;
     let mut conns = (0..args.jobs)
         .map(|_| config.establish())
@@ -89,9 +120,9 @@ pub fn run(args: &ImportArgs, url: &DatabaseUrl) -> Result<ImportReport, Failure
         bar.set_message(format!("{} lines", progress.lines.saturating_sub(1)));
     });
     bar.finish_and_clear();
-    let summary = summary.map_err(failure)?;
+    let summary = summary?;
     let imported = summary.imported;
-    Ok(ImportReport {
+    format.print(&ImportReport {
         input: args.input.clone(),
         secrets: summary.secrets == Secrets::Include,
         users_read: summary.users_read,
