@@ -292,9 +292,12 @@ fn a_contradiction_across_batches_is_refused_by_the_stored_id() {
     let file = with_extra_line(&file, &twin, 0, 1);
     let target = TestDb::new();
 
-    // One line per batch: the first version is committed before the
-    // second is read, so it is the stored row that the second contradicts.
-    let err = import(&target, &file, &ImportOptions::default().batch_rows(1)).unwrap_err();
+    // One line per batch on one connection: the first version is committed
+    // before the second is read, so it is the stored row that the second
+    // contradicts.
+    let one_at_a_time = ImportOptions::default().batch_rows(1);
+    let reader = BackupReader::new(file.as_bytes()).unwrap();
+    let err = backup::import(&mut [target.conn()], reader, &one_at_a_time, |_| {}).unwrap_err();
     assert!(
         matches!(
             &err,
@@ -312,4 +315,25 @@ fn a_contradiction_across_batches_is_refused_by_the_stored_id() {
     );
     let stored = rows(&target);
     assert!(stored.contains("Water the plants") && !stored.contains("Water the garden"));
+
+    // On two connections either version may be committed first; the other
+    // is refused all the same.
+    let target = TestDb::new();
+    let err = import(&target, &file, &one_at_a_time).unwrap_err();
+    let BackupError::Batch {
+        record_line: Some(line),
+        error: Error::Conflict(ConflictKind::StoredDiffers { .. }),
+        ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    let stored = rows(&target);
+    let kept = match line {
+        3 => "Water the garden",
+        6 => "Water the plants",
+        other => panic!("line {other} holds no version of the task"),
+    };
+    assert!(stored.contains(kept), "{stored}");
+    assert_eq!(stored.matches("Water the").count(), 1, "{stored}");
 }

@@ -281,7 +281,9 @@ fn staged(
             .from_insertable(&rows)
             .execute(conn)?;
         let inserted = sql_query(INSERT_USERS).execute(conn)?;
-        differing(conn, USERS_DIFFERING, Entity::User)?;
+        if inserted < staged {
+            differing(conn, USERS_DIFFERING, Entity::User)?;
+        }
         imported.users_inserted = inserted as u64;
         imported.users_present = staged.saturating_sub(inserted) as u64;
     }
@@ -291,7 +293,9 @@ fn staged(
             .from_insertable(&rows)
             .execute(conn)?;
         let inserted = sql_query(INSERT_TASKS).execute(conn)?;
-        differing(conn, TASKS_DIFFERING, Entity::Task)?;
+        if inserted < staged {
+            differing(conn, TASKS_DIFFERING, Entity::Task)?;
+        }
         imported.tasks_inserted = inserted as u64;
         imported.tasks_present = staged.saturating_sub(inserted) as u64;
     }
@@ -301,7 +305,7 @@ fn staged(
 
 /// Fails with [`ConflictKind::StoredDiffers`] naming the first row `query`
 /// finds. The rows this batch inserted match themselves; a row it skipped
-/// must match the stored one. A statement of its own, so under READ
+/// must match the stored one (so it runs only when a row was skipped). A statement of its own, so under READ
 /// COMMITTED it sees a row another import committed while this one waited.
 fn differing(conn: &mut PgConnection, query: &str, entity: Entity) -> Result<()> {
     match sql_query(query).get_result::<Differing>(conn).optional()? {
