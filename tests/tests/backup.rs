@@ -337,3 +337,36 @@ fn a_contradiction_across_batches_is_refused_by_the_stored_id() {
     assert!(stored.contains(kept), "{stored}");
     assert_eq!(stored.matches("Water the").count(), 1, "{stored}");
 }
+
+#[test]
+fn a_record_repeated_unchanged_is_measured_against_the_stored_one_not_against_itself() {
+    let db = TestDb::new();
+    let owner = account_with_tasks(&db, "repeated");
+    let file = export(&db, &ExportOptions::default());
+    let (line, text) = task_lines(&file)[0];
+    let file = with_extra_line(&file, text, 0, 1);
+    let mut conn = db.conn();
+    let page = conn.list_tasks(&owner, &Default::default()).unwrap();
+    for task in page.items {
+        conn.update_task(
+            &owner,
+            task.id,
+            TaskPatch::default().priority(todo_store::Priority::LOWEST),
+            VersionCheck::Any,
+        )
+        .unwrap();
+    }
+
+    let err = import(&db, &file, &ImportOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            BackupError::Batch {
+                record_line: Some(l),
+                error: Error::Conflict(ConflictKind::StoredDiffers { .. }),
+                ..
+            } if *l == line
+        ),
+        "{err:?}"
+    );
+}

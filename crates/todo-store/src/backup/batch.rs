@@ -11,7 +11,10 @@ use super::{
     format::End,
     reader::{BackupReader, BackupRecord},
 };
-use crate::{ConflictKind, Entity, Error, UserId, bulk::ImportBatch};
+use crate::{
+    ConflictKind, Entity, Error, UserId,
+    bulk::{ImportBatch, TaskRecord},
+};
 
 /// Records of consecutive lines, checked, for one transaction.
 pub(super) struct Batch {
@@ -54,16 +57,16 @@ impl Batch {
 
     /// The error of a batch the database refused. A record that contradicts
     /// the one stored under its id is named by its line; if another record
-    /// of this very batch holds that id (the import stored the first, then
-    /// found the second differing), it is the file that contradicts itself,
-    /// and both lines are named.
+    /// of this very batch has that id with other values (the import stored
+    /// the first, then found the second differing), it is the file that
+    /// contradicts itself, and both lines are named.
     pub(super) fn failed(&self, error: Error, in_flight_after: usize) -> BackupError {
         let mut record_line = None;
         if let Error::Conflict(ConflictKind::StoredDiffers { entity, id }) = &error {
-            let lines = self.lines_with(*entity, *id);
-            if let [first, .., last] = lines[..] {
+            let (first, twin) = self.lines_with(*entity, *id);
+            if let (Some(first), Some(twin)) = (first, twin) {
                 return BackupError::on_line(
-                    last,
+                    twin,
                     Error::validation(
                         entity.to_string(),
                         format!(
@@ -73,7 +76,7 @@ impl Batch {
                     ),
                 );
             }
-            record_line = lines.first().copied();
+            record_line = first;
         }
         BackupError::Batch {
             first_line: self.first_line,
@@ -84,38 +87,31 @@ impl Batch {
         }
     }
 
-    /// The lines of the records of this batch with the id `id`: every
-    /// account with it, or the tasks with it of one owner (one that has
-    /// two, if any does: a task is its owner and its id).
-    fn lines_with(&self, entity: Entity, id: Uuid) -> Vec<u64> {
-        let lines = |owner: Option<UserId>| {
-            let tasks = self.records.tasks().iter().zip(&self.task_lines);
-            tasks
-                .filter(|((o, task), _)| task.id.as_uuid() == id && owner.is_none_or(|x| x == *o))
-                .map(|(_, line)| *line)
-                .collect::<Vec<_>>()
-        };
-        match entity {
-            Entity::User => (self.records.users().iter().zip(&self.user_lines))
-                .filter(|(user, _)| user.id.as_uuid() == id)
-                .map(|(_, line)| *line)
-                .collect(),
-            _ => {
-                let owners = self
-                    .records
-                    .tasks()
-                    .iter()
-                    .filter(|(_, t)| t.id.as_uuid() == id);
-                let mut seen = Vec::new();
-                for (owner, _) in owners {
-                    if seen.contains(owner) {
-                        return lines(Some(*owner));
-                    }
-                    seen.push(*owner);
+    /// The line of the first record of this batch with the id `id`, and
+    /// the line of a later one that gives the same record (a task is its
+    /// owner and its id) other values, if any. The reader already refuses
+    /// two different accounts under one id.
+    fn lines_with(&self, entity: Entity, id: Uuid) -> (Option<u64>, Option<u64>) {
+        if entity == Entity::User {
+            let users = self.records.users().iter().zip(&self.user_lines);
+            let first = users.clone().find(|(user, _)| user.id.as_uuid() == id);
+            return (first.map(|(_, line)| *line), None);
+        }
+        let mut firsts: Vec<(&UserId, &TaskRecord, u64)> = Vec::new();
+        let tasks = self.records.tasks().iter().zip(&self.task_lines);
+        for ((owner, task), &line) in tasks.filter(|((_, task), _)| task.id.as_uuid() == id) {
+            match firsts
+                .iter()
+                .find(|(first_owner, ..)| *first_owner == owner)
+            {
+                Some((_, first, first_line)) if *first != task => {
+                    return (Some(*first_line), Some(line));
                 }
-                lines(seen.first().copied()).into_iter().take(1).collect()
+                Some(_) => {}
+                None => firsts.push((owner, task, line)),
             }
         }
+        (firsts.first().map(|(.., line)| *line), None)
     }
 }
 
