@@ -136,8 +136,8 @@ pub struct ImportSummary {
 /// [`BackupError::Line`] for a bad line (batches before its batch stay
 /// committed; nothing from it on is written); [`BackupError::Batch`] when
 /// the database refuses a batch, e.g. a new account whose email address
-/// another account has ([`ConflictKind::EmailTaken`]) or a record that
-/// contradicts the stored one ([`ConflictKind::StoredDiffers`]);
+/// another account has ([`ConflictKind::EmailTaken`](crate::ConflictKind::EmailTaken)) or a record that
+/// contradicts the stored one ([`ConflictKind::StoredDiffers`](crate::ConflictKind::StoredDiffers));
 /// [`BackupError::Store`] for an empty `conns` or a `batch_rows` of 0
 /// (validation errors, before anything is read), or a failed `VACUUM`.
 /// Fix the cause and run the same import again: what was imported is

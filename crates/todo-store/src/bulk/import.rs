@@ -30,7 +30,7 @@ impl ImportBatch {
     /// stored (trimmed, times cut to microseconds).
     ///
     /// # Errors
-    /// [`Error::Validation`](crate::Error::Validation) naming the field
+    /// [`Error::Validation`] naming the field
     /// (e.g. `email`); the batch is unchanged.
     pub fn push_user(&mut self, user: UserRecord) -> Result<()> {
         self.users.push(stored_user(user)?);
@@ -42,7 +42,7 @@ impl ImportBatch {
     /// none, times cut to microseconds).
     ///
     /// # Errors
-    /// [`Error::Validation`](crate::Error::Validation) naming the field
+    /// [`Error::Validation`] naming the field
     /// (e.g. `title`); the batch is unchanged.
     pub fn push_task(&mut self, owner: UserId, task: TaskRecord) -> Result<()> {
         self.tasks.push((owner, stored_task(owner, task)?));
@@ -134,7 +134,7 @@ impl AddAssign for Imported {
 /// [`Imported::users_present`] / [`Imported::tasks_present`]. A record whose
 /// id is stored with other values (or that the batch holds twice, with
 /// other values) is refused: the batch fails with
-/// [`ConflictKind::StoredDiffers`](crate::ConflictKind::StoredDiffers)
+/// [`ConflictKind::StoredDiffers`]
 /// naming it, so that a restore never drops data without a word. An account
 /// record without a password hash says nothing about the stored one (a
 /// backup made without secrets); one with a hash must match it.
@@ -150,11 +150,11 @@ impl AddAssign for Imported {
 /// its transaction, so that a role subject to it fails at once.
 ///
 /// # Errors
-/// [`Error::Conflict`](crate::Error::Conflict) if a new account's email
+/// [`Error::Conflict`] if a new account's email
 /// ([`EmailTaken`](crate::ConflictKind::EmailTaken)) or auth subject
 /// ([`AuthSubjectTaken`](crate::ConflictKind::AuthSubjectTaken)) belongs to
 /// another account, or a record contradicts the stored one
-/// ([`StoredDiffers`](crate::ConflictKind::StoredDiffers)); [`Error::NotFound`](crate::Error::NotFound) if a task's
+/// ([`StoredDiffers`](crate::ConflictKind::StoredDiffers)); [`Error::NotFound`] if a task's
 /// owner does not exist; the library's errors if the database fails.
 /// Nothing of the batch is written on error.
 pub fn import(conn: &mut PgConnection, batch: &ImportBatch) -> Result<Imported> {
