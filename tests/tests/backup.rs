@@ -7,9 +7,9 @@
 mod common;
 
 use common::unique_email;
+use diesel::RunQueryDsl;
 use todo_store::{
-    ConflictKind, Entity, Error, NewTask, NewUser, Owner, TaskPatch, TaskRepo, UserRepo,
-    VersionCheck,
+    ConflictKind, Error, NewTask, NewUser, Owner, TaskPatch, TaskRepo, UserRepo, VersionCheck,
     backup::{self, BackupError, BackupReader, ImportOptions, ImportSummary},
     bulk::{Accounts, ExportOptions, Secrets},
 };
@@ -177,10 +177,13 @@ fn two_different_tasks_under_one_id_are_refused_naming_both_lines() {
     let target = TestDb::new();
 
     let err = import(&target, &file, &ImportOptions::default()).unwrap_err();
-    let BackupError::Line { line, error } = &err else {
+    let BackupError::Batch {
+        record_line, error, ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
-    assert_eq!(*line, 6);
+    assert_eq!(*record_line, Some(6));
     assert!(matches!(error, Error::Validation { .. }));
     let text = err.to_string();
     assert!(
@@ -274,8 +277,8 @@ fn a_record_that_contradicts_the_stored_one_is_refused_and_its_batch_not_written
     assert_eq!(
         error,
         &Error::Conflict(ConflictKind::StoredDiffers {
-            entity: Entity::Task,
-            id
+            owner: owner.user_id(),
+            task: Some(task.id)
         })
     );
     assert!(err.to_string().contains(&id.to_string()), "{err}");
@@ -304,10 +307,7 @@ fn a_contradiction_across_batches_is_refused_by_the_stored_id() {
             BackupError::Batch {
                 first_line: 6,
                 record_line: Some(6),
-                error: Error::Conflict(ConflictKind::StoredDiffers {
-                    entity: Entity::Task,
-                    ..
-                }),
+                error: Error::Conflict(ConflictKind::StoredDiffers { task: Some(_), .. }),
                 ..
             }
         ),
@@ -368,5 +368,28 @@ fn a_record_repeated_unchanged_is_measured_against_the_stored_one_not_against_it
             } if *l == line
         ),
         "{err:?}"
+    );
+}
+
+#[test]
+fn a_stored_row_the_library_would_have_normalised_still_counts_as_already_present() {
+    let db = TestDb::new();
+    let owner = account_with_tasks(&db, "untrimmed");
+    // Written past the library (e.g. through `schema`): a blank
+    // description, which the library stores as none.
+    diesel::sql_query("UPDATE tasks SET description = '   ' WHERE user_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(owner.user_id().as_uuid())
+        .execute(&mut db.conn())
+        .unwrap();
+    let file = export(&db, &ExportOptions::default());
+    assert!(file.contains(r#""description":"   ""#), "{file}");
+
+    let summary = import(&db, &file, &ImportOptions::default()).unwrap();
+    assert_eq!(
+        (
+            summary.imported.tasks_inserted,
+            summary.imported.tasks_present
+        ),
+        (0, 3)
     );
 }

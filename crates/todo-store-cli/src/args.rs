@@ -101,9 +101,11 @@ as many connections (a batch holding users alone, before the tasks after it). Im
 idempotent: users and tasks keep their ids, timestamps and versions, and a record already
 stored under its id with the same values is left as it is and counted as already present,
 so importing the same file twice changes nothing the second time. Users and tasks already in
-the database are never changed or removed, and no record is dropped without a word: one
-that contradicts another line of the file is refused naming both lines (exit 3), one that
-contradicts the record stored under its id is refused naming the id (exit 5).
+the database are never changed or removed, and no record is dropped without a word: two
+accounts under one id anywhere in the file, or two tasks under one id in one batch, with
+other values, are refused naming both lines (exit 3); a record that contradicts the one
+stored under its id (changed since the backup, or stored by another batch of the file) is
+refused naming the id and its line (exit 5).
 
 If a line is bad (or the file is cut short, which the missing end line reveals), the
 batches before it stay committed and nothing from its batch on is written; the error names

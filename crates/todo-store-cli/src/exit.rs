@@ -8,7 +8,7 @@ use todo_store::{DatabaseUrl, Error, backup::BackupError};
 pub const OTHER: u8 = 1;
 /// A usage error: clap's own, kept as clap reports it.
 pub const USAGE: u8 = 2;
-/// Input rejected: nothing was changed.
+/// Input rejected (for `import`: from the bad line's batch on).
 pub const VALIDATION: u8 = 3;
 /// The user or task does not exist (or belongs to another user).
 pub const NOT_FOUND: u8 = 4;
@@ -88,9 +88,8 @@ impl From<Error> for Failure {
     }
 }
 
-/// An export or import failed: the exit code of the store's error behind it
-/// (1 for a failed read or write), with the backup's own message, which
-/// names the line or the batch.
+/// The exit code of the store's error behind a backup's (1 for a failed read
+/// or write), with the backup's message, which names the line or batch.
 impl From<BackupError> for Failure {
     fn from(err: BackupError) -> Self {
         match err {

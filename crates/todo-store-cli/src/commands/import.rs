@@ -86,11 +86,10 @@ impl Report for ImportReport {
 /// Runs `import`, and prints what it did.
 ///
 /// # Errors
-/// A validation error (exit 3) for an input that is not a version 1 export
-/// (before anything is written), or for a bad line, naming it; a conflict
-/// (exit 5) for an account whose email or auth subject another account has;
-/// the library's error if the database fails. Batches committed before the
-/// error stay; the message says which lines were not imported.
+/// Exit 3 for a file that is not a version 1 export (before anything is
+/// written) or a bad or self-contradicting line, exit 5 for a conflict with
+/// stored data, each naming the lines; the library's error if the database
+/// fails. Batches committed before the error stay.
 pub fn run(args: &ImportArgs, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     for (field, value) in [("batch_rows", args.batch_rows), ("jobs", args.jobs)] {
         if value == 0 {

@@ -4,17 +4,12 @@
 
 use std::{io::BufRead, sync::mpsc};
 
-use uuid::Uuid;
-
 use super::{
     error::BackupError,
     format::End,
     reader::{BackupReader, BackupRecord},
 };
-use crate::{
-    ConflictKind, Entity, Error, UserId,
-    bulk::{ImportBatch, TaskRecord},
-};
+use crate::{ConflictKind, Error, TaskId, UserId, bulk::ImportBatch};
 
 /// Records of consecutive lines, checked, for one transaction.
 pub(super) struct Batch {
@@ -59,24 +54,26 @@ impl Batch {
     /// the one stored under its id is named by its line; if another record
     /// of this very batch has that id with other values (the import stored
     /// the first, then found the second differing), it is the file that
-    /// contradicts itself, and both lines are named.
+    /// contradicts itself: a validation error naming both lines.
     pub(super) fn failed(&self, error: Error, in_flight_after: usize) -> BackupError {
+        let mut error = error;
         let mut record_line = None;
-        if let Error::Conflict(ConflictKind::StoredDiffers { entity, id }) = &error {
-            let (first, twin) = self.lines_with(*entity, *id);
+        if let Error::Conflict(ConflictKind::StoredDiffers { owner, task }) = error {
+            let (first, twin) = match task {
+                None => (self.user_line(owner), None),
+                Some(task) => self.task_lines(owner, task),
+            };
+            record_line = twin.or(first);
             if let (Some(first), Some(twin)) = (first, twin) {
-                return BackupError::on_line(
-                    twin,
-                    Error::validation(
-                        entity.to_string(),
-                        format!(
-                            "id {id} is also on line {first}, with other values: a record \
-                             may be repeated only unchanged"
-                        ),
+                error = Error::validation(
+                    format!("task on line {twin}"),
+                    format!(
+                        "id {} of user {owner} is also on line {first}, with other values: \
+                         a record may be repeated only unchanged",
+                        task.map(|id| id.to_string()).unwrap_or_default()
                     ),
                 );
             }
-            record_line = first;
         }
         BackupError::Batch {
             first_line: self.first_line,
@@ -87,31 +84,23 @@ impl Batch {
         }
     }
 
-    /// The line of the first record of this batch with the id `id`, and
-    /// the line of a later one that gives the same record (a task is its
-    /// owner and its id) other values, if any. The reader already refuses
-    /// two different accounts under one id.
-    fn lines_with(&self, entity: Entity, id: Uuid) -> (Option<u64>, Option<u64>) {
-        if entity == Entity::User {
-            let users = self.records.users().iter().zip(&self.user_lines);
-            let first = users.clone().find(|(user, _)| user.id.as_uuid() == id);
-            return (first.map(|(_, line)| *line), None);
-        }
-        let mut firsts: Vec<(&UserId, &TaskRecord, u64)> = Vec::new();
+    /// The line of the account `id` in this batch. (The reader already
+    /// refuses two different accounts under one id.)
+    fn user_line(&self, id: UserId) -> Option<u64> {
+        let mut users = self.records.users().iter().zip(&self.user_lines);
+        users.find(|(user, _)| user.id == id).map(|(_, line)| *line)
+    }
+
+    /// The line of the first task `id` of `owner` in this batch, and the
+    /// line of a later one with other values, if any.
+    fn task_lines(&self, owner: UserId, id: TaskId) -> (Option<u64>, Option<u64>) {
         let tasks = self.records.tasks().iter().zip(&self.task_lines);
-        for ((owner, task), &line) in tasks.filter(|((_, task), _)| task.id.as_uuid() == id) {
-            match firsts
-                .iter()
-                .find(|(first_owner, ..)| *first_owner == owner)
-            {
-                Some((_, first, first_line)) if *first != task => {
-                    return (Some(*first_line), Some(line));
-                }
-                Some(_) => {}
-                None => firsts.push((owner, task, line)),
-            }
-        }
-        (firsts.first().map(|(.., line)| *line), None)
+        let mut same_key = tasks.filter(|((o, task), _)| *o == owner && task.id == id);
+        let Some(((_, first), first_line)) = same_key.next() else {
+            return (None, None);
+        };
+        let twin = same_key.find(|((_, task), _)| task != first);
+        (Some(*first_line), twin.map(|(_, line)| *line))
     }
 }
 

@@ -136,21 +136,25 @@ pub struct ImportSummary {
 /// [`BackupError::Line`] for a bad line (batches before its batch stay
 /// committed; nothing from it on is written); [`BackupError::Batch`] when
 /// the database refuses a batch, e.g. a new account whose email address
-/// another account has ([`ConflictKind::EmailTaken`](crate::ConflictKind::EmailTaken)) or a record that
-/// contradicts the stored one ([`ConflictKind::StoredDiffers`](crate::ConflictKind::StoredDiffers));
+/// another account has ([`EmailTaken`](crate::ConflictKind::EmailTaken)),
+/// a record that contradicts the stored one
+/// ([`StoredDiffers`](crate::ConflictKind::StoredDiffers)), or two tasks
+/// of the batch under one id with other values (a validation error naming
+/// both lines);
 /// [`BackupError::Store`] for an empty `conns` or a `batch_rows` of 0
 /// (validation errors, before anything is read), or a failed `VACUUM`.
 /// Fix the cause and run the same import again: what was imported is
 /// skipped.
-pub fn import<R>(
-    conns: &mut [PgConnection],
+pub fn import<'c, R>(
+    conns: impl IntoIterator<Item = &'c mut PgConnection>,
     backup: BackupReader<R>,
     options: &ImportOptions,
-    progress: impl FnMut(&ImportProgress),
+    progress: impl FnMut(ImportProgress),
 ) -> Result<ImportSummary, BackupError>
 where
     R: BufRead + Send,
 {
+    let mut conns: Vec<&mut PgConnection> = conns.into_iter().collect();
     if conns.is_empty() {
         return Err(Error::validation("connections", "at least one is needed").into());
     }
@@ -163,7 +167,7 @@ where
     let (sender, batches) = mpsc::sync_channel::<Batch>(1);
     let (written, backup) = thread::scope(|scope| {
         let cutter = scope.spawn(move || cut(backup, batch_rows, &sender));
-        let written = write(conns, batches, progress)?;
+        let written = write(&mut conns, batches, progress)?;
         let backup = cutter
             .join()
             .unwrap_or_else(|_| Err(BackupError::Read(std::io::Error::other("reader panicked"))))?;
@@ -176,7 +180,7 @@ where
     let wrote = imported.users_inserted + imported.tasks_inserted > 0;
     if wrote && options.after == AfterImport::VacuumAnalyze {
         sql_query("VACUUM (ANALYZE) users, tasks")
-            .execute(&mut conns[0])
+            .execute(&mut *conns[0])
             .map_err(Error::from)?;
     }
     Ok(ImportSummary {
@@ -209,9 +213,9 @@ struct Done {
 /// batch before it and is waited for. On the first error no new batch is
 /// started; those under way finish (and may commit) before it is reported.
 fn write(
-    conns: &mut [PgConnection],
+    conns: &mut [&mut PgConnection],
     batches: mpsc::Receiver<Batch>,
-    progress: impl FnMut(&ImportProgress),
+    progress: impl FnMut(ImportProgress),
 ) -> Result<Written, BackupError> {
     let jobs = conns.len();
     let (job_sender, queue) = mpsc::sync_channel::<Batch>(0);
@@ -230,12 +234,19 @@ fn write(
             done,
             report: progress,
         };
-        let result = dispatch(batches, &job_sender, &mut state, jobs);
+        let mut result = dispatch(batches, &job_sender, &mut state, jobs);
         // Stops the workers once their batch is done; what is under way is
-        // settled before an error is reported.
+        // settled before an error is reported, and of several errors the
+        // one earliest in the file is, so that "the batches before it were
+        // imported" holds.
         drop(job_sender);
         while state.in_flight > 0 {
-            let _ = state.wait_one();
+            if let Err(later) = state.wait_one() {
+                result = Err(match result {
+                    Err(first) if starts_at(&first) <= starts_at(&later) => first,
+                    _ => later,
+                });
+            }
         }
         result.map(|()| Written {
             imported: state.progress.imported,
@@ -248,7 +259,7 @@ fn write(
 fn dispatch(
     batches: mpsc::Receiver<Batch>,
     workers: &mpsc::SyncSender<Batch>,
-    state: &mut Dispatch<impl FnMut(&ImportProgress)>,
+    state: &mut Dispatch<impl FnMut(ImportProgress)>,
     jobs: usize,
 ) -> Result<(), BackupError> {
     for batch in batches {
@@ -279,7 +290,12 @@ fn work(
             Err(_) => return,
         };
         let Ok(batch) = next else { return };
-        let result = bulk::import(conn, &batch.records)
+        // A panic must still answer for its batch: the dispatcher waits for
+        // one answer per batch.
+        let unwinding = Unwinding(done);
+        let imported = bulk::import(conn, &batch.records);
+        std::mem::forget(unwinding);
+        let result = imported
             .map(|imported| Done {
                 imported,
                 offset: batch.offset,
@@ -296,6 +312,28 @@ fn work(
     }
 }
 
+/// Answers for a writer's batch if the writer panics while on it.
+struct Unwinding<'a>(&'a mpsc::Sender<Result<Done, BackupError>>);
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            let panicked = Error::Database("an import writer panicked".into());
+            let _ = self.0.send(Err(BackupError::Store(panicked)));
+        }
+    }
+}
+
+/// Where in the file an error stopped the import (errors without a line
+/// come last).
+fn starts_at(err: &BackupError) -> u64 {
+    match err {
+        BackupError::Batch { first_line, .. } => *first_line,
+        BackupError::Line { line, .. } => *line,
+        _ => u64::MAX,
+    }
+}
+
 /// Batches under way, and what the finished ones did.
 struct Dispatch<P> {
     progress: ImportProgress,
@@ -304,7 +342,7 @@ struct Dispatch<P> {
     report: P,
 }
 
-impl<P: FnMut(&ImportProgress)> Dispatch<P> {
+impl<P: FnMut(ImportProgress)> Dispatch<P> {
     /// Waits for batches to finish until fewer than `limit` are under way.
     fn wait_until_below(&mut self, limit: usize) -> Result<(), BackupError> {
         while self.in_flight >= limit {
@@ -324,7 +362,7 @@ impl<P: FnMut(&ImportProgress)> Dispatch<P> {
         progress.batches += 1;
         progress.bytes = progress.bytes.max(done.offset);
         progress.lines = progress.lines.max(done.last_line);
-        (self.report)(progress);
+        (self.report)(*progress);
         Ok(())
     }
 }

@@ -22,6 +22,7 @@ const DEFAULT_PAGE_ROWS: u32 = 10_000;
 
 /// Whose accounts and tasks [`export`] reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Accounts {
     /// Every account and every task: an operator's backup. Needs a role
     /// that bypasses row-level security.
@@ -29,18 +30,23 @@ pub enum Accounts {
     All,
     /// One account and its tasks, read in that owner's row-level-security
     /// scope: a user's own export, which the application role may make.
+    /// Leave [`Secrets`] at [`Secrets::Omit`] for an export that goes to
+    /// the user: their password hash is a secret of the server's, not
+    /// theirs to carry around.
     One(Owner),
 }
 
 /// Whether [`export`] reads password hashes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Secrets {
     /// Leave them in the database: every [`UserRecord::password_hash`] is
     /// `None`, and the hashes are not even read.
     #[default]
     Omit,
-    /// Read them too, for a backup that must let users log in after a
-    /// restore. Such a backup must be kept like the database itself.
+    /// Read them too, for an operator's backup that must let users log in
+    /// after a restore. Such a backup must be kept like the database
+    /// itself, and never handed to a user.
     Include,
 }
 
@@ -87,7 +93,9 @@ impl ExportOptions {
     }
 }
 
-/// One page of an export, in export order.
+/// One page of an export, in export order. Deliberately exhaustive: a
+/// consumer that copies data should fail to compile, not skip records, if a
+/// kind of record is ever added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExportChunk {
     /// Accounts, by id.

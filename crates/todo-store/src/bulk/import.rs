@@ -1,6 +1,6 @@
 //! Writing accounts and tasks back, idempotently.
 
-use std::ops::AddAssign;
+use std::{collections::HashMap, ops::AddAssign};
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -11,8 +11,13 @@ use diesel::{
     sql_query,
 };
 
-use super::{ROW_SECURITY_OFF, TaskCopyRow, TaskRecord, UserCopyRow, UserRecord, copy_rows};
-use crate::{ConflictKind, Entity, Error, Priority, Result, TaskId, UserId};
+use super::{
+    PasswordHash, ROW_SECURITY_OFF, TaskCopyRow, TaskRecord, UserCopyRow, UserRecord, copy_rows,
+};
+use crate::{
+    ConflictKind, Error, Priority, Result, TaskId, UserId,
+    schema::{tasks, users},
+};
 
 /// Accounts and tasks to [`import`] in one transaction, each checked when it
 /// is added.
@@ -105,6 +110,7 @@ pub(crate) fn stored_task(owner: UserId, task: TaskRecord) -> Result<TaskRecord>
 
 /// What [`import`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Imported {
     /// Accounts written.
     pub users_inserted: u64,
@@ -174,7 +180,7 @@ pub fn import(conn: &mut PgConnection, batch: &ImportBatch) -> Result<Imported> 
                 ..Imported::default()
             }),
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                staged(conn, &users, &tasks)
+                staged(conn, batch, &users, &tasks)
             }
             Err(err) => Err(err.into()),
         }
@@ -235,32 +241,58 @@ const INSERT_TASKS: &str = "
       FROM pg_temp.todo_store_import_tasks
     ON CONFLICT (user_id, id) DO NOTHING";
 
-/// Staged accounts stored under their id with other values. A staged row
-/// without a password hash leaves the stored hash out of the comparison.
+/// Stored accounts whose values differ from a staged account with their id:
+/// candidates, which [`check_users`] normalises before it compares. A
+/// staged row without a password hash leaves the stored hash out.
 const USERS_DIFFERING: &str = "
-    SELECT s.id
+    SELECT u.id, u.email, u.password_hash, u.auth_subject, u.display_name, u.time_zone,
+           u.created_at, u.updated_at
       FROM pg_temp.todo_store_import_users s JOIN users u USING (id)
      WHERE (u.email, u.auth_subject, u.display_name, u.time_zone, u.created_at, u.updated_at)
            IS DISTINCT FROM
            (s.email, s.auth_subject, s.display_name, s.time_zone, s.created_at, s.updated_at)
-        OR (s.password_hash IS NOT NULL AND s.password_hash IS DISTINCT FROM u.password_hash)
-     LIMIT 1";
+        OR (s.password_hash IS NOT NULL AND s.password_hash IS DISTINCT FROM u.password_hash)";
 
-/// Staged tasks stored under their owner and id with other values.
+/// Stored tasks whose values differ from a staged task with their owner and
+/// id: candidates, which [`check_tasks`] normalises before it compares.
 const TASKS_DIFFERING: &str = "
-    SELECT s.id
+    SELECT t.user_id, t.id, t.title, t.description, t.priority, t.completed_at, t.due_at,
+           t.version, t.created_at, t.updated_at
       FROM pg_temp.todo_store_import_tasks s JOIN tasks t USING (user_id, id)
      WHERE (t.title, t.description, t.completed, t.completed_at, t.priority, t.due_at,
             t.version, t.created_at, t.updated_at)
            IS DISTINCT FROM
            (s.title, s.description, s.completed, s.completed_at, s.priority, s.due_at,
-            s.version, s.created_at, s.updated_at)
-     LIMIT 1";
+            s.version, s.created_at, s.updated_at)";
 
+/// A stored account, as [`USERS_DIFFERING`] reads it.
 #[derive(QueryableByName)]
-struct Differing {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: uuid::Uuid,
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct StoredUser {
+    id: UserId,
+    email: String,
+    password_hash: Option<String>,
+    auth_subject: Option<String>,
+    display_name: Option<String>,
+    time_zone: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// A stored task, as [`TASKS_DIFFERING`] reads it.
+#[derive(QueryableByName)]
+#[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
+struct StoredTask {
+    user_id: UserId,
+    id: TaskId,
+    title: String,
+    description: Option<String>,
+    priority: Priority,
+    completed_at: Option<DateTime<Utc>>,
+    due_at: Option<DateTime<Utc>>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 /// The idempotent path: COPY into staging tables of this transaction, then
@@ -270,6 +302,7 @@ struct Differing {
 /// fail the batch.
 fn staged(
     conn: &mut PgConnection,
+    batch: &ImportBatch,
     users: &[UserCopyRow<'_>],
     tasks: &[TaskCopyRow<'_>],
 ) -> Result<Imported> {
@@ -282,7 +315,7 @@ fn staged(
             .execute(conn)?;
         let inserted = sql_query(INSERT_USERS).execute(conn)?;
         if inserted < staged {
-            differing(conn, USERS_DIFFERING, Entity::User)?;
+            check_users(conn, &batch.users)?;
         }
         imported.users_inserted = inserted as u64;
         imported.users_present = staged.saturating_sub(inserted) as u64;
@@ -294,7 +327,7 @@ fn staged(
             .execute(conn)?;
         let inserted = sql_query(INSERT_TASKS).execute(conn)?;
         if inserted < staged {
-            differing(conn, TASKS_DIFFERING, Entity::Task)?;
+            check_tasks(conn, &batch.tasks)?;
         }
         imported.tasks_inserted = inserted as u64;
         imported.tasks_present = staged.saturating_sub(inserted) as u64;
@@ -303,18 +336,98 @@ fn staged(
     Ok(imported)
 }
 
-/// Fails with [`ConflictKind::StoredDiffers`] naming the first row `query`
-/// finds. The rows this batch inserted match themselves; a row it skipped
-/// must match the stored one (so it runs only when a row was skipped). A statement of its own, so under READ
-/// COMMITTED it sees a row another import committed while this one waited.
-fn differing(conn: &mut PgConnection, query: &str, entity: Entity) -> Result<()> {
-    match sql_query(query).get_result::<Differing>(conn).optional()? {
-        None => Ok(()),
-        Some(row) => Err(Error::Conflict(ConflictKind::StoredDiffers {
-            entity,
-            id: row.id,
-        })),
+/// Fails with [`ConflictKind::StoredDiffers`] for the first account of the
+/// batch that a stored one with its id contradicts. Runs only when the
+/// insert skipped a row: the rows it inserted match themselves. A statement
+/// of its own, so under READ COMMITTED it also sees a row that another
+/// import committed while this one waited for it.
+///
+/// The database names candidates; each is compared as the library would
+/// store it (trimmed, a blank text as none), so that a row a bypassing
+/// writer stored untrimmed still counts as the same record.
+fn check_users(conn: &mut PgConnection, batch: &[UserRecord]) -> Result<()> {
+    let candidates: Vec<StoredUser> = sql_query(USERS_DIFFERING).load(conn)?;
+    if candidates.is_empty() {
+        return Ok(());
     }
+    let mut records: HashMap<UserId, Vec<&UserRecord>> = HashMap::new();
+    for user in batch {
+        records.entry(user.id).or_default().push(user);
+    }
+    for row in candidates {
+        let stored = stored_user(UserRecord {
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            time_zone: row.time_zone,
+            auth_subject: row.auth_subject,
+            password_hash: row.password_hash.map(PasswordHash::stored),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        });
+        let same = |user: &&UserRecord| {
+            stored.as_ref().is_ok_and(|stored| {
+                let hash_agrees =
+                    user.password_hash.is_none() || user.password_hash == stored.password_hash;
+                hash_agrees
+                    && UserRecord {
+                        password_hash: None,
+                        ..(*user).clone()
+                    } == UserRecord {
+                        password_hash: None,
+                        ..stored.clone()
+                    }
+            })
+        };
+        let ours = records.get(&row.id).map_or(&[][..], Vec::as_slice);
+        if !ours.iter().all(same) {
+            return Err(Error::Conflict(ConflictKind::StoredDiffers {
+                owner: row.id,
+                task: None,
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// As [`check_users`], for tasks (a task is its owner and its id).
+fn check_tasks(conn: &mut PgConnection, batch: &[(UserId, TaskRecord)]) -> Result<()> {
+    let candidates: Vec<StoredTask> = sql_query(TASKS_DIFFERING).load(conn)?;
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let mut records: HashMap<(UserId, TaskId), Vec<&TaskRecord>> = HashMap::new();
+    for (owner, task) in batch {
+        records.entry((*owner, task.id)).or_default().push(task);
+    }
+    for row in candidates {
+        let key = (row.user_id, row.id);
+        let stored = stored_task(
+            row.user_id,
+            TaskRecord {
+                id: row.id,
+                title: row.title,
+                description: row.description,
+                priority: row.priority,
+                completed_at: row.completed_at,
+                due_at: row.due_at,
+                version: row.version,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            },
+        );
+        let ours = records.get(&key).map_or(&[][..], Vec::as_slice);
+        if !ours
+            .iter()
+            .all(|task| stored.as_ref().is_ok_and(|s| s == *task))
+        {
+            return Err(Error::Conflict(ConflictKind::StoredDiffers {
+                owner: row.user_id,
+                task: Some(row.id),
+            }));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Insertable)]

@@ -158,12 +158,15 @@ pub enum ConflictKind {
     /// A restored record has the id of a stored one but other values (bulk
     /// import only): restoring it would either drop it or overwrite the
     /// stored one, so neither happens.
-    #[error("{entity} {id} is already stored with other values")]
+    #[error("{} is already stored with other values", match task {
+        Some(task) => format!("task {task} of user {owner}"),
+        None => format!("user {owner}"),
+    })]
     StoredDiffers {
-        /// A user or a task.
-        entity: Entity,
-        /// The id both records have.
-        id: uuid::Uuid,
+        /// The account, or the owner of the task.
+        owner: crate::UserId,
+        /// The task, if the record is a task.
+        task: Option<crate::TaskId>,
     },
     /// The caller expected another version: someone changed the task meanwhile.
     #[error("task is at version {actual}, not the expected {expected}")]
