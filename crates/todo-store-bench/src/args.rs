@@ -4,9 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use todo_store_bench::{bench, seed};
-
-/// The database used when neither `--database-url` nor `DATABASE_URL` is set.
-pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/todo_store";
+use todo_store_cmd::GlobalArgs;
 
 /// The whole command line.
 #[derive(Debug, Parser)]
@@ -16,22 +14,9 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://localhost/todo_store";
     about = "Benchmark tooling for todo-store: deterministic synthetic data, and the library measured beside pgbench."
 )]
 pub struct Cli {
-    /// PostgreSQL URL, e.g. postgres://user:password@host:5432/db?sslmode=require
-    // `hide_env_values`: `--help` would otherwise print the URL from the
-    // environment, password included.
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL",
-        default_value = DEFAULT_DATABASE_URL
-    )]
-    pub database_url: String,
-
-    /// Print exactly one JSON document on stdout instead of text
-    #[arg(long, global = true)]
-    pub json: bool,
+    // `--database-url URL`, `--json`.
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     /// What to do.
     #[command(subcommand)]

@@ -2,11 +2,11 @@
 //! measured beside pgbench (`bench`), for whoever benchmarks todo-store.
 //!
 //! Prints the result as text (or one JSON document with `--json`) and exits
-//! with a code that says what went wrong: 0 ok, 2 usage, 3 validation,
-//! 6 database unavailable, 1 anything else. Errors are one line on stderr.
+//! with a code that says what went wrong, as `todo-store` does: 0 ok,
+//! 2 usage, 3 validation, 4 not found, 5 conflict, 6 database unavailable,
+//! 1 anything else. Errors are one line on stderr.
 
 mod args;
-mod exit;
 
 use std::{
     io::{self, Write},
@@ -20,15 +20,11 @@ use todo_store_bench::{
     bench::{self, BenchReport},
     seed::{self, SeedReport},
 };
+use todo_store_cmd::{Failure, USAGE, load_dotenv};
 
-use crate::{
-    args::{Cli, Command, SeedArgs},
-    exit::Failure,
-};
+use crate::args::{Cli, Command, SeedArgs};
 
 fn main() -> ExitCode {
-    // Before parsing: `--database-url` falls back to DATABASE_URL, which a
-    // `.env` file may set.
     if let Err(failure) = load_dotenv() {
         eprintln!("{}", failure.line(&DatabaseUrl::new("")));
         return failure.exit_code();
@@ -38,38 +34,22 @@ fn main() -> ExitCode {
         Err(err) => {
             // Clap's own report and code: 2 for usage errors, 0 for --help.
             let _ = err.print();
-            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(exit::USAGE));
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(USAGE));
         }
     };
-    let url = DatabaseUrl::new(cli.database_url);
+    let url = DatabaseUrl::new(cli.global.database_url);
     let result = match cli.command {
         Command::Seed(args) => run_seed(&args, &url).map(Report::Seed),
         Command::Bench(settings) => bench::run(&url, &settings)
             .map(Report::Bench)
             .map_err(Failure::from),
     };
-    match result.and_then(|report| print(&report, cli.json)) {
+    match result.and_then(|report| print(&report, cli.global.json)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("{}", failure.line(&url));
             failure.exit_code()
         }
-    }
-}
-
-/// Loads `.env` from the working directory or a parent, if there is one.
-/// Variables already set in the environment win.
-fn load_dotenv() -> Result<(), Failure> {
-    match dotenvy::dotenv() {
-        Ok(_) => Ok(()),
-        Err(err) if err.not_found() => Ok(()),
-        // The parse error's own message quotes the offending line, which may
-        // hold a password: say where, not what.
-        Err(dotenvy::Error::LineParse(_, index)) => Err(Failure::other(format!(
-            "cannot read .env: malformed line (at character {index})"
-        ))),
-        Err(dotenvy::Error::Io(err)) => Err(Failure::other(format!("cannot read .env: {err}"))),
-        Err(_) => Err(Failure::other("cannot read .env")),
     }
 }
 

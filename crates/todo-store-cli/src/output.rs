@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::exit::Failure;
+use todo_store_cmd::Failure;
 
 /// The result of a successful command. Its `Serialize` form is the JSON
 /// document.

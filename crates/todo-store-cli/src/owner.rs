@@ -3,7 +3,7 @@
 use diesel::PgConnection;
 use todo_store::{Entity, Error, OperatorRepo, Owner};
 
-use crate::exit::Failure;
+use todo_store_cmd::Failure;
 
 /// The owner of the account `email`, by the library's operator path: this
 /// tool is run by the operator, who may act on any account.

@@ -16,12 +16,13 @@ use todo_store::{
 };
 use uuid::Uuid;
 
+use todo_store_cmd::Failure;
+
 use crate::{
     commands::{
         setup::{self, SetupReport},
         task::task_table,
     },
-    exit::Failure,
     output::{Format, Report},
     owner::operator_owner,
 };

@@ -17,10 +17,11 @@ use todo_store::{
     bulk::{Accounts, ExportOptions, Secrets},
 };
 
+use todo_store_cmd::Failure;
+
 use crate::{
     args::ExportArgs,
     db,
-    exit::Failure,
     output::{Format, Report},
     owner::operator_owner,
     render::per_second,

@@ -15,9 +15,10 @@ use todo_store::{
     bulk::Secrets,
 };
 
+use todo_store_cmd::Failure;
+
 use crate::{
     args::ImportArgs,
-    exit::Failure,
     output::{Format, Report},
     render::per_second,
 };

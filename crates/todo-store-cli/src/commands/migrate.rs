@@ -5,10 +5,11 @@ use todo_store::{
     DatabaseUrl, MigrationStatus, migration_status, revert_last_migration, run_migrations,
 };
 
+use todo_store_cmd::Failure;
+
 use crate::{
     args::MigrateCommand,
     db,
-    exit::Failure,
     output::{Format, Report},
     table::Table,
 };

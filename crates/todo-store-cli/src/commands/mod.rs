@@ -11,7 +11,9 @@ pub mod user;
 
 use todo_store::DatabaseUrl;
 
-use crate::{args::Command, exit::Failure, output::Format};
+use todo_store_cmd::Failure;
+
+use crate::{args::Command, output::Format};
 
 /// Runs `command` against the database at `url`, and prints its result in
 /// `format`.

@@ -9,11 +9,12 @@ use diesel::{
 use serde::Serialize;
 use todo_store::{AppRole, DatabaseUrl, Error, run_migrations, setup_app_role};
 
+use todo_store_cmd::Failure;
+
 use crate::{
     args::SetupArgs,
     commands::migrate::applied_text,
     db,
-    exit::Failure,
     output::{Format, Report},
 };
 

@@ -12,11 +12,11 @@ use todo_store::{
     TaskSort, TaskStatus,
 };
 
+use todo_store_cmd::Failure;
+
 use crate::{
     args::{TaskAdd, TaskCommand, TaskEdit, TaskList, TaskRef, TaskTarget},
-    db,
-    exit::Failure,
-    input,
+    db, input,
     output::{Format, Headed, Report},
     owner::operator_owner,
     render::{fields, or_dash, safe, shortened, time},

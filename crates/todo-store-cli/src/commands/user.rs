@@ -7,11 +7,11 @@ use todo_store::{
     User, UserId, UserRepo,
 };
 
+use todo_store_cmd::Failure;
+
 use crate::{
     args::{UserAdd, UserCommand, UserPasswd},
-    db,
-    exit::Failure,
-    input,
+    db, input,
     output::{Format, Headed, Report},
     owner::about_user,
     render::{fields, or_dash, safe, time},
