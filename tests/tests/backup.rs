@@ -9,7 +9,8 @@ mod common;
 use common::unique_email;
 use diesel::RunQueryDsl;
 use todo_store::{
-    ConflictKind, Error, NewTask, NewUser, Owner, TaskPatch, TaskRepo, UserRepo, VersionCheck,
+    ConflictKind, Error, NewTask, NewUser, OperatorRepo, Owner, TaskPatch, TaskRepo, UserRepo,
+    VersionCheck,
     backup::{self, BackupError, BackupReader, ImportOptions, ImportSummary},
     bulk::{Accounts, ExportOptions, Secrets},
 };
@@ -391,5 +392,49 @@ fn a_stored_row_the_library_would_have_normalised_still_counts_as_already_presen
             summary.imported.tasks_present
         ),
         (0, 3)
+    );
+}
+
+#[test]
+fn a_user_line_without_a_hash_is_not_compared_on_the_stored_hash() {
+    let db = TestDb::new();
+    let password = todo_store::Password::new("correct horse battery").unwrap();
+    db.conn()
+        .create_user(NewUser::new(unique_email("hashed")).password(password))
+        .unwrap();
+    let without = export(&db, &ExportOptions::default());
+    assert!(!without.contains("argon2"), "{without}");
+    let with = rows(&db);
+
+    let summary = import(&db, &without, &ImportOptions::default()).unwrap();
+    assert_eq!(
+        (
+            summary.imported.users_inserted,
+            summary.imported.users_present
+        ),
+        (0, 1)
+    );
+    // A file with secrets is compared on everything: after a password
+    // change it contradicts the stored account.
+    let other = todo_store::Password::new("another long password").unwrap();
+    let owner = db.conn().operator_owner(&serde_json::from_str::<serde_json::Value>(
+        with.lines().nth(1).unwrap(),
+    )
+    .unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_owned())
+    .unwrap();
+    db.conn().change_password(&owner, &other).unwrap();
+    let err = import(&db, &with, &ImportOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BackupError::Batch {
+                error: Error::Conflict(ConflictKind::StoredDiffers { task: None, .. }),
+                ..
+            }
+        ),
+        "{err:?}"
     );
 }

@@ -365,18 +365,19 @@ fn check_users(conn: &mut PgConnection, batch: &[UserRecord]) -> Result<()> {
             created_at: row.created_at,
             updated_at: row.updated_at,
         });
+        // A record without a hash (a backup without secrets) says nothing
+        // about the stored one: it takes the stored hash for the comparison.
         let same = |user: &&UserRecord| {
             stored.as_ref().is_ok_and(|stored| {
-                let hash_agrees =
-                    user.password_hash.is_none() || user.password_hash == stored.password_hash;
-                hash_agrees
-                    && UserRecord {
-                        password_hash: None,
-                        ..(*user).clone()
-                    } == UserRecord {
-                        password_hash: None,
-                        ..stored.clone()
-                    }
+                let hash = user
+                    .password_hash
+                    .as_ref()
+                    .or(stored.password_hash.as_ref());
+                let compared = UserRecord {
+                    password_hash: hash.cloned(),
+                    ..(*user).clone()
+                };
+                compared == *stored
             })
         };
         let ours = records.get(&row.id).map_or(&[][..], Vec::as_slice);
