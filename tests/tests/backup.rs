@@ -417,14 +417,11 @@ fn a_user_line_without_a_hash_is_not_compared_on_the_stored_hash() {
     // A file with secrets is compared on everything: after a password
     // change it contradicts the stored account.
     let other = todo_store::Password::new("another long password").unwrap();
-    let owner = db.conn().operator_owner(&serde_json::from_str::<serde_json::Value>(
-        with.lines().nth(1).unwrap(),
-    )
-    .unwrap()["email"]
-        .as_str()
-        .unwrap()
-        .to_owned())
-    .unwrap();
+    let line: serde_json::Value = serde_json::from_str(with.lines().nth(1).unwrap()).unwrap();
+    let owner = db
+        .conn()
+        .operator_owner(line["email"].as_str().unwrap())
+        .unwrap();
     db.conn().change_password(&owner, &other).unwrap();
     let err = import(&db, &with, &ImportOptions::default()).unwrap_err();
     assert!(
