@@ -33,9 +33,10 @@ struct Existing {
 
 /// Creates (if missing) the role `name` that an application connects as, and
 /// grants it exactly what the library needs on the current database: connect,
-/// use the schema, and `SELECT, INSERT, UPDATE, DELETE` on `users` and
-/// `tasks`. Nothing else: it cannot change the schema, and row-level security
-/// applies to it.
+/// use the schema, `SELECT, INSERT, UPDATE, DELETE` on `users` and `tasks`,
+/// and `SELECT` on the history (`task_history`, `task_sync_state`, which only
+/// the database's triggers write). Nothing else: it cannot change the schema
+/// or the history, and row-level security applies to it.
 ///
 /// A new role is `LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`,
 /// without a password: set one with psql's `\password NAME` (which hashes it
@@ -100,7 +101,8 @@ pub fn setup_app_role(conn: &mut PgConnection, name: &str) -> Result<AppRole> {
              EXECUTE format('GRANT CONNECT ON DATABASE %I TO {name}', current_database());
          END $grant$;
          GRANT USAGE ON SCHEMA public TO {name};
-         GRANT SELECT, INSERT, UPDATE, DELETE ON users, tasks TO {name};"
+         GRANT SELECT, INSERT, UPDATE, DELETE ON users, tasks TO {name};
+         GRANT SELECT ON task_history, task_sync_state TO {name};"
     );
     conn.transaction(|conn| conn.batch_execute(&grants))?;
     Ok(AppRole {

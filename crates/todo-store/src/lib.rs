@@ -11,6 +11,7 @@ mod cursor;
 mod database_url;
 mod error;
 pub mod explain;
+pub mod history;
 mod ids;
 #[cfg(feature = "jwt")]
 pub mod jwt;
@@ -42,6 +43,10 @@ pub use config::StoreConfig;
 pub use cursor::Cursor;
 pub use database_url::DatabaseUrl;
 pub use error::{ConflictKind, Entity, Error, Result};
+pub use history::{
+    Actor, ChangeKind, Changes, DEFAULT_HISTORY_RETENTION_DAYS, HistoryPage, HistoryQuery, Pruned,
+    SyncToken, TaskChange, TaskFields, prune_history,
+};
 pub use ids::{TaskId, UserId};
 pub use migrations::{
     MIGRATIONS, MigrationStatus, migration_status, revert_last_migration, run_migrations,

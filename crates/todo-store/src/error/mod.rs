@@ -48,6 +48,14 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// A [`SyncToken`](crate::SyncToken) the change feed can no longer
+    /// answer: the history after it has been pruned (see
+    /// [`prune_history`](crate::prune_history)), or it points beyond the
+    /// owner's last change (the database was restored from an older backup).
+    /// The device must read all its tasks again: take a fresh token with
+    /// [`TaskRepo::sync_token`](crate::TaskRepo::sync_token) first, then list.
+    #[error("sync token too old: read all tasks again")]
+    ResyncRequired,
     /// Email and password do not match an account that can log in with a password.
     #[error("invalid email or password")]
     InvalidCredentials,
@@ -308,6 +316,7 @@ fn check_constraint_field(constraint: &str) -> Option<(&'static str, String)> {
         "tasks_priority_check" => ("priority", "must be between 1 and 5".into()),
         "tasks_version_check" => ("version", "must be at least 1".into()),
         "tasks_user_id_immutable" => ("user_id", "a task cannot be moved to another user".into()),
+        "tasks_id_immutable" => ("id", "a task's id cannot change".into()),
         _ => return None,
     })
 }

@@ -8,8 +8,9 @@ use super::{
     user_queries,
 };
 use crate::{
-    NewTask, NewUser, Owner, Page, Password, Result, Task, TaskFilter, TaskId, TaskPatch,
-    TaskQuery, TaskStatus, User, UserId, UserPatch, password,
+    Changes, HistoryPage, HistoryQuery, NewTask, NewUser, Owner, Page, Password, Result, SyncToken,
+    Task, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus, User, UserId, UserPatch, history,
+    password,
 };
 
 impl<B: Backend> TaskRepo for B {
@@ -69,6 +70,27 @@ impl<B: Backend> TaskRepo for B {
 
     fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
         self.scoped_write(owner, |conn, _| task_queries::delete_many(conn, owner, ids))
+    }
+
+    fn task_history(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        query: &HistoryQuery,
+    ) -> Result<HistoryPage> {
+        self.scoped_read(owner, |conn, _| {
+            history::queries::task_history(conn, owner, id, query)
+        })
+    }
+
+    fn sync_token(&mut self, owner: &Owner) -> Result<SyncToken> {
+        self.scoped_read(owner, |conn, _| history::queries::sync_token(conn, owner))
+    }
+
+    fn changes_since(&mut self, owner: &Owner, token: &SyncToken, limit: u32) -> Result<Changes> {
+        self.scoped_read(owner, |conn, _| {
+            history::queries::changes_since(conn, owner, token, limit)
+        })
     }
 }
 

@@ -13,8 +13,9 @@ pub(crate) mod task_queries;
 pub(crate) mod user_queries;
 
 use crate::{
-    ConflictKind, Error, NewProfile, NewTask, NewUser, Owner, Page, Password, Result, Task,
-    TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus, User, UserId, UserPatch,
+    Changes, ConflictKind, Error, HistoryPage, HistoryQuery, NewProfile, NewTask, NewUser, Owner,
+    Page, Password, Result, SyncToken, Task, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus,
+    User, UserId, UserPatch,
 };
 
 /// The version a write expects the task to be at (optimistic concurrency).
@@ -148,6 +149,44 @@ pub trait TaskRepo {
     /// # Errors
     /// Only the common ones.
     fn delete_tasks(&mut self, owner: &Owner, ids: &[TaskId]) -> Result<u64>;
+
+    /// A page of the changes of the owner's task `id`, newest first (see
+    /// [`history`](crate::history)), also after the task was deleted, for as
+    /// long as the history is kept. One statement.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the owner has no such task and no history of
+    /// one (another user's task id answers exactly like an unknown one);
+    /// [`Error::Validation`] on `limit` if it is 0.
+    fn task_history(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        query: &HistoryQuery,
+    ) -> Result<HistoryPage>;
+
+    /// The owner's current position in their change feed: the token to pass
+    /// to [`changes_since`](Self::changes_since) after reading all tasks. Take
+    /// it **before** reading them, so that no change made meanwhile is
+    /// missed. One statement.
+    ///
+    /// # Errors
+    /// Only the common ones.
+    fn sync_token(&mut self, owner: &Owner) -> Result<SyncToken>;
+
+    /// The owner's tasks created or changed after `token` (as they are now),
+    /// the ids of those deleted after it, and the token to ask with next: at
+    /// most `limit` changes (capped at [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE))
+    /// at a time, [`Changes::more`] saying whether more are waiting. One
+    /// statement, index-backed: its cost grows with the changes returned, not
+    /// with the owner's number of tasks.
+    ///
+    /// # Errors
+    /// [`Error::ResyncRequired`] if the token is older than the history kept
+    /// (or newer than the owner's last change); [`Error::Validation`] on
+    /// `token` if it is malformed, edited or another user's (the same answer
+    /// for each), or on `limit` if it is 0.
+    fn changes_since(&mut self, owner: &Owner, token: &SyncToken, limit: u32) -> Result<Changes>;
 }
 
 /// Accounts, and the only ways to obtain an [`Owner`]. Implemented for

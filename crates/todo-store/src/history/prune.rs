@@ -1,0 +1,99 @@
+//! The history's retention.
+
+use std::time::Duration;
+
+use diesel::{
+    Connection, PgConnection, QueryableByName, RunQueryDsl,
+    connection::SimpleConnection,
+    sql_types::{BigInt, Double},
+};
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// How long the history is kept unless an operator chooses otherwise: long
+/// enough to debug a report ("my task changed a month ago") and for a device
+/// that was away for a season to catch up with
+/// [`changes_since`](crate::TaskRepo::changes_since) instead of reloading.
+pub const DEFAULT_HISTORY_RETENTION_DAYS: u32 = 90;
+
+/// What [`prune_history`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Pruned {
+    /// History rows deleted.
+    pub changes: u64,
+    /// Owners whose history lost rows: their sync tokens from before those
+    /// rows now answer [`Error::ResyncRequired`].
+    pub owners: u64,
+}
+
+#[derive(QueryableByName)]
+struct Counts {
+    #[diesel(sql_type = BigInt)]
+    changes: i64,
+    #[diesel(sql_type = BigInt)]
+    owners: i64,
+}
+
+/// Deletes the history recorded more than `older_than` ago (by the
+/// database's clock), for every user, in one transaction. Each owner's sync
+/// state remembers how far their history was pruned, so that a sync token
+/// from before it answers [`Error::ResyncRequired`] rather than silently
+/// skipping the changes that are gone.
+///
+/// For operators: it needs a role that bypasses row-level security (the
+/// tables' owner, a superuser, `BYPASSRLS`), and fails at once for a role
+/// subject to it. Schedule it (daily, say) with
+/// [`DEFAULT_HISTORY_RETENTION_DAYS`] or your own retention, e.g.
+/// `todo-store history prune --older-than 90` from cron.
+///
+/// ```no_run
+/// # fn main() -> Result<(), todo_store::Error> {
+/// use std::time::Duration;
+///
+/// let mut admin = todo_store::StoreConfig::from_env()?.establish()?;
+/// let days = u64::from(todo_store::DEFAULT_HISTORY_RETENTION_DAYS);
+/// let pruned = todo_store::prune_history(&mut admin, Duration::from_secs(days * 86_400))?;
+/// println!("{} changes of {} users pruned", pruned.changes, pruned.owners);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::Database`] if the role may not (row-level security, missing
+/// privileges); [`Error::Unavailable`] and the other connection errors.
+pub fn prune_history(conn: &mut PgConnection, older_than: Duration) -> Result<Pruned> {
+    let seconds = older_than.as_secs_f64();
+    if !seconds.is_finite() {
+        return Err(Error::validation("older_than", "must be a finite duration"));
+    }
+    let counts: Counts = conn.transaction(|conn| {
+        conn.batch_execute("SET LOCAL row_security = off")?;
+        diesel::sql_query(PRUNE)
+            .bind::<Double, _>(seconds)
+            .get_result(conn)
+    })?;
+    Ok(Pruned {
+        changes: counts.changes.unsigned_abs(),
+        owners: counts.owners.unsigned_abs(),
+    })
+}
+
+/// Deletes the old rows and moves each owner's `pruned_through` up to the
+/// highest number deleted: every change after it is still there.
+const PRUNE: &str = "
+    WITH gone AS (
+        DELETE FROM task_history
+         WHERE changed_at < now() - make_interval(secs => $1)
+        RETURNING user_id, seq
+    ),
+    per_owner AS (
+        SELECT user_id, max(seq) AS through, count(*) AS n FROM gone GROUP BY user_id
+    ),
+    marked AS (
+        UPDATE task_sync_state s
+           SET pruned_through = greatest(s.pruned_through, p.through)
+          FROM per_owner p
+         WHERE s.user_id = p.user_id
+    )
+    SELECT coalesce(sum(n), 0)::bigint AS changes, count(*) AS owners FROM per_owner";
