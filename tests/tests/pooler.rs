@@ -28,10 +28,10 @@ use diesel::{
     sql_types::{BigInt, Integer, Nullable, Text},
 };
 use todo_store::{
-    DatabaseUrl, Entity, Error, NewProfile, NewTask, NewUser, OnMissingSubject, OperatorRepo,
-    Owner, Password, Result, StatementCache, Store, StoreConfig, TaskFilter, TaskId, TaskPatch,
-    TaskQuery, TaskRepo, TaskStatus, UserPatch, UserRepo, VersionCheck, migration_status,
-    run_migrations,
+    DatabaseUrl, Entity, Error, HistoryQuery, NewProfile, NewTask, NewUser, OnMissingSubject,
+    OperatorRepo, Owner, Password, Result, StatementCache, Store, StoreConfig, TaskFilter, TaskId,
+    TaskPatch, TaskQuery, TaskRepo, TaskStatus, UserPatch, UserRepo, VersionCheck,
+    migration_status, run_migrations,
 };
 use todo_store_tests::{TestDb, pgbouncer::PgBouncer, unique_email};
 
@@ -151,6 +151,14 @@ fn one_user_through_every_call(store: &mut Store, thread: usize) -> usize {
         );
         mine.remove(&pair[0].id);
         mine.remove(&pair[1].id);
+        let history = calls.ok(
+            "task_history",
+            store.task_history(&owner, task.id, &HistoryQuery::new()),
+        );
+        assert_eq!(history.changes.len(), 3, "create, rename, completion");
+        let token = calls.ok("sync_token", store.sync_token(&owner));
+        let changes = calls.ok("changes_since", store.changes_since(&owner, &token, 10));
+        assert!(changes.changed.is_empty() && changes.deleted.is_empty());
         assert_eq!(calls.ok("get_user", store.get_user(user.id)).email, email);
         assert_eq!(
             calls

@@ -107,6 +107,29 @@ fn a_scoped_call_is_three_messages_with_the_scope_and_the_timeout_in_the_first()
     });
     assert_eq!(sent.len(), 3, "{sent:#?}");
     assert!(sent[1].starts_with("UPDATE"), "{sent:#?}");
+
+    // The change feed and a task's history: one statement each, so the
+    // same three messages.
+    let token = store.sync_token(&owner).unwrap();
+    for sent in [
+        sent_by(|| {
+            store.changes_since(&owner, &token, 50).unwrap();
+        }),
+        sent_by(|| {
+            store.sync_token(&owner).unwrap();
+        }),
+        sent_by(|| {
+            store
+                .task_history(&owner, task.id, &todo_store::HistoryQuery::new())
+                .unwrap();
+        }),
+    ] {
+        assert_eq!(sent.len(), 3, "{sent:#?}");
+        assert!(
+            sent[1].trim_start().starts_with("SELECT") || sent[1].trim_start().starts_with("WITH"),
+            "{sent:#?}"
+        );
+    }
 }
 
 #[test]
