@@ -7,7 +7,9 @@
 
 use chrono::{TimeZone, Utc};
 use diesel::{
-    PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_query,
+    PgConnection, QueryableByName, RunQueryDsl,
+    connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
+    sql_query,
     sql_types::BigInt,
 };
 use todo_store::{
@@ -384,4 +386,44 @@ fn a_task_id_cannot_change() {
         matches!(&moved, Err(Error::Validation { field, .. }) if field == "id"),
         "{moved:?}"
     );
+}
+
+/// One owner's writes take their change numbers one transaction after the
+/// other; another owner's never wait for them. Shown with `lock_timeout`:
+/// while ada's transaction is open, a second write of ada's cannot take a
+/// number, and bob's takes one at once.
+#[test]
+fn writes_of_one_owner_wait_for_each_other_and_other_owners_do_not() {
+    let db = TestDb::new();
+    let ada = db.owner("ada@example.com");
+    let bob = db.owner("bob@example.com");
+    let mut store = db.store();
+    let adas = store.create_task(&ada, NewTask::new("ada's")).unwrap();
+    store.create_task(&bob, NewTask::new("bob's")).unwrap();
+
+    // A transaction Diesel knows of, so that the call runs inside it.
+    let mut open = db.conn();
+    AnsiTransactionManager::begin_transaction(&mut open).unwrap();
+    open.update_task(
+        &ada,
+        adas.id,
+        TaskPatch::default().title("in flight"),
+        VersionCheck::Any,
+    )
+    .unwrap();
+
+    let mut other = db.conn();
+    other.batch_execute("SET lock_timeout = '300ms'").unwrap();
+    other
+        .create_task(&bob, NewTask::new("bob's second"))
+        .unwrap();
+    let waited = other.create_task(&ada, NewTask::new("ada's second"));
+    assert!(matches!(waited, Err(Error::Timeout(_))), "{waited:?}");
+
+    AnsiTransactionManager::commit_transaction(&mut open).unwrap();
+    other
+        .create_task(&ada, NewTask::new("ada's second"))
+        .unwrap();
+    assert_eq!(rows_of(&db, &ada), 3);
+    assert_eq!(rows_of(&db, &bob), 2);
 }

@@ -151,7 +151,31 @@ fn tasks_belong_to_users_with_cascade_and_owner_first_primary_key() {
         &mut conn,
         "SELECT tgname::text AS line FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1",
     );
-    assert_eq!(triggers, ["tasks_before_update", "users_touch_updated_at"]);
+    assert_eq!(
+        triggers,
+        [
+            "tasks_before_update",
+            "tasks_history_delete",
+            "tasks_history_insert",
+            "tasks_history_update",
+            "users_touch_updated_at"
+        ]
+    );
+    // The history goes with its account.
+    for table in ["task_history", "task_sync_state"] {
+        let cascades = lines(
+            &mut conn,
+            &format!(
+                "SELECT pg_get_constraintdef(oid) AS line FROM pg_constraint
+                  WHERE conrelid = '{table}'::regclass AND contype = 'f'"
+            ),
+        );
+        assert_eq!(
+            cascades,
+            ["FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE"],
+            "{table}"
+        );
+    }
 }
 
 #[test]
