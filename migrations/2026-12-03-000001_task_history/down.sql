@@ -5,6 +5,7 @@ DROP FUNCTION todo_store_record_task_changes();
 DROP FUNCTION todo_store_append_history(todo_store_task_change[], text);
 DROP TYPE todo_store_task_change;
 DROP FUNCTION todo_store_task_fields(text, text, boolean, timestamptz, smallint, timestamptz);
+DROP FUNCTION todo_store_utc_text(timestamptz);
 DROP TABLE task_history;
 DROP TABLE task_sync_state;
 

@@ -112,7 +112,14 @@ BEGIN
 END
 $$;
 
--- The fields of a task as the history records them.
+-- A time as the history records it: UTC RFC 3339 text with microseconds,
+-- whatever the session's TimeZone (jsonb's own rendering follows it).
+CREATE FUNCTION todo_store_utc_text(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+-- All the fields of a task as the history records them (a create, a delete).
 CREATE FUNCTION todo_store_task_fields(
     title text, description text, completed boolean, completed_at timestamptz,
     priority smallint, due_at timestamptz
@@ -122,9 +129,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         'title', title,
         'description', description,
         'completed', completed,
-        'completed_at', to_char(completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'completed_at', todo_store_utc_text(completed_at),
         'priority', priority,
-        'due_at', to_char(due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        'due_at', todo_store_utc_text(due_at)
     )
 $$;
 
@@ -212,17 +219,32 @@ BEGIN
           FROM new_rows n
           JOIN old_rows o USING (user_id, id)
           CROSS JOIN LATERAL (
-              SELECT todo_store_task_fields(o.title, o.description, o.completed,
-                                            o.completed_at, o.priority, o.due_at) AS was,
-                     todo_store_task_fields(n.title, n.description, n.completed,
-                                            n.completed_at, n.priority, n.due_at) AS now
-          ) f
-          CROSS JOIN LATERAL (
-              -- Only the fields that changed.
-              SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}') AS old_values,
-                     coalesce(jsonb_object_agg(e.key, f.now -> e.key), '{}') AS new_values
-                FROM jsonb_each(f.was) e
-               WHERE e.value IS DISTINCT FROM f.now -> e.key
+              -- Only the fields that changed (field by field: several
+              -- times cheaper than comparing two whole jsonb objects).
+              SELECT CASE WHEN o.title IS DISTINCT FROM n.title
+                          THEN jsonb_build_object('title', o.title) ELSE '{}' END
+                     || CASE WHEN o.description IS DISTINCT FROM n.description
+                          THEN jsonb_build_object('description', o.description) ELSE '{}' END
+                     || CASE WHEN o.completed IS DISTINCT FROM n.completed
+                          THEN jsonb_build_object('completed', o.completed) ELSE '{}' END
+                     || CASE WHEN o.completed_at IS DISTINCT FROM n.completed_at
+                          THEN jsonb_build_object('completed_at', todo_store_utc_text(o.completed_at)) ELSE '{}' END
+                     || CASE WHEN o.priority IS DISTINCT FROM n.priority
+                          THEN jsonb_build_object('priority', o.priority) ELSE '{}' END
+                     || CASE WHEN o.due_at IS DISTINCT FROM n.due_at
+                          THEN jsonb_build_object('due_at', todo_store_utc_text(o.due_at)) ELSE '{}' END AS old_values,
+                     CASE WHEN o.title IS DISTINCT FROM n.title
+                          THEN jsonb_build_object('title', n.title) ELSE '{}' END
+                     || CASE WHEN o.description IS DISTINCT FROM n.description
+                          THEN jsonb_build_object('description', n.description) ELSE '{}' END
+                     || CASE WHEN o.completed IS DISTINCT FROM n.completed
+                          THEN jsonb_build_object('completed', n.completed) ELSE '{}' END
+                     || CASE WHEN o.completed_at IS DISTINCT FROM n.completed_at
+                          THEN jsonb_build_object('completed_at', todo_store_utc_text(n.completed_at)) ELSE '{}' END
+                     || CASE WHEN o.priority IS DISTINCT FROM n.priority
+                          THEN jsonb_build_object('priority', n.priority) ELSE '{}' END
+                     || CASE WHEN o.due_at IS DISTINCT FROM n.due_at
+                          THEN jsonb_build_object('due_at', todo_store_utc_text(n.due_at)) ELSE '{}' END AS new_values
           ) d;
     ELSE
         SELECT array_agg(ROW(
