@@ -1,6 +1,7 @@
 //! todo-store from a crate of its own: accounts and tasks through the
 //! repositories, then a Diesel query of our own on `todo_store::schema`,
-//! which row-level security holds to one owner's rows.
+//! which row-level security holds to one owner's rows, and a second device
+//! catching up from the change feed.
 //!
 //! It works in a database and a role of its own, dropped at the end.
 
@@ -8,8 +9,8 @@ use std::error::Error;
 
 use diesel::{connection::SimpleConnection, dsl::count_star, prelude::*};
 use todo_store::{
-    DatabaseUrl, NewTask, NewUser, Password, Store, StoreConfig, Task, TaskRepo, TaskStatus,
-    UserRepo, VersionCheck,
+    DatabaseUrl, HistoryQuery, NewTask, NewUser, Password, Store, StoreConfig, Task, TaskPatch,
+    TaskRepo, TaskStatus, UserRepo, VersionCheck,
     schema::{tasks, users},
 };
 use uuid::Uuid;
@@ -76,6 +77,41 @@ fn run(scratch: &Scratch) -> Result<(), Box<dyn Error>> {
     }
     let loaded_ids: Vec<_> = loaded.iter().map(|task| task.id).collect();
     assert_eq!(loaded_ids, ada_ids);
+
+    // A second device of Ada's catches up from its sync token instead of
+    // reading every task again; the history says what happened to a task.
+    let token = app.sync_token(&ada)?;
+    app.update_task(
+        &ada,
+        ada_ids[1],
+        TaskPatch::default().title("Book the night train"),
+        VersionCheck::Any,
+    )?;
+    app.delete_task(&ada, ada_ids[2], VersionCheck::Any)?;
+    let changes = app.changes_since(&ada, &token, 100)?;
+    println!(
+        "since Ada's token: {} changed, {} deleted",
+        changes.changed.len(),
+        changes.deleted.len()
+    );
+    assert_eq!(changes.changed.len(), 1);
+    assert_eq!(changes.deleted, [ada_ids[2]]);
+    let history = app.task_history(&ada, ada_ids[1], &HistoryQuery::new())?;
+    for change in &history.changes {
+        println!(
+            "  #{} {:?} by {} {:?}",
+            change.seq,
+            change.kind,
+            change.actor.role,
+            change.new.names()
+        );
+    }
+    assert_eq!(history.changes.len(), 2);
+    // Bob cannot read Ada's task's history: it does not exist for him.
+    assert!(
+        app.task_history(&bob, ada_ids[1], &HistoryQuery::new())
+            .is_err()
+    );
 
     // The tables' owner bypasses RLS (a superuser, or Neon's BYPASSRLS owner).
     let everyone = open_tasks_per_user(&mut admin)?;
