@@ -223,6 +223,11 @@ fn prune_needs_a_role_that_bypasses_row_security() {
     let app = db.app_role();
     let refused = prune_history(&mut app.conn(), Duration::ZERO);
     assert!(matches!(refused, Err(Error::Database(_))), "{refused:?}");
+    let too_old = prune_history(&mut db.conn(), Duration::MAX);
+    assert!(
+        matches!(&too_old, Err(Error::Validation { field, .. }) if field == "older_than"),
+        "{too_old:?}"
+    );
 }
 
 /// Eight writers over two owners, and one device per owner polling the feed

@@ -17,6 +17,10 @@ use crate::{Error, Result};
 /// [`changes_since`](crate::TaskRepo::changes_since) instead of reloading.
 pub const DEFAULT_HISTORY_RETENTION_DAYS: u32 = 90;
 
+/// The longest age [`prune_history`] takes: beyond it PostgreSQL's
+/// intervals and timestamps run out, and nothing can be that old anyway.
+const MAX_AGE: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// What [`prune_history`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -60,13 +64,14 @@ struct Counts {
 /// ```
 ///
 /// # Errors
+/// [`Error::Validation`] on `older_than` if it is over 100 years;
 /// [`Error::Database`] if the role may not (row-level security, missing
 /// privileges); [`Error::Unavailable`] and the other connection errors.
 pub fn prune_history(conn: &mut PgConnection, older_than: Duration) -> Result<Pruned> {
-    let seconds = older_than.as_secs_f64();
-    if !seconds.is_finite() {
-        return Err(Error::validation("older_than", "must be a finite duration"));
+    if older_than > MAX_AGE {
+        return Err(Error::validation("older_than", "must be at most 100 years"));
     }
+    let seconds = older_than.as_secs_f64();
     let counts: Counts = conn.transaction(|conn| {
         conn.batch_execute("SET LOCAL row_security = off")?;
         diesel::sql_query(PRUNE)
