@@ -210,6 +210,10 @@ fn export_then_import_into_an_empty_database_then_export_gives_the_same_bytes() 
         &["export", "--include-secrets", "--output", file.path()],
     );
     assert_eq!((int(&report, "users"), int(&report, "tasks")), (3, 5));
+    assert_eq!(
+        (int(&report, "sync_states"), int(&report, "changes")),
+        (2, 7)
+    );
     assert_eq!(report["secrets"], true);
     let first = file.read();
     assert_eq!(int(&report, "bytes"), first.len() as u64);
@@ -230,6 +234,15 @@ fn export_then_import_into_an_empty_database_then_export_gives_the_same_bytes() 
     assert_eq!(
         (int(&report, "users_read"), int(&report, "tasks_read")),
         (3, 5)
+    );
+    assert_eq!(
+        (
+            int(&report, "version"),
+            int(&report, "changes_read"),
+            int(&report, "changes_inserted"),
+            int(&report, "changes_present")
+        ),
+        (2, 7, 7, 0)
     );
 
     assert_eq!(export(&target, &["--include-secrets"]), first);
@@ -415,6 +428,12 @@ fn importing_the_same_file_twice_changes_nothing_the_second_time() {
     assert!(
         run.stdout
             .contains("tasks: 5 read, 0 inserted, 5 already present"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("history: 7 changes read, 0 inserted, 7 already present"),
         "{}",
         run.stdout
     );
