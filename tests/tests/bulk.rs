@@ -1,17 +1,18 @@
 //! `todo_store::bulk`: COPY-loaded accounts and tasks are stored exactly as
 //! given, checked by the repositories' rules, and a failing batch writes
-//! nothing at all.
+//! nothing at all; loading records history like any insert, importing
+//! writes only the history it is given.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{assert_validation, count_rows, dump_db, new_user, unique_email};
+use common::{assert_validation, count_rows, count_sql, dump_db, new_user, unique_email};
 use todo_store::{
-    ConflictKind, Entity, Error, OperatorRepo, Priority, TaskFilter, TaskId, TaskRepo, UserId,
-    UserRepo,
-    bulk::{self, LoadBatch, TaskRecord, UserRecord},
+    Actor, ChangeKind, ConflictKind, Entity, Error, OperatorRepo, Priority, TaskFilter, TaskId,
+    TaskRepo, UserId, UserRepo,
+    bulk::{self, ChangeRecord, ImportBatch, LoadBatch, SyncStateRecord, TaskRecord, UserRecord},
 };
 use todo_store_tests::TestDb;
 
@@ -184,4 +185,120 @@ fn an_empty_batch_writes_nothing() {
     let loaded = bulk::load(&mut conn, &batch).unwrap();
     assert_eq!((loaded.users, loaded.tasks), (0, 0));
     assert_eq!(count_rows(&mut conn, "users"), 0);
+}
+
+#[test]
+fn loading_records_the_tasks_in_the_history_and_importing_records_nothing() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let mut seed = LoadBatch::default();
+    seed.add_user(
+        user("2025-01-01T00:00:00Z"),
+        [
+            task("Seeded", "2025-01-02T00:00:00Z"),
+            task("Seeded too", "2025-01-03T00:00:00Z"),
+        ],
+    );
+    bulk::load(&mut conn, &seed).unwrap();
+    // Seeding is an insert like any other: the history records it.
+    assert_eq!(count_rows(&mut conn, "task_history"), 2);
+    assert_eq!(count_rows(&mut conn, "task_sync_state"), 1);
+
+    // A restore writes the history it is given, and nothing of its own.
+    let restored = user("2025-01-01T00:00:00Z");
+    let mut batch = ImportBatch::default();
+    batch.push_user(restored.clone()).unwrap();
+    batch
+        .push_task(restored.id, task("Restored", "2025-01-02T00:00:00Z"))
+        .unwrap();
+    let imported = bulk::import(&mut conn, &batch).unwrap();
+    assert_eq!((imported.users_inserted, imported.tasks_inserted), (1, 1));
+    assert_eq!(count_rows(&mut conn, "task_history"), 2);
+    assert_eq!(count_rows(&mut conn, "task_sync_state"), 1);
+
+    let created = task("Restored with history", "2025-01-04T00:00:00Z");
+    let actor = Actor {
+        owner: Some(restored.id),
+        role: "todo_app".into(),
+    };
+    let mut change = ChangeRecord::new(
+        3,
+        created.id,
+        1,
+        ChangeKind::Create,
+        created.created_at,
+        actor,
+    );
+    change.new_values = Some(serde_json::json!({"title": "Restored with history"}));
+    let mut batch = ImportBatch::default();
+    batch.push_task(restored.id, created).unwrap();
+    batch
+        .push_sync_state(restored.id, SyncStateRecord::new(5, 2))
+        .unwrap();
+    batch.push_change(restored.id, change).unwrap();
+    let imported = bulk::import(&mut conn, &batch).unwrap();
+    assert_eq!((imported.tasks_inserted, imported.changes_inserted), (1, 1));
+    assert_eq!(count_rows(&mut conn, "task_history"), 3);
+    let state = count_sql(
+        &mut conn,
+        &format!(
+            "SELECT count(*) AS n FROM task_sync_state \
+              WHERE user_id = '{}' AND last_seq = 5 AND pruned_through = 2",
+            restored.id
+        ),
+    );
+    assert_eq!(state, 1);
+}
+
+#[test]
+fn changes_and_sync_states_are_checked_before_anything_is_sent() {
+    let owner = UserId::new_v7();
+    let actor = Actor {
+        owner: None,
+        role: "root".into(),
+    };
+    let at = at("2025-01-01T00:00:00Z");
+    let mut create = ChangeRecord::new(1, TaskId::new_v7(), 1, ChangeKind::Create, at, actor);
+    create.new_values = Some(serde_json::json!({"title": "A task"}));
+    // Valid as it is; each case below breaks one rule.
+    ImportBatch::default()
+        .push_change(owner, create.clone())
+        .unwrap();
+    let mut batch = ImportBatch::default();
+
+    type Spoil = Box<dyn Fn(&mut ChangeRecord)>;
+    let cases: Vec<(&str, Spoil)> = vec![
+        ("new_values", Box::new(|c| c.new_values = None)),
+        (
+            "old_values",
+            Box::new(|c| c.old_values = Some(serde_json::json!({}))),
+        ),
+        (
+            "new_values",
+            Box::new(|c| c.new_values = Some(serde_json::json!({"priority": 9}))),
+        ),
+        (
+            "new_values",
+            Box::new(|c| c.new_values = Some(serde_json::json!(["title"]))),
+        ),
+        // A delete has the fields before it, not after.
+        ("old_values", Box::new(|c| c.kind = ChangeKind::Delete)),
+        ("seq", Box::new(|c| c.seq = 0)),
+        ("version", Box::new(|c| c.version = 0)),
+        ("actor_role", Box::new(|c| c.actor.role.clear())),
+    ];
+    for (field, spoil) in cases {
+        let mut change = create.clone();
+        spoil(&mut change);
+        assert_validation(batch.push_change(owner, change), field);
+    }
+    assert_validation(
+        batch.push_sync_state(owner, SyncStateRecord::new(2, 3)),
+        "pruned_through",
+    );
+    assert_validation(
+        batch.push_sync_state(owner, SyncStateRecord::new(u64::MAX, 0)),
+        "last_seq",
+    );
+    assert!(batch.is_empty());
 }

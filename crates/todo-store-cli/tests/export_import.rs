@@ -152,6 +152,19 @@ fn rows(conn: &mut PgConnection) -> String {
     .text
 }
 
+/// Every row of both history tables, as [`rows`] prints the others.
+fn history_rows(conn: &mut PgConnection) -> String {
+    sql_query(
+        "SELECT coalesce(string_agg(row, E'\\n' ORDER BY row), '') AS text FROM (
+             SELECT s::text AS row FROM task_sync_state s
+             UNION ALL SELECT h::text FROM task_history h
+         ) rows",
+    )
+    .get_result::<Rows>(conn)
+    .unwrap()
+    .text
+}
+
 fn export(db: &TestDb, args: &[&str]) -> String {
     let mut all = vec!["export"];
     all.extend_from_slice(args);
@@ -197,6 +210,10 @@ fn export_then_import_into_an_empty_database_then_export_gives_the_same_bytes() 
         &["export", "--include-secrets", "--output", file.path()],
     );
     assert_eq!((int(&report, "users"), int(&report, "tasks")), (3, 5));
+    assert_eq!(
+        (int(&report, "sync_states"), int(&report, "changes")),
+        (2, 7)
+    );
     assert_eq!(report["secrets"], true);
     let first = file.read();
     assert_eq!(int(&report, "bytes"), first.len() as u64);
@@ -218,9 +235,22 @@ fn export_then_import_into_an_empty_database_then_export_gives_the_same_bytes() 
         (int(&report, "users_read"), int(&report, "tasks_read")),
         (3, 5)
     );
+    assert_eq!(
+        (
+            int(&report, "version"),
+            int(&report, "changes_read"),
+            int(&report, "changes_inserted"),
+            int(&report, "changes_present")
+        ),
+        (2, 7, 7, 0)
+    );
 
     assert_eq!(export(&target, &["--include-secrets"]), first);
     assert_eq!(rows(&mut target.conn()), rows(&mut source.conn()));
+    assert_eq!(
+        history_rows(&mut target.conn()),
+        history_rows(&mut source.conn())
+    );
 
     // The same with one line per transaction, four written at a time.
     let parallel = TestDb::new();
@@ -237,7 +267,8 @@ fn export_then_import_into_an_empty_database_then_export_gives_the_same_bytes() 
         ],
     );
     assert_eq!(counts(&report), (3, 0, 5, 0));
-    assert_eq!(int(&report, "batches"), 8);
+    // Three users, five tasks, two sync states, seven changes.
+    assert_eq!(int(&report, "batches"), 17);
     assert_eq!(export(&parallel, &["--include-secrets"]), first);
 
     // The password hash came along: Ada logs in on the restored database.
@@ -257,13 +288,15 @@ fn export_then_import_into_an_empty_database_then_export_gives_the_same_bytes() 
     let all = lines(&first);
     assert_eq!(
         all[0],
-        serde_json::json!({"format": "todo-store", "version": 1, "secrets": true})
+        serde_json::json!({"format": "todo-store", "version": 2, "secrets": true})
     );
     assert!(all[1..4].iter().all(|line| line["type"] == "user"));
     assert!(all[4..9].iter().all(|line| line["type"] == "task"));
+    assert!(all[9..11].iter().all(|line| line["type"] == "sync_state"));
+    assert!(all[11..18].iter().all(|line| line["type"] == "change"));
     assert_eq!(
-        all[9],
-        serde_json::json!({"type": "end", "users": 3, "tasks": 5})
+        all[18],
+        serde_json::json!({"type": "end", "users": 3, "tasks": 5, "sync_states": 2, "changes": 7})
     );
     for email in [&fixture.bob, &fixture.cy] {
         assert!(restored.find_user_by_email(email).unwrap().is_some());
@@ -324,7 +357,7 @@ fn password_hashes_are_left_out_unless_asked_for() {
     let source = TestDb::new();
     let fixture = fill(&mut source.conn());
     let text = export(&source, &[]);
-    assert!(text.starts_with("{\"format\":\"todo-store\",\"version\":1,\"secrets\":false}\n"));
+    assert!(text.starts_with("{\"format\":\"todo-store\",\"version\":2,\"secrets\":false}\n"));
     assert!(!text.contains("password_hash"), "{text}");
     assert!(!text.contains("$argon2"), "{text}");
 
@@ -398,6 +431,12 @@ fn importing_the_same_file_twice_changes_nothing_the_second_time() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout
+            .contains("history: 7 changes read, 0 inserted, 7 already present"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -412,16 +451,21 @@ fn export_of_one_user_holds_only_that_user_and_their_tasks() {
         .id;
     let text = export(&db, &["--user", &fixture.bob.to_uppercase()]);
     let all = lines(&text);
-    assert_eq!(all.len(), 5, "{text}");
+    assert_eq!(all.len(), 8, "{text}");
     assert_eq!(all[1]["type"], "user");
     assert_eq!(all[1]["email"], fixture.bob.as_str());
     for task in &all[2..4] {
         assert_eq!(task["type"], "task");
         assert_eq!(task["user_id"], bob_id.to_string());
     }
+    assert_eq!(all[4]["type"], "sync_state");
+    for change in &all[5..7] {
+        assert_eq!(change["type"], "change");
+        assert_eq!(change["user_id"], bob_id.to_string());
+    }
     assert_eq!(
-        all[4],
-        serde_json::json!({"type": "end", "users": 1, "tasks": 2})
+        all[7],
+        serde_json::json!({"type": "end", "users": 1, "tasks": 2, "sync_states": 1, "changes": 2})
     );
 
     // A user without tasks, and one that does not exist.
@@ -440,11 +484,11 @@ fn an_unknown_format_or_version_is_refused_before_anything_is_written() {
     let empty = rows(&mut target.conn());
     let url = target.url().expose();
 
-    let v2 = format!("{{\"format\":\"todo-store\",\"version\":2,\"secrets\":false}}\n{body}");
-    let line = failed(&run_at(url, &["import"], Some(&v2)), 3);
+    let v3 = format!("{{\"format\":\"todo-store\",\"version\":3,\"secrets\":false}}\n{body}");
+    let line = failed(&run_at(url, &["import"], Some(&v3)), 3);
     assert!(
-        line.contains("version 2 of the todo-store format")
-            && line.contains("reads version 1 only"),
+        line.contains("version 3 of the todo-store format")
+            && line.contains("reads versions 1 to 2"),
         "{line}"
     );
     for (input, expected) in [
@@ -471,8 +515,9 @@ fn an_unknown_format_or_version_is_refused_before_anything_is_written() {
     );
 }
 
-/// A header, one user and two of their tasks, with `spoil` applied to the
-/// text of line `bad` (1-based).
+/// A header, one user, two of their tasks, the user's sync state and two
+/// changes (the creates), and the end line (line 8), with `spoil` applied
+/// to the text of line `bad` (1-based).
 fn small_file(db: &TestDb, bad: usize, spoil: impl Fn(&str) -> String) -> String {
     let mut conn = db.conn();
     let user = conn
@@ -530,24 +575,25 @@ fn a_bad_line_is_named_by_its_number_and_nothing_from_its_batch_on_is_written() 
             "invalid line 2: unknown field `email`",
         ),
         (
-            5,
+            8,
             Box::new(|line: &str| line.replacen("\"tasks\":2", "\"tasks\":3", 1)),
-            "invalid end on line 5: says 1 users and 3 tasks, but the file has 1 and 2",
+            "invalid end on line 8: says 1 users, 3 tasks, 1 sync states and 2 changes, \
+             but the file has 1, 2, 1 and 2",
         ),
     ] {
         let source = TestDb::new();
         let file = small_file(&source, bad, spoil);
-        let before = rows(&mut target.conn());
+        // One row per line of the file, whatever its table.
+        let count = |conn: &mut PgConnection| {
+            rows(conn).lines().count() + history_rows(conn).lines().count()
+        };
+        let before = count(&mut target.conn());
         let run = run_at(url, &["import", "--batch-rows", "1"], Some(&file));
         let line = failed(&run, 3);
         assert!(line.contains(expected), "{line}");
         // Batches of one line: those before the bad line are committed.
-        let written = rows(&mut target.conn());
-        assert_eq!(
-            written.lines().count() - before.lines().count(),
-            bad - 2,
-            "{line}"
-        );
+        let written = count(&mut target.conn());
+        assert_eq!(written - before, bad - 2, "{line}");
     }
 }
 
@@ -597,7 +643,7 @@ fn a_truncated_file_or_a_task_before_its_user_is_refused() {
     let trailing = format!("{good}{{}}\n");
     let line = failed(&run_at(url, &["import"], Some(&trailing)), 3);
     assert!(
-        line.contains("on line 6: nothing may follow the end line"),
+        line.contains("on line 9: nothing may follow the end line"),
         "{line}"
     );
     // Nothing was written: the last (only) batch waits for the end line.
@@ -624,7 +670,7 @@ fn import_into_a_database_with_other_users_leaves_them_intact() {
     assert_eq!(after_rows.len(), 2 * before.lines().count());
     let ada = conn.authenticate(&theirs.ada, &Password::new(PASSWORD).unwrap());
     assert!(ada.is_ok());
-    assert_eq!(export(&target, &["--user", &theirs.bob]).lines().count(), 5);
+    assert_eq!(export(&target, &["--user", &theirs.bob]).lines().count(), 8);
 }
 
 #[test]
@@ -642,7 +688,7 @@ fn an_account_whose_email_another_account_has_stops_the_import_as_a_conflict() {
     assert!(
         line.contains("email address already in use")
             && line.contains(
-                "the batch of lines 2 to 10 was not imported; the batches before it were;"
+                "the batch of lines 2 to 19 was not imported; the batches before it were;"
             ),
         "{line}"
     );

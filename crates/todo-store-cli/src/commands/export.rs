@@ -38,20 +38,26 @@ pub struct ExportReport {
     pub users: u64,
     /// Task lines written.
     pub tasks: u64,
+    /// Sync state lines written (one per user with history).
+    pub sync_states: u64,
+    /// Change lines written (the task history).
+    pub changes: u64,
     /// Size of the output.
     pub bytes: u64,
     /// Time taken, in seconds.
     pub seconds: f64,
-    /// Rows (users and tasks) per second.
+    /// Rows (users, tasks, sync states and changes) per second.
     pub rows_per_second: f64,
 }
 
 impl Report for ExportReport {
     fn text(&self) -> String {
         format!(
-            "Exported {} users and {} tasks ({}) to {}: {} bytes in {:.1} s ({:.0} rows/s).\n",
+            "Exported {} users and {} tasks with {} changes of history ({}) to {}: \
+             {} bytes in {:.1} s ({:.0} rows/s).\n",
             self.users,
             self.tasks,
+            self.changes,
             if self.secrets {
                 "with password hashes: keep this file secret"
             } else {
@@ -108,9 +114,14 @@ pub fn run(args: &ExportArgs, url: &DatabaseUrl, format: Format) -> Result<(), F
         secrets: args.include_secrets,
         users: written.users,
         tasks: written.tasks,
+        sync_states: written.sync_states,
+        changes: written.changes,
         bytes: written.bytes,
         seconds: time.as_secs_f64(),
-        rows_per_second: per_second(written.users + written.tasks, time),
+        rows_per_second: per_second(
+            written.users + written.tasks + written.sync_states + written.changes,
+            time,
+        ),
     })
 }
 
@@ -127,7 +138,7 @@ fn write(
         bar.set_style(style);
     }
     let written = backup::export(conn, options, out, |read| {
-        bar.set_position(read.users + read.tasks);
+        bar.set_position(read.users + read.tasks + read.sync_states + read.changes);
     });
     bar.finish_and_clear();
     Ok(written?)

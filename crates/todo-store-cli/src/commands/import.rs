@@ -45,11 +45,21 @@ pub struct ImportReport {
     pub tasks_inserted: u64,
     /// Tasks already stored (left as they were).
     pub tasks_present: u64,
+    /// The file's format version (1 carries no history).
+    pub version: u64,
+    /// Sync state lines read.
+    pub sync_states_read: u64,
+    /// Change lines read (the task history).
+    pub changes_read: u64,
+    /// Changes written.
+    pub changes_inserted: u64,
+    /// Changes already stored (left as they were).
+    pub changes_present: u64,
     /// Transactions committed.
     pub batches: u64,
     /// Time spent reading and writing, in seconds.
     pub load_seconds: f64,
-    /// Rows (users and tasks) read per second.
+    /// Records (users, tasks, sync states and changes) read per second.
     pub rows_per_second: f64,
     /// Time spent on `VACUUM (ANALYZE)` afterwards (0 if nothing was written).
     pub vacuum_seconds: f64,
@@ -62,9 +72,11 @@ impl Report for ImportReport {
             .as_ref()
             .map_or_else(|| "stdin".to_owned(), |path| path.display().to_string());
         format!(
-            "Imported {input} ({}) in {} batch(es), {:.1} s ({:.0} rows/s); VACUUM (ANALYZE) took {:.1} s.\n\
+            "Imported {input} (version {}, {}) in {} batch(es), {:.1} s ({:.0} rows/s); VACUUM (ANALYZE) took {:.1} s.\n\
              users: {} read, {} inserted, {} already present\n\
-             tasks: {} read, {} inserted, {} already present\n",
+             tasks: {} read, {} inserted, {} already present\n\
+             history: {} changes read, {} inserted, {} already present\n",
+            self.version,
             if self.secrets {
                 "with password hashes"
             } else {
@@ -79,7 +91,10 @@ impl Report for ImportReport {
             self.users_present,
             self.tasks_read,
             self.tasks_inserted,
-            self.tasks_present
+            self.tasks_present,
+            self.changes_read,
+            self.changes_inserted,
+            self.changes_present
         )
     }
 }
@@ -87,10 +102,10 @@ impl Report for ImportReport {
 /// Runs `import`, and prints what it did.
 ///
 /// # Errors
-/// Exit 3 for a file that is not a version 1 export (before anything is
-/// written) or a bad or self-contradicting line, exit 5 for a conflict with
-/// stored data, each naming the lines; the library's error if the database
-/// fails. Batches committed before the error stay.
+/// Exit 3 for a file that is not an export of a version this program reads
+/// (before anything is written) or a bad or self-contradicting line, exit 5
+/// for a conflict with stored data, each naming the lines; the library's
+/// error if the database fails. Batches committed before the error stay.
 pub fn run(args: &ImportArgs, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     for (field, value) in [("batch_rows", args.batch_rows), ("jobs", args.jobs)] {
         if value == 0 {
@@ -108,6 +123,7 @@ pub fn run(args: &ImportArgs, url: &DatabaseUrl, format: Format) -> Result<(), F
     };
     // A file this program cannot read is refused before connecting.
     let reader = BackupReader::new(BufReader::with_capacity(READ_BUFFER, input))?;
+    let version = reader.version();
     let config = crate::db::config(url)?;
     let mut conns = (0..args.jobs)
         .map(|_| config.establish())
@@ -131,9 +147,20 @@ pub fn run(args: &ImportArgs, url: &DatabaseUrl, format: Format) -> Result<(), F
         tasks_read: summary.tasks_read,
         tasks_inserted: imported.tasks_inserted,
         tasks_present: imported.tasks_present,
+        version,
+        sync_states_read: summary.sync_states_read,
+        changes_read: summary.changes_read,
+        changes_inserted: imported.changes_inserted,
+        changes_present: imported.changes_present,
         batches: summary.batches,
         load_seconds: summary.load_time.as_secs_f64(),
-        rows_per_second: per_second(summary.users_read + summary.tasks_read, summary.load_time),
+        rows_per_second: per_second(
+            summary.users_read
+                + summary.tasks_read
+                + summary.sync_states_read
+                + summary.changes_read,
+            summary.load_time,
+        ),
         vacuum_seconds: summary.vacuum_time.as_secs_f64(),
     })
 }

@@ -9,7 +9,10 @@ use super::{
     format::End,
     reader::{BackupReader, BackupRecord},
 };
-use crate::{ConflictKind, Error, TaskId, UserId, bulk::ImportBatch};
+use crate::{
+    ConflictKind, Error, TaskId, UserId,
+    bulk::{self, ImportBatch},
+};
 
 /// Records of consecutive lines, checked, for one transaction.
 pub(super) struct Batch {
@@ -18,6 +21,8 @@ pub(super) struct Batch {
     user_lines: Vec<u64>,
     /// The line of each task of `records`, in order.
     task_lines: Vec<u64>,
+    /// The line of each change of `records`, in order.
+    change_lines: Vec<u64>,
     pub(super) first_line: u64,
     pub(super) last_line: u64,
     /// Input bytes read up to the end of the batch.
@@ -30,6 +35,7 @@ impl Batch {
             records: ImportBatch::default(),
             user_lines: Vec::new(),
             task_lines: Vec::new(),
+            change_lines: Vec::new(),
             first_line,
             last_line: first_line,
             offset: 0,
@@ -46,6 +52,13 @@ impl Batch {
                 self.records.push_stored_task(owner, task);
                 self.task_lines.push(line);
             }
+            BackupRecord::SyncState { owner, state } => {
+                self.records.push_stored_sync_state(owner, state);
+            }
+            BackupRecord::Change { owner, change } => {
+                self.records.push_stored_change(owner, change);
+                self.change_lines.push(line);
+            }
         }
         self.last_line = line;
     }
@@ -54,10 +67,16 @@ impl Batch {
     /// the one stored under its id is named by its line; if another record
     /// of this very batch has that id with other values (the import stored
     /// the first, then found the second differing), it is the file that
-    /// contradicts itself: a validation error naming both lines.
+    /// contradicts itself: a validation error naming both lines. A change
+    /// that contradicts the stored history is named by its line.
     pub(super) fn failed(&self, error: Error, in_flight_after: usize) -> BackupError {
         let mut error = error;
         let mut record_line = None;
+        let change_line = bulk::refused_change(&error).and_then(|i| self.change_lines.get(i));
+        if let (Some(line), Error::Validation { reason, .. }) = (change_line, &error) {
+            record_line = Some(*line);
+            error = Error::validation(format!("change on line {line}"), reason.clone());
+        }
         if let Error::Conflict(ConflictKind::StoredDiffers { owner, task }) = error {
             let (first, twin) = match task {
                 None => (self.user_line(owner), None),
@@ -134,5 +153,7 @@ pub(super) fn cut<R: BufRead>(
     Ok(End {
         users: backup.users_read(),
         tasks: backup.tasks_read(),
+        sync_states: backup.sync_states_read(),
+        changes: backup.changes_read(),
     })
 }

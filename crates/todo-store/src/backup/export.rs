@@ -15,6 +15,10 @@ pub struct ExportSummary {
     pub users: u64,
     /// Task lines.
     pub tasks: u64,
+    /// Sync state lines.
+    pub sync_states: u64,
+    /// Change lines (the task history).
+    pub changes: u64,
     /// Bytes, all lines included.
     pub bytes: u64,
 }
@@ -27,9 +31,10 @@ enum Piece {
     End,
 }
 
-/// Writes the accounts and tasks that `options` select to `out` as a backup
-/// file (see the [module docs](super)): [`bulk::export`]'s consistent
-/// snapshot, in its order, in constant memory. Pages are read on this
+/// Writes the accounts that `options` select, their tasks, sync states and
+/// task history to `out` as a backup file of the current
+/// [`VERSION`](super::VERSION) (see the [module docs](super)):
+/// [`bulk::export`]'s consistent snapshot, in its order, in constant memory. Pages are read on this
 /// thread while a second one turns the previous page into lines, and
 /// `progress` hears the rows read so far after each page.
 ///
@@ -61,6 +66,8 @@ where
             match &chunk {
                 ExportChunk::Users(users) => so_far.users += users.len() as u64,
                 ExportChunk::Tasks(tasks) => so_far.tasks += tasks.len() as u64,
+                ExportChunk::SyncStates(states) => so_far.sync_states += states.len() as u64,
+                ExportChunk::Changes(changes) => so_far.changes += changes.len() as u64,
             }
             // The writer stops only when it fails; its error is the one to report.
             sender
@@ -95,11 +102,15 @@ fn write_pieces<W: Write + ?Sized>(
         match piece {
             Piece::Chunk(ExportChunk::Users(users)) => lines.users(&users)?,
             Piece::Chunk(ExportChunk::Tasks(tasks)) => lines.tasks(&tasks)?,
+            Piece::Chunk(ExportChunk::SyncStates(states)) => lines.sync_states(&states)?,
+            Piece::Chunk(ExportChunk::Changes(changes)) => lines.changes(&changes)?,
             Piece::End => {
                 let (end, bytes) = lines.finish()?;
                 return Ok(Some(ExportSummary {
                     users: end.users,
                     tasks: end.tasks,
+                    sync_states: end.sync_states,
+                    changes: end.changes,
                     bytes,
                 }));
             }

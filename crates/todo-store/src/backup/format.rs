@@ -1,19 +1,24 @@
 //! The lines of a backup file, as serde types: what the module docs of
 //! [`backup`](super) describe, written and read.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::{
     Error, Priority, TaskId, UserId,
-    bulk::{PasswordHash, Secrets, TaskRecord, UserRecord},
+    bulk::{ChangeRecord, PasswordHash, Secrets, SyncStateRecord, TaskRecord, UserRecord},
+    history::{Actor, ChangeKind},
 };
 
 /// The `format` of the header.
 pub const FORMAT: &str = "todo-store";
-/// The only version this library writes and reads.
-pub const VERSION: u64 = 1;
+/// The version this library writes: 2, which carries the task history.
+pub const VERSION: u64 = 2;
+/// The oldest version this library still reads: 1, without history.
+pub const OLDEST_VERSION: u64 = 1;
 /// Longest line accepted on import: far above the longest valid record
 /// (a 10,000-character description, every character escaped).
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -24,7 +29,7 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 pub(super) struct Header<'a> {
     /// Always [`FORMAT`].
     format: &'a str,
-    /// Always [`VERSION`].
+    /// [`VERSION`] when written; [`OLDEST_VERSION`] to [`VERSION`] when read.
     version: u64,
     /// Whether user lines carry password hashes.
     secrets: bool,
@@ -41,14 +46,15 @@ impl Header<'static> {
     }
 }
 
-/// Checks the first line and returns whether the file holds secrets. The
-/// format and version are checked before anything else about the line, so
-/// that a file of a later version is refused as such, whatever its header
-/// holds besides.
+/// Checks the first line and returns the file's version and whether it
+/// holds secrets. The format and version are checked before anything else
+/// about the line, so that a file of a later version is refused as such,
+/// whatever its header holds besides.
 ///
 /// # Errors
-/// [`Error::Validation`] if the line is not a header of version 1.
-pub(super) fn read_header(line: &[u8]) -> Result<Secrets, Error> {
+/// [`Error::Validation`] if the line is not a header of a version from
+/// [`OLDEST_VERSION`] to [`VERSION`].
+pub(super) fn read_header(line: &[u8]) -> Result<(u64, Secrets), Error> {
     let not_ours = || {
         Error::validation(
             "input",
@@ -62,35 +68,43 @@ pub(super) fn read_header(line: &[u8]) -> Result<Secrets, Error> {
     if value.get("format").and_then(Value::as_str) != Some(FORMAT) {
         return Err(not_ours());
     }
+    let readable = OLDEST_VERSION..=VERSION;
     match value.get("version") {
-        Some(version) if version.as_u64() == Some(VERSION) => {}
+        Some(version) if version.as_u64().is_some_and(|v| readable.contains(&v)) => {}
         Some(version) => {
             return Err(Error::validation(
                 "format version",
                 format!(
                     "the file is version {version} of the todo-store format; \
-                     this todo-store reads version {VERSION} only"
+                     this todo-store reads versions {OLDEST_VERSION} to {VERSION}"
                 ),
             ));
         }
         None => return Err(not_ours()),
     }
     Header::deserialize(&value)
-        .map(|header| match header.secrets {
-            true => Secrets::Include,
-            false => Secrets::Omit,
+        .map(|header| {
+            let secrets = match header.secrets {
+                true => Secrets::Include,
+                false => Secrets::Omit,
+            };
+            (header.version, secrets)
         })
         .map_err(|err| Error::validation("header on line 1", err.to_string()))
 }
 
 /// A line after the header, as written.
 #[derive(Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub(super) enum LineOut<'a> {
     /// An account.
     User(UserOut<'a>),
     /// A task.
     Task(TaskOut<'a>),
+    /// An owner's sync state.
+    SyncState(SyncStateOut),
+    /// A change of the task history.
+    Change(ChangeOut<'a>),
     /// The last line.
     End(End),
 }
@@ -165,14 +179,72 @@ impl<'a> TaskOut<'a> {
     }
 }
 
+/// A sync state line, as written.
+#[derive(Debug, Serialize)]
+pub(super) struct SyncStateOut {
+    user_id: UserId,
+    last_seq: u64,
+    pruned_through: u64,
+}
+
+impl SyncStateOut {
+    /// The line of `owner`'s sync state.
+    pub(super) fn new(owner: UserId, state: &SyncStateRecord) -> Self {
+        Self {
+            user_id: owner,
+            last_seq: state.last_seq,
+            pruned_through: state.pruned_through,
+        }
+    }
+}
+
+/// A change line, as written: the columns of `task_history`.
+#[derive(Debug, Serialize)]
+pub(super) struct ChangeOut<'a> {
+    user_id: UserId,
+    seq: u64,
+    task_id: TaskId,
+    version: i32,
+    kind: ChangeKind,
+    #[serde(serialize_with = "micros")]
+    changed_at: DateTime<Utc>,
+    actor_user_id: Option<UserId>,
+    actor_role: &'a str,
+    #[serde(serialize_with = "object_or_null")]
+    old_values: Option<&'a Value>,
+    #[serde(serialize_with = "object_or_null")]
+    new_values: Option<&'a Value>,
+}
+
+impl<'a> ChangeOut<'a> {
+    /// The line of `change`, of `owner`'s history.
+    pub(super) fn new(owner: UserId, change: &'a ChangeRecord) -> Self {
+        Self {
+            user_id: owner,
+            seq: change.seq,
+            task_id: change.task_id,
+            version: change.version,
+            kind: change.kind,
+            changed_at: change.changed_at,
+            actor_user_id: change.actor.owner,
+            actor_role: &change.actor.role,
+            old_values: change.old_values.as_ref(),
+            new_values: change.new_values.as_ref(),
+        }
+    }
+}
+
 /// The last line: how many records came before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub(super) struct End {
     /// User lines in the file.
     pub(super) users: u64,
     /// Task lines in the file.
     pub(super) tasks: u64,
+    /// Sync state lines in the file.
+    pub(super) sync_states: u64,
+    /// Change lines in the file.
+    pub(super) changes: u64,
 }
 
 /// RFC 3339 in UTC with exactly six fractional digits.
@@ -190,16 +262,63 @@ fn micros_or_null<S: Serializer>(
     }
 }
 
+/// A JSON value with the keys of every object in name order, whatever map
+/// `serde_json` was built with (sorted, or in the order read, with its
+/// `preserve_order` feature): the bytes of a line depend on the data alone.
+/// There is no written order to keep: `jsonb` stores keys in an order of
+/// its own (shorter keys first), whatever order they came in.
+struct SortedKeys<'a>(&'a Value);
+
+impl Serialize for SortedKeys<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(map) => {
+                let sorted: BTreeMap<&String, SortedKeys<'_>> = map
+                    .iter()
+                    .map(|(key, value)| (key, SortedKeys(value)))
+                    .collect();
+                serializer.collect_map(sorted)
+            }
+            Value::Array(items) => serializer.collect_seq(items.iter().map(SortedKeys)),
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+fn object_or_null<S: Serializer>(value: &Option<&Value>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => SortedKeys(value).serialize(serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// A line after the header, as read.
 #[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub(super) enum LineIn {
     /// An account.
     User(UserIn),
     /// A task.
     Task(TaskIn),
+    /// An owner's sync state (version 2).
+    SyncState(SyncStateIn),
+    /// A change of the task history (version 2).
+    Change(ChangeIn),
     /// The last line.
-    End(End),
+    End(EndIn),
+}
+
+impl LineIn {
+    /// The name of the line's type, as the file spells it.
+    pub(super) fn type_name(&self) -> &'static str {
+        match self {
+            LineIn::User(_) => "user",
+            LineIn::Task(_) => "task",
+            LineIn::SyncState(_) => "sync_state",
+            LineIn::Change(_) => "change",
+            LineIn::End(_) => "end",
+        }
+    }
 }
 
 /// A user line, as read. Missing optional keys count as `null`.
@@ -283,6 +402,114 @@ impl TaskIn {
     }
 }
 
+/// A sync state line, as read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SyncStateIn {
+    /// The owner.
+    pub(super) user_id: UserId,
+    last_seq: u64,
+    pruned_through: u64,
+}
+
+impl SyncStateIn {
+    /// The owner and the record.
+    pub(super) fn into_record(self) -> (UserId, SyncStateRecord) {
+        (
+            self.user_id,
+            SyncStateRecord::new(self.last_seq, self.pruned_through),
+        )
+    }
+}
+
+/// A change line, as read. Missing optional keys count as `null`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ChangeIn {
+    /// The owner.
+    pub(super) user_id: UserId,
+    seq: u64,
+    task_id: TaskId,
+    version: i32,
+    kind: ChangeKind,
+    changed_at: DateTime<Utc>,
+    #[serde(default)]
+    actor_user_id: Option<UserId>,
+    actor_role: String,
+    #[serde(default)]
+    old_values: Option<Value>,
+    #[serde(default)]
+    new_values: Option<Value>,
+}
+
+impl ChangeIn {
+    /// The owner and the record.
+    pub(super) fn into_record(self) -> (UserId, ChangeRecord) {
+        let actor = Actor {
+            owner: self.actor_user_id,
+            role: self.actor_role,
+        };
+        let mut change = ChangeRecord::new(
+            self.seq,
+            self.task_id,
+            self.version,
+            self.kind,
+            self.changed_at,
+            actor,
+        );
+        change.old_values = self.old_values;
+        change.new_values = self.new_values;
+        (self.user_id, change)
+    }
+}
+
+/// The end line, as read: version 1 counts users and tasks, version 2 also
+/// sync states and changes.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EndIn {
+    users: u64,
+    tasks: u64,
+    #[serde(default)]
+    sync_states: Option<u64>,
+    #[serde(default)]
+    changes: Option<u64>,
+}
+
+impl EndIn {
+    /// The counts, as a file of `version` must give them.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] on `end` if the line has the counts of another
+    /// version.
+    pub(super) fn counts(self, version: u64) -> Result<End, Error> {
+        let (sync_states, changes) = match (version, self.sync_states, self.changes) {
+            (1, None, None) => (0, 0),
+            (1, _, _) => {
+                return Err(Error::validation(
+                    "end",
+                    "a version 1 file counts users and tasks only",
+                ));
+            }
+            (_, Some(sync_states), Some(changes)) => (sync_states, changes),
+            (_, _, _) => {
+                return Err(Error::validation(
+                    "end",
+                    format!(
+                        "a version {version} file counts users, tasks, sync_states and changes"
+                    ),
+                ));
+            }
+        };
+        Ok(End {
+            users: self.users,
+            tasks: self.tasks,
+            sync_states,
+            changes,
+        })
+    }
+}
+
 /// A JSON error without serde_json's "at line 1 column N" (every line is
 /// parsed alone, so its line is always 1), with the column kept.
 pub(super) fn json_error(err: &serde_json::Error) -> String {
@@ -323,14 +550,22 @@ mod tests {
     fn headers_are_checked_format_and_version_first() {
         assert_eq!(
             read_header(br#"{"format":"todo-store","version":1,"secrets":true}"#),
-            Ok(Secrets::Include)
+            Ok((1, Secrets::Include))
+        );
+        assert_eq!(
+            read_header(br#"{"format":"todo-store","version":2,"secrets":false}"#),
+            Ok((2, Secrets::Omit))
         );
         let field = |line: &[u8]| match read_header(line) {
             Err(Error::Validation { field, .. }) => field,
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            field(br#"{"format":"todo-store","version":2,"anything":[]}"#),
+            field(br#"{"format":"todo-store","version":3,"anything":[]}"#),
+            "format version"
+        );
+        assert_eq!(
+            field(br#"{"format":"todo-store","version":0,"secrets":false}"#),
             "format version"
         );
         assert_eq!(field(br#"{"type":"user"}"#), "input");
@@ -343,10 +578,70 @@ mod tests {
 
     #[test]
     fn lines_are_written_with_the_type_first_and_in_a_fixed_order() {
-        let line = serde_json::to_string(&LineOut::End(End { users: 2, tasks: 3 })).expect("json");
-        assert_eq!(line, r#"{"type":"end","users":2,"tasks":3}"#);
-        let parsed: LineIn = serde_json::from_str(&line).expect("parses back");
-        assert!(matches!(parsed, LineIn::End(End { users: 2, tasks: 3 })));
+        let end = End {
+            users: 2,
+            tasks: 3,
+            sync_states: 1,
+            changes: 4,
+        };
+        let line = serde_json::to_string(&LineOut::End(end)).expect("json");
+        assert_eq!(
+            line,
+            r#"{"type":"end","users":2,"tasks":3,"sync_states":1,"changes":4}"#
+        );
+        let LineIn::End(parsed) = serde_json::from_str(&line).expect("parses back") else {
+            panic!("not an end line")
+        };
+        assert_eq!(parsed.counts(2), Ok(end));
+        assert!(parsed.counts(1).is_err());
+
+        let v1: LineIn = serde_json::from_str(r#"{"type":"end","users":2,"tasks":3}"#).expect("v1");
+        let LineIn::End(v1) = v1 else {
+            panic!("not an end line")
+        };
+        assert_eq!(v1.counts(1).map(|end| end.changes), Ok(0));
+        assert!(v1.counts(2).is_err());
+    }
+
+    #[test]
+    fn change_lines_carry_the_columns_of_the_history_with_sorted_field_keys() {
+        let owner = UserId::new_v7();
+        let actor = Actor {
+            owner: Some(owner),
+            role: "todo_app".into(),
+        };
+        let at = "2030-01-31T17:00:00Z".parse().expect("a time");
+        let mut change = ChangeRecord::new(7, TaskId::new_v7(), 2, ChangeKind::Update, at, actor);
+        // Keys in jsonb's own order (shorter first), as the database sends them.
+        change.old_values =
+            Some(serde_json::from_str(r#"{"title":"A","due_at":null}"#).expect("json"));
+        change.new_values = Some(
+            serde_json::from_str(r#"{"title":"B","due_at":"2030-02-01T00:00:00.000000Z"}"#)
+                .expect("json"),
+        );
+        let line =
+            serde_json::to_string(&LineOut::Change(ChangeOut::new(owner, &change))).expect("json");
+        let expected = format!(
+            r#"{{"type":"change","user_id":"{owner}","seq":7,"task_id":"{}","version":2,"kind":"update","changed_at":"2030-01-31T17:00:00.000000Z","actor_user_id":"{owner}","actor_role":"todo_app","old_values":{{"due_at":null,"title":"A"}},"new_values":{{"due_at":"2030-02-01T00:00:00.000000Z","title":"B"}}}}"#,
+            change.task_id
+        );
+        assert_eq!(line, expected);
+        let LineIn::Change(parsed) = serde_json::from_str(&line).expect("parses back") else {
+            panic!("not a change line")
+        };
+        assert_eq!(parsed.into_record(), (owner, change));
+    }
+
+    #[test]
+    fn object_keys_are_written_in_name_order_at_every_depth() {
+        let mut inner = serde_json::Map::new();
+        inner.insert("b".into(), Value::from(1));
+        inner.insert("a".into(), Value::from(2));
+        let mut outer = serde_json::Map::new();
+        outer.insert("z".into(), Value::Array(vec![Value::Object(inner.clone())]));
+        outer.insert("y".into(), Value::Object(inner));
+        let text = serde_json::to_string(&SortedKeys(&Value::Object(outer))).expect("json");
+        assert_eq!(text, r#"{"y":{"a":2,"b":1},"z":[{"a":2,"b":1}]}"#);
     }
 
     #[test]

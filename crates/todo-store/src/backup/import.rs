@@ -35,8 +35,8 @@ const DEFAULT_BATCH_ROWS: u32 = 20_000;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AfterImport {
-    /// `VACUUM (ANALYZE) users, tasks` if anything was written (the
-    /// default): the planner's statistics then know the new rows, which
+    /// `VACUUM (ANALYZE) users, tasks, task_history, task_sync_state` if
+    /// anything was written (the default): the planner's statistics then know the new rows, which
     /// decide its index choices, and the visibility map lets index-only
     /// scans skip the heap. Needs the tables' owner (or a superuser).
     #[default]
@@ -104,6 +104,10 @@ pub struct ImportSummary {
     pub users_read: u64,
     /// Task lines read.
     pub tasks_read: u64,
+    /// Sync state lines read (none in a version 1 file).
+    pub sync_states_read: u64,
+    /// Change lines read (none in a version 1 file).
+    pub changes_read: u64,
     /// What was written, and what was already stored.
     pub imported: Imported,
     /// Transactions committed.
@@ -122,15 +126,21 @@ pub struct ImportSummary {
 /// and one whose id is already stored with the same values is left as it
 /// is and counted as already present, so importing the same file twice
 /// changes nothing the second time. It never loses data silently: a record
-/// that contradicts another of the file or the one stored under its id is
-/// refused, naming both lines (or the stored id), and its batch is not
-/// written. Accounts and tasks already in the database are never changed
-/// or removed.
+/// that contradicts another of the file or the one stored under its id (a
+/// change: under its owner and number) is refused, naming both lines (or
+/// the stored id), and its batch is not written. Accounts, tasks and
+/// history already in the database are never changed or removed; sync
+/// states are only ever raised.
 ///
-/// A file is refused before anything is written if its header is not
-/// version 1 ([`BackupReader::new`] checks it). The last batch is written
-/// only once the end line is read and checked, so a truncated file has its
-/// last records left out.
+/// The history comes from the file alone: the import records none of its
+/// own, so a version 2 file restores the history it carries, and the tasks
+/// of a version 1 file arrive without any.
+///
+/// A file is refused before anything is written if its header is not of a
+/// version from [`OLDEST_VERSION`](super::OLDEST_VERSION) to
+/// [`VERSION`](super::VERSION) ([`BackupReader::new`] checks it). The last
+/// batch is written only once the end line is read and checked, so a
+/// truncated file has its last records left out.
 ///
 /// # Errors
 /// [`BackupError::Line`] for a bad line (batches before its batch stay
@@ -138,9 +148,10 @@ pub struct ImportSummary {
 /// the database refuses a batch, e.g. a new account whose email address
 /// another account has ([`EmailTaken`](crate::ConflictKind::EmailTaken)),
 /// a record that contradicts the stored one
-/// ([`StoredDiffers`](crate::ConflictKind::StoredDiffers)), or two tasks
+/// ([`StoredDiffers`](crate::ConflictKind::StoredDiffers)), two tasks
 /// of the batch under one id with other values (a validation error naming
-/// both lines);
+/// both lines), or a change that contradicts the stored history (a
+/// validation error naming its line);
 /// [`BackupError::Store`] for an empty `conns` or a `batch_rows` of 0
 /// (validation errors, before anything is read), or a failed `VACUUM`.
 /// Fix the cause and run the same import again: what was imported is
@@ -177,9 +188,9 @@ where
 
     let started = Instant::now();
     let imported = written.imported;
-    let wrote = imported.users_inserted + imported.tasks_inserted > 0;
+    let wrote = imported.users_inserted + imported.tasks_inserted + imported.changes_inserted > 0;
     if wrote && options.after == AfterImport::VacuumAnalyze {
-        sql_query("VACUUM (ANALYZE) users, tasks")
+        sql_query("VACUUM (ANALYZE) users, tasks, task_history, task_sync_state")
             .execute(&mut *conns[0])
             .map_err(Error::from)?;
     }
@@ -187,6 +198,8 @@ where
         secrets,
         users_read: backup.users,
         tasks_read: backup.tasks,
+        sync_states_read: backup.sync_states,
+        changes_read: backup.changes,
         imported,
         batches: written.batches,
         load_time,

@@ -4,10 +4,10 @@ use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 
-use super::format::{End, Header, LineOut, TaskOut, UserOut};
+use super::format::{ChangeOut, End, Header, LineOut, SyncStateOut, TaskOut, UserOut};
 use crate::{
     UserId,
-    bulk::{TaskRecord, UserRecord},
+    bulk::{ChangeRecord, SyncStateRecord, TaskRecord, UserRecord},
 };
 
 /// Bytes buffered before a write to the output.
@@ -34,7 +34,7 @@ impl<W: Write> LineWriter<W> {
             ),
             secrets,
             header_written: false,
-            counts: End { users: 0, tasks: 0 },
+            counts: End::default(),
         }
     }
 
@@ -53,6 +53,24 @@ impl<W: Write> LineWriter<W> {
             self.line(&LineOut::Task(TaskOut::new(*owner, task)))?;
         }
         self.counts.tasks += tasks.len() as u64;
+        Ok(())
+    }
+
+    pub(super) fn sync_states(&mut self, states: &[(UserId, SyncStateRecord)]) -> io::Result<()> {
+        self.header()?;
+        for (owner, state) in states {
+            self.line(&LineOut::SyncState(SyncStateOut::new(*owner, state)))?;
+        }
+        self.counts.sync_states += states.len() as u64;
+        Ok(())
+    }
+
+    pub(super) fn changes(&mut self, changes: &[(UserId, ChangeRecord)]) -> io::Result<()> {
+        self.header()?;
+        for (owner, change) in changes {
+            self.line(&LineOut::Change(ChangeOut::new(*owner, change)))?;
+        }
+        self.counts.changes += changes.len() as u64;
         Ok(())
     }
 

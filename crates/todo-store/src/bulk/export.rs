@@ -1,4 +1,5 @@
-//! Reading accounts and tasks out, in a fixed order and constant memory.
+//! Reading accounts, tasks and their history out, in a fixed order and
+//! constant memory.
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -6,15 +7,18 @@ use diesel::{
     connection::SimpleConnection,
     dsl::sql,
     prelude::*,
-    sql_types::{Bool, Uuid as SqlUuid},
+    sql_types::{BigInt, Bool, Uuid as SqlUuid},
 };
 use uuid::Uuid;
 
-use super::{PasswordHash, ROW_SECURITY_OFF, TaskRecord, UserRecord};
+use super::{
+    ChangeRecord, PasswordHash, ROW_SECURITY_OFF, SyncStateRecord, TaskRecord, UserRecord,
+    records::ChangeRow,
+};
 use crate::{
     Error, Owner, Priority, TaskId, UserId,
     repo::scope,
-    schema::{tasks, users},
+    schema::{task_history, task_sync_state, tasks, users},
 };
 
 /// Rows per query when [`ExportOptions::page_rows`] is left as it is.
@@ -102,19 +106,30 @@ pub enum ExportChunk {
     Users(Vec<UserRecord>),
     /// Tasks with their owners, by owner, then id.
     Tasks(Vec<(UserId, TaskRecord)>),
+    /// Where each owner's change sequence stands, by owner.
+    SyncStates(Vec<(UserId, SyncStateRecord)>),
+    /// The task history with its owners, by owner, then number.
+    Changes(Vec<(UserId, ChangeRecord)>),
 }
 
 /// What [`export`] read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Exported {
     /// Accounts.
     pub users: u64,
     /// Tasks.
     pub tasks: u64,
+    /// Owners' sync states.
+    pub sync_states: u64,
+    /// Changes of the task history.
+    pub changes: u64,
 }
 
 /// Reads the accounts `options` select (ordered by id), then their tasks
-/// (ordered by owner, then id), and hands them to `sink` one page at a time.
+/// (ordered by owner, then id), then their owners' sync states (by owner)
+/// and task history (by owner, then number), and hands them to `sink` one
+/// page at a time.
 ///
 /// Pages are keyset queries of [`ExportOptions::page_rows`] rows along the
 /// primary keys, so each costs the same however deep it is, and memory stays
@@ -187,6 +202,32 @@ where
                     break;
                 }
             }
+            let mut after = None;
+            loop {
+                let page = sync_state_page(conn, &options.accounts, after, limit)?;
+                let Some((owner, _)) = page.last() else { break };
+                after = Some(*owner);
+                let full = page.len() as i64 == limit;
+                exported.sync_states += page.len() as u64;
+                sink(ExportChunk::SyncStates(page)).map_err(Stop::Sink)?;
+                if !full {
+                    break;
+                }
+            }
+            let mut after = None;
+            loop {
+                let page = change_page(conn, &options.accounts, after, limit)?;
+                let Some((owner, last)) = page.last() else {
+                    break;
+                };
+                after = Some((*owner, last.seq));
+                let full = page.len() as i64 == limit;
+                exported.changes += page.len() as u64;
+                sink(ExportChunk::Changes(page)).map_err(Stop::Sink)?;
+                if !full {
+                    break;
+                }
+            }
             Ok(exported)
         });
     run.map_err(|stop| match stop {
@@ -204,6 +245,12 @@ enum Stop<E> {
 impl<E> From<diesel::result::Error> for Stop<E> {
     fn from(err: diesel::result::Error) -> Self {
         Stop::Store(err.into())
+    }
+}
+
+impl<E> From<Error> for Stop<E> {
+    fn from(err: Error) -> Self {
+        Stop::Store(err)
     }
 }
 
@@ -354,4 +401,71 @@ fn task_record(row: TaskColumns) -> (UserId, TaskRecord) {
         updated_at,
     };
     (owner, task)
+}
+
+/// The next page of sync states after the owner `after`, by owner.
+fn sync_state_page(
+    conn: &mut PgConnection,
+    accounts: &Accounts,
+    after: Option<UserId>,
+    limit: i64,
+) -> QueryResult<Vec<(UserId, SyncStateRecord)>> {
+    let mut query = task_sync_state::table
+        .select((
+            task_sync_state::user_id,
+            task_sync_state::last_seq,
+            task_sync_state::pruned_through,
+        ))
+        .order_by(task_sync_state::user_id)
+        .limit(limit)
+        .into_boxed();
+    if let Accounts::One(owner) = accounts {
+        query = query.filter(task_sync_state::user_id.eq(owner.user_id()));
+    }
+    if let Some(after) = after {
+        query = query.filter(task_sync_state::user_id.gt(after));
+    }
+    let rows = query.load::<(UserId, i64, i64)>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(owner, last_seq, pruned_through)| {
+            // The table's CHECK keeps both at 0 or more.
+            let state =
+                SyncStateRecord::new(last_seq.unsigned_abs(), pruned_through.unsigned_abs());
+            (owner, state)
+        })
+        .collect())
+}
+
+/// The next page of history rows after `after`, by owner, then number: a
+/// range of the primary key index, `(user_id, seq)`.
+fn change_page(
+    conn: &mut PgConnection,
+    accounts: &Accounts,
+    after: Option<(UserId, u64)>,
+    limit: i64,
+) -> Result<Vec<(UserId, ChangeRecord)>, Error> {
+    let mut query = task_history::table
+        .select(ChangeRow::as_select())
+        .order_by((task_history::user_id, task_history::seq))
+        .limit(limit)
+        .into_boxed();
+    let after = after.map(|(owner, seq)| (owner, i64::try_from(seq).unwrap_or(i64::MAX)));
+    query = match (accounts, after) {
+        (Accounts::All, None) => query,
+        // A row comparison: one index range (see `task_page`).
+        (Accounts::All, Some((owner, seq))) => query.filter(
+            sql::<Bool>("(task_history.user_id, task_history.seq) > (")
+                .bind::<SqlUuid, Uuid>(owner.as_uuid())
+                .sql(", ")
+                .bind::<BigInt, i64>(seq)
+                .sql(")"),
+        ),
+        (Accounts::One(owner), None) => query.filter(task_history::user_id.eq(owner.user_id())),
+        (Accounts::One(owner), Some((_, seq))) => query
+            .filter(task_history::user_id.eq(owner.user_id()))
+            .filter(task_history::seq.gt(seq)),
+    };
+    let rows = query.load::<ChangeRow>(conn)?;
+    rows.into_iter().map(ChangeRow::into_record).collect()
 }

@@ -1,6 +1,9 @@
-//! Writing accounts and tasks back, idempotently.
+//! Writing accounts, tasks and their history back, idempotently.
 
-use std::{collections::HashMap, ops::AddAssign};
+use std::{
+    collections::{BTreeMap, HashMap},
+    ops::AddAssign,
+};
 
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -9,25 +12,42 @@ use diesel::{
     prelude::*,
     result::{DatabaseErrorKind, Error as DieselError},
     sql_query,
+    sql_types::{Array, BigInt, Uuid as SqlUuid},
 };
+use serde_json::Value;
+use uuid::Uuid;
 
 use super::{
-    PasswordHash, ROW_SECURITY_OFF, TaskCopyRow, TaskRecord, UserCopyRow, UserRecord, copy_rows,
+    ChangeCopyRow, ChangeRecord, PasswordHash, ROW_SECURITY_OFF, SyncStateRecord, TaskCopyRow,
+    TaskRecord, UserCopyRow, UserRecord, copy_rows,
+    records::{ChangeRow, checked_sync_state},
 };
 use crate::{
     ConflictKind, Error, Priority, Result, TaskId, UserId,
-    schema::{tasks, users},
+    schema::{task_history, tasks, users},
 };
 
-/// Accounts and tasks to [`import`] in one transaction, each checked when it
-/// is added.
+/// The history triggers record nothing in a transaction that sets this
+/// beside [`ROW_SECURITY_OFF`] (see the migration `task_history`): an import
+/// writes the history it is given, and the tasks it inserts are not
+/// recorded again as created now, by whoever ran the restore.
+const HISTORY_OFF: &str = "SET LOCAL todo.history = 'off'";
+
+/// The field of an error about the change at an index of the batch:
+/// `changes[7]` (see [`refused_change`]).
+const CHANGES_FIELD: &str = "changes";
+
+/// Accounts, tasks, sync states and history to [`import`] in one
+/// transaction, each checked when it is added.
 ///
-/// A task's owner must be an account of the same batch, of an earlier batch,
-/// or one already in the database.
+/// The owner of a task, sync state or change must be an account of the same
+/// batch, of an earlier batch, or one already in the database.
 #[derive(Debug, Clone, Default)]
 pub struct ImportBatch {
     users: Vec<UserRecord>,
     tasks: Vec<(UserId, TaskRecord)>,
+    sync_states: Vec<(UserId, SyncStateRecord)>,
+    changes: Vec<(UserId, ChangeRecord)>,
 }
 
 impl ImportBatch {
@@ -54,6 +74,31 @@ impl ImportBatch {
         Ok(())
     }
 
+    /// Checks the sync state of the account `owner` and adds it.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] on `last_seq` or `pruned_through` unless
+    /// `0 <= pruned_through <= last_seq <= i64::MAX`; the batch is
+    /// unchanged.
+    pub fn push_sync_state(&mut self, owner: UserId, state: SyncStateRecord) -> Result<()> {
+        self.sync_states.push((owner, stored_sync_state(state)?));
+        Ok(())
+    }
+
+    /// Checks a change of the account `owner`'s history by the history's
+    /// rules and adds it, as it will be stored (the time cut to
+    /// microseconds, the field values as they are).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] naming the field: `seq` or `version` below 1,
+    /// an empty `actor_role`, `old_values` / `new_values` present or absent
+    /// against the kind (absent for a create, respectively a delete, and
+    /// only then) or not an object of task fields; the batch is unchanged.
+    pub fn push_change(&mut self, owner: UserId, change: ChangeRecord) -> Result<()> {
+        self.changes.push((owner, stored_change(owner, change)?));
+        Ok(())
+    }
+
     /// Adds an account that [`stored_user`] returned.
     pub(crate) fn push_stored_user(&mut self, user: UserRecord) {
         self.users.push(user);
@@ -62,6 +107,16 @@ impl ImportBatch {
     /// Adds a task that [`stored_task`] returned.
     pub(crate) fn push_stored_task(&mut self, owner: UserId, task: TaskRecord) {
         self.tasks.push((owner, task));
+    }
+
+    /// Adds a sync state that [`stored_sync_state`] returned.
+    pub(crate) fn push_stored_sync_state(&mut self, owner: UserId, state: SyncStateRecord) {
+        self.sync_states.push((owner, state));
+    }
+
+    /// Adds a change that [`stored_change`] returned.
+    pub(crate) fn push_stored_change(&mut self, owner: UserId, change: ChangeRecord) {
+        self.changes.push((owner, change));
     }
 
     /// The accounts, in the order added.
@@ -84,14 +139,24 @@ impl ImportBatch {
         self.tasks.len()
     }
 
-    /// Accounts and tasks in the batch.
+    /// Sync states in the batch.
+    pub fn sync_state_count(&self) -> usize {
+        self.sync_states.len()
+    }
+
+    /// Changes of the task history in the batch.
+    pub fn change_count(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// Records of every kind in the batch.
     pub fn len(&self) -> usize {
-        self.users.len() + self.tasks.len()
+        self.users.len() + self.tasks.len() + self.sync_states.len() + self.changes.len()
     }
 
     /// Whether the batch holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.tasks.is_empty()
+        self.len() == 0
     }
 }
 
@@ -108,6 +173,30 @@ pub(crate) fn stored_task(owner: UserId, task: TaskRecord) -> Result<TaskRecord>
     Ok(TaskCopyRow::validated(owner, &task)?.to_record())
 }
 
+/// `state` checked as the database will take it.
+pub(crate) fn stored_sync_state(state: SyncStateRecord) -> Result<SyncStateRecord> {
+    checked_sync_state(state)?;
+    Ok(state)
+}
+
+/// `change` of `owner` checked by the history's rules, as it will be stored
+/// (the time cut to microseconds, the field values as they are).
+pub(crate) fn stored_change(owner: UserId, change: ChangeRecord) -> Result<ChangeRecord> {
+    let row = ChangeCopyRow::validated(owner, &change)?;
+    Ok(row.to_record(&change))
+}
+
+/// The index in its batch of the change an [`import`] error is about, if
+/// it is about one: the import refused it because its user's history holds
+/// another change under its number.
+pub(crate) fn refused_change(err: &Error) -> Option<usize> {
+    let Error::Validation { field, .. } = err else {
+        return None;
+    };
+    let index = field.strip_prefix(CHANGES_FIELD)?.strip_prefix('[')?;
+    index.strip_suffix(']')?.parse().ok()
+}
+
 /// What [`import`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -120,6 +209,11 @@ pub struct Imported {
     pub tasks_inserted: u64,
     /// Tasks whose owner and id were already stored: left as they were.
     pub tasks_present: u64,
+    /// Changes of the task history written.
+    pub changes_inserted: u64,
+    /// Changes whose owner and number were already stored: left as they
+    /// were.
+    pub changes_present: u64,
 }
 
 impl AddAssign for Imported {
@@ -128,6 +222,8 @@ impl AddAssign for Imported {
         self.users_present += other.users_present;
         self.tasks_inserted += other.tasks_inserted;
         self.tasks_present += other.tasks_present;
+        self.changes_inserted += other.changes_inserted;
+        self.changes_present += other.changes_present;
     }
 }
 
@@ -135,15 +231,25 @@ impl AddAssign for Imported {
 /// are skipped, so importing the same records again changes nothing.
 ///
 /// Every record keeps its id, timestamps and version. "Already stored" means
-/// an account with the same id, or a task with the same owner and id, with
-/// the same values; such a row is left exactly as it is and counted in
-/// [`Imported::users_present`] / [`Imported::tasks_present`]. A record whose
-/// id is stored with other values (or that the batch holds twice, with
-/// other values) is refused: the batch fails with
-/// [`ConflictKind::StoredDiffers`]
-/// naming it, so that a restore never drops data without a word. An account
-/// record without a password hash says nothing about the stored one (a
-/// backup made without secrets); one with a hash must match it.
+/// an account with the same id, a task with the same owner and id, or a
+/// change with the same owner and number, with the same values; such a row
+/// is left exactly as it is and counted in [`Imported::users_present`] /
+/// [`Imported::tasks_present`] / [`Imported::changes_present`]. An account
+/// or task whose id is stored with other values (or that the batch holds
+/// twice, with other values) is refused: the batch fails with
+/// [`ConflictKind::StoredDiffers`] naming it, so that a restore never drops
+/// data without a word. An account record without a password hash says
+/// nothing about the stored one (a backup made without secrets); one with a
+/// hash must match it.
+///
+/// The history is written as given, and the import records none of its
+/// own: the tasks it inserts are not recorded as created. A change whose
+/// number the owner's stored history holds with other values (the stored
+/// history is another one than the batch's) is refused likewise, as a
+/// validation error on `changes[i]`, `i` its index in the batch. A sync
+/// state is a high-water mark: the stored one is raised to it, never
+/// lowered, and so is an owner's `last_seq` to the number of each change
+/// (so that the owner's next change never takes a number already used).
 ///
 /// The batch is first sent with plain `COPY` (under a savepoint): the fast
 /// path of a restore into an empty database. If any row collides with a
@@ -160,9 +266,11 @@ impl AddAssign for Imported {
 /// ([`EmailTaken`](crate::ConflictKind::EmailTaken)) or auth subject
 /// ([`AuthSubjectTaken`](crate::ConflictKind::AuthSubjectTaken)) belongs to
 /// another account, or a record contradicts the stored one
-/// ([`StoredDiffers`](crate::ConflictKind::StoredDiffers)); [`Error::NotFound`] if a task's
-/// owner does not exist; the library's errors if the database fails.
-/// Nothing of the batch is written on error.
+/// ([`StoredDiffers`](crate::ConflictKind::StoredDiffers));
+/// [`Error::Validation`] on `changes[i]` for a change that contradicts the
+/// stored history; [`Error::NotFound`] if a task's owner does not exist;
+/// the library's errors if the database fails. Nothing of the batch is
+/// written on error.
 pub fn import(conn: &mut PgConnection, batch: &ImportBatch) -> Result<Imported> {
     let users: Vec<_> = batch.users.iter().map(UserCopyRow::of_checked).collect();
     let tasks: Vec<_> = batch
@@ -170,21 +278,81 @@ pub fn import(conn: &mut PgConnection, batch: &ImportBatch) -> Result<Imported> 
         .iter()
         .map(|(owner, task)| TaskCopyRow::of_checked(*owner, task))
         .collect();
+    let changes: Vec<_> = batch
+        .changes
+        .iter()
+        .map(|(owner, change)| ChangeCopyRow::of_checked(*owner, change))
+        .collect();
     conn.transaction(|conn| {
-        conn.batch_execute(ROW_SECURITY_OFF)?;
-        let direct = conn.transaction::<_, DieselError, _>(|conn| copy_rows(conn, &users, &tasks));
-        match direct {
-            Ok((users, tasks)) => Ok(Imported {
+        conn.batch_execute(&format!("{ROW_SECURITY_OFF}; {HISTORY_OFF}"))?;
+        let direct = conn.transaction::<_, DieselError, _>(|conn| {
+            let (users, tasks) = copy_rows(conn, &users, &tasks)?;
+            Ok((users, tasks, copy_changes(conn, &changes)?))
+        });
+        let imported = match direct {
+            Ok((users, tasks, changes)) => Imported {
                 users_inserted: users as u64,
                 tasks_inserted: tasks as u64,
+                changes_inserted: changes as u64,
                 ..Imported::default()
-            }),
+            },
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                staged(conn, batch, &users, &tasks)
+                staged(conn, batch, &users, &tasks, &changes)?
             }
-            Err(err) => Err(err.into()),
-        }
+            Err(err) => return Err(err.into()),
+        };
+        raise_sync_states(conn, batch)?;
+        Ok(imported)
     })
+}
+
+/// One `COPY` of history rows (skipped when there are none).
+fn copy_changes(conn: &mut PgConnection, changes: &[ChangeCopyRow<'_>]) -> QueryResult<usize> {
+    match changes.is_empty() {
+        true => Ok(0),
+        false => diesel::copy_from(task_history::table)
+            .from_insertable(changes)
+            .execute(conn),
+    }
+}
+
+/// Raises each owner's sync state to the batch's, and their `last_seq` to
+/// their highest change of the batch, in owner order (the order in which
+/// the history triggers lock these rows too). A row that is already as high
+/// is not written.
+const RAISE_SYNC_STATES: &str = "
+    INSERT INTO task_sync_state AS s (user_id, last_seq, pruned_through)
+    SELECT user_id, last_seq, pruned_through
+      FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS m (user_id, last_seq, pruned_through)
+     ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE
+       SET last_seq = greatest(s.last_seq, excluded.last_seq),
+           pruned_through = greatest(s.pruned_through, excluded.pruned_through)
+     WHERE excluded.last_seq > s.last_seq OR excluded.pruned_through > s.pruned_through";
+
+fn raise_sync_states(conn: &mut PgConnection, batch: &ImportBatch) -> Result<()> {
+    let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let mut marks: BTreeMap<UserId, (i64, i64)> = BTreeMap::new();
+    for (owner, state) in &batch.sync_states {
+        let mark = marks.entry(*owner).or_default();
+        mark.0 = mark.0.max(number(state.last_seq));
+        mark.1 = mark.1.max(number(state.pruned_through));
+    }
+    for (owner, change) in &batch.changes {
+        let mark = marks.entry(*owner).or_default();
+        mark.0 = mark.0.max(number(change.seq));
+    }
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let owners: Vec<Uuid> = marks.keys().map(UserId::as_uuid).collect();
+    let (last, pruned): (Vec<i64>, Vec<i64>) = marks.into_values().unzip();
+    sql_query(RAISE_SYNC_STATES)
+        .bind::<Array<SqlUuid>, _>(owners)
+        .bind::<Array<BigInt>, _>(last)
+        .bind::<Array<BigInt>, _>(pruned)
+        .execute(conn)?;
+    Ok(())
 }
 
 diesel::table! {
@@ -198,6 +366,23 @@ diesel::table! {
         time_zone -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Staging for history rows: the columns of `task_history`, no
+    /// constraints.
+    pg_temp.todo_store_import_history (user_id, seq) {
+        user_id -> Uuid,
+        seq -> Int8,
+        task_id -> Uuid,
+        version -> Int4,
+        kind -> Text,
+        changed_at -> Timestamptz,
+        actor_user_id -> Nullable<Uuid>,
+        actor_role -> Text,
+        old_values -> Nullable<Jsonb>,
+        new_values -> Nullable<Jsonb>,
     }
 }
 
@@ -220,10 +405,11 @@ diesel::table! {
 
 const CREATE_STAGING: &str = "
     CREATE TEMP TABLE todo_store_import_users (LIKE users);
-    CREATE TEMP TABLE todo_store_import_tasks (LIKE tasks);";
+    CREATE TEMP TABLE todo_store_import_tasks (LIKE tasks);
+    CREATE TEMP TABLE todo_store_import_history (LIKE task_history);";
 
-const DROP_STAGING: &str =
-    "DROP TABLE pg_temp.todo_store_import_users, pg_temp.todo_store_import_tasks";
+const DROP_STAGING: &str = "DROP TABLE pg_temp.todo_store_import_users, \
+     pg_temp.todo_store_import_tasks, pg_temp.todo_store_import_history";
 
 const INSERT_USERS: &str = "
     INSERT INTO users (id, email, password_hash, auth_subject, display_name, time_zone,
@@ -240,6 +426,14 @@ const INSERT_TASKS: &str = "
            due_at, version, created_at, updated_at
       FROM pg_temp.todo_store_import_tasks
     ON CONFLICT (user_id, id) DO NOTHING";
+
+const INSERT_CHANGES: &str = "
+    INSERT INTO task_history (user_id, seq, task_id, version, kind, changed_at, actor_user_id,
+                              actor_role, old_values, new_values)
+    SELECT user_id, seq, task_id, version, kind, changed_at, actor_user_id,
+           actor_role, old_values, new_values
+      FROM pg_temp.todo_store_import_history
+    ON CONFLICT (user_id, seq) DO NOTHING";
 
 /// Stored accounts whose values differ from a staged account with their id:
 /// candidates, which [`check_users`] normalises before it compares. A
@@ -264,6 +458,19 @@ const TASKS_DIFFERING: &str = "
            IS DISTINCT FROM
            (s.title, s.description, s.completed, s.completed_at, s.priority, s.due_at,
             s.version, s.created_at, s.updated_at)";
+
+/// Stored history rows whose values differ from a staged row with their
+/// owner and number (`jsonb` compares the field values by content, whatever
+/// the order of their keys).
+const CHANGES_DIFFERING: &str = "
+    SELECT h.user_id, h.seq, h.task_id, h.version, h.kind, h.changed_at, h.actor_user_id,
+           h.actor_role, h.old_values, h.new_values
+      FROM pg_temp.todo_store_import_history s JOIN task_history h USING (user_id, seq)
+     WHERE (h.task_id, h.version, h.kind, h.changed_at, h.actor_user_id, h.actor_role,
+            h.old_values, h.new_values)
+           IS DISTINCT FROM
+           (s.task_id, s.version, s.kind, s.changed_at, s.actor_user_id, s.actor_role,
+            s.old_values, s.new_values)";
 
 /// A stored account, as [`USERS_DIFFERING`] reads it.
 #[derive(QueryableByName)]
@@ -305,6 +512,7 @@ fn staged(
     batch: &ImportBatch,
     users: &[UserCopyRow<'_>],
     tasks: &[TaskCopyRow<'_>],
+    changes: &[ChangeCopyRow<'_>],
 ) -> Result<Imported> {
     conn.batch_execute(CREATE_STAGING)?;
     let mut imported = Imported::default();
@@ -331,6 +539,18 @@ fn staged(
         }
         imported.tasks_inserted = inserted as u64;
         imported.tasks_present = staged.saturating_sub(inserted) as u64;
+    }
+    if !changes.is_empty() {
+        let rows: Vec<_> = changes.iter().map(StagedChange::from).collect();
+        let staged = diesel::copy_from(todo_store_import_history::table)
+            .from_insertable(&rows)
+            .execute(conn)?;
+        let inserted = sql_query(INSERT_CHANGES).execute(conn)?;
+        if inserted < staged {
+            check_changes(conn, &batch.changes)?;
+        }
+        imported.changes_inserted = inserted as u64;
+        imported.changes_present = staged.saturating_sub(inserted) as u64;
     }
     conn.batch_execute(DROP_STAGING)?;
     Ok(imported)
@@ -431,6 +651,42 @@ fn check_tasks(conn: &mut PgConnection, batch: &[(UserId, TaskRecord)]) -> Resul
     Ok(())
 }
 
+/// Fails for the first change of the batch whose owner's stored history
+/// holds another change under its number: the batch's history is not the
+/// stored one, and keeping either silently would lose the other. The
+/// candidates come from the database, which compares the field values by
+/// content; a change stored by this very batch (the batch holds two changes
+/// under one number) is told apart in the message.
+fn check_changes(conn: &mut PgConnection, batch: &[(UserId, ChangeRecord)]) -> Result<()> {
+    let candidates: Vec<ChangeRow> = sql_query(CHANGES_DIFFERING).load(conn)?;
+    for row in candidates {
+        let (owner, stored) = row.into_record()?;
+        let seq = stored.seq;
+        let mut same_key = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, (o, change))| *o == owner && change.seq == seq);
+        let Some((index, _)) = same_key.clone().find(|(_, (_, change))| *change != stored) else {
+            continue;
+        };
+        let reason = match same_key.any(|(_, (_, change))| *change == stored) {
+            true => format!(
+                "change {seq} of user {owner} is given twice, with other values: \
+                 a change may be repeated only unchanged"
+            ),
+            false => format!(
+                "change {seq} of user {owner} is already stored with other values: \
+                 the stored history of this user is not the one imported"
+            ),
+        };
+        return Err(Error::validation(
+            format!("{CHANGES_FIELD}[{index}]"),
+            reason,
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = todo_store_import_users, check_for_backend(diesel::pg::Pg))]
 #[diesel(treat_none_as_default_value = false)]
@@ -491,6 +747,39 @@ impl<'a> From<&TaskCopyRow<'a>> for StagedTask<'a> {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = todo_store_import_history, check_for_backend(diesel::pg::Pg))]
+#[diesel(treat_none_as_default_value = false)]
+struct StagedChange<'a> {
+    user_id: UserId,
+    seq: i64,
+    task_id: TaskId,
+    version: i32,
+    kind: &'static str,
+    changed_at: DateTime<Utc>,
+    actor_user_id: Option<UserId>,
+    actor_role: &'a str,
+    old_values: Option<&'a Value>,
+    new_values: Option<&'a Value>,
+}
+
+impl<'a> From<&ChangeCopyRow<'a>> for StagedChange<'a> {
+    fn from(row: &ChangeCopyRow<'a>) -> Self {
+        Self {
+            user_id: row.user_id,
+            seq: row.seq,
+            task_id: row.task_id,
+            version: row.version,
+            kind: row.kind,
+            changed_at: row.changed_at,
+            actor_user_id: row.actor_user_id,
+            actor_role: row.actor_role,
+            old_values: row.old_values,
+            new_values: row.new_values,
         }
     }
 }

@@ -1,22 +1,26 @@
 //! Bulk paths with PostgreSQL `COPY`: whole accounts and their tasks, as
 //! stored, for seeding ([`load`]), backing up ([`export`]) and restoring
-//! ([`import`]) a database.
+//! ([`import`]) a database; the last two carry the task history too.
 //!
 //! These are operator paths (cargo feature `bulk`), not owner-scoped
-//! ones: records carry ids, timestamps, versions and password hashes as
-//! stored, which the ordinary [`TaskRepo`](crate::TaskRepo) never lets a
-//! client set. Every record is checked by the same rules as the repositories
+//! ones: records carry ids, timestamps, versions, history and password
+//! hashes as stored, which the ordinary [`TaskRepo`](crate::TaskRepo) never
+//! lets a client set. Every record is checked by the same rules as the repositories
 //! before anything is sent, and stored as they store it (titles trimmed, a
 //! blank description as none, times in whole microseconds); the database's
 //! constraints hold as always.
 //!
 //! - [`load`] writes a [`LoadBatch`] all or nothing, and fails on any id or
-//!   email already stored: the seeding path.
-//! - [`export`] reads accounts (by id) then tasks (by owner, then id) in
-//!   keyset pages of a consistent snapshot, in constant memory.
+//!   email already stored: the seeding path. The tasks it writes are
+//!   recorded in the history as created, like any other insert.
+//! - [`export`] reads accounts (by id), tasks (by owner, then id), the
+//!   owners' sync states ([`SyncStateRecord`], by owner) and their task
+//!   history ([`ChangeRecord`], by owner, then number) in keyset pages of a
+//!   consistent snapshot, in constant memory.
 //! - [`import`] writes an [`ImportBatch`] in one transaction and is
 //!   idempotent: rows whose ids are already stored are left as they are and
-//!   counted, so a restore can be run again.
+//!   counted, so a restore can be run again. It writes the history it is
+//!   given and records none of its own.
 //!
 //! Copying one database into another, page by page ([`backup`](crate::backup)
 //! does the same through a file):
@@ -34,10 +38,16 @@
 //!         ExportChunk::Tasks(tasks) => {
 //!             tasks.into_iter().try_for_each(|(owner, t)| batch.push_task(owner, t))?
 //!         }
+//!         ExportChunk::SyncStates(states) => {
+//!             states.into_iter().try_for_each(|(owner, s)| batch.push_sync_state(owner, s))?
+//!         }
+//!         ExportChunk::Changes(changes) => {
+//!             changes.into_iter().try_for_each(|(owner, c)| batch.push_change(owner, c))?
+//!         }
 //!     }
 //!     bulk::import(&mut target, &batch).map(|_| ())
 //! })?;
-//! println!("copied {} users and {} tasks", copied.users, copied.tasks);
+//! println!("copied {} users, {} tasks and {} changes", copied.users, copied.tasks, copied.changes);
 //! # Ok(()) }
 //! ```
 //!
@@ -69,7 +79,7 @@ use crate::{
     Error, Result, UserId,
     schema::{tasks, users},
 };
-use records::{TaskCopyRow, UserCopyRow};
+use records::{ChangeCopyRow, TaskCopyRow, UserCopyRow};
 
 /// Makes a query that row-level security would filter fail instead, as
 /// `pg_dump` does: a bulk path sees every row or none.
@@ -77,8 +87,10 @@ const ROW_SECURITY_OFF: &str = "SET LOCAL row_security = off";
 
 pub use export::{Accounts, ExportChunk, ExportOptions, Exported, Secrets, export};
 pub use import::{ImportBatch, Imported, import};
-pub(crate) use import::{stored_task, stored_user};
-pub use records::{PasswordHash, TaskRecord, UserRecord};
+pub(crate) use import::{
+    refused_change, stored_change, stored_sync_state, stored_task, stored_user,
+};
+pub use records::{ChangeRecord, PasswordHash, SyncStateRecord, TaskRecord, UserRecord};
 
 /// Accounts and tasks loaded together, in one transaction.
 ///

@@ -5,10 +5,13 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::{
     Error, Priority, Result, TaskId, UserId,
-    schema::{tasks, users},
+    history::{Actor, ChangeKind, TaskFields},
+    schema::{task_history, tasks, users},
     validate::{self, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS},
 };
 
@@ -106,6 +109,82 @@ impl From<crate::Task> for TaskRecord {
             version: task.version,
             created_at: task.created_at,
             updated_at: task.updated_at,
+        }
+    }
+}
+
+/// Where a user's change sequence stands (the table `task_sync_state`),
+/// without its owner (which comes beside it).
+///
+/// A high-water mark rather than a record: an import raises the stored one
+/// to it, never lowers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct SyncStateRecord {
+    /// The number of the user's last change; 0 before the first.
+    pub last_seq: u64,
+    /// The history up to this number has been pruned (at most `last_seq`).
+    pub pruned_through: u64,
+}
+
+impl SyncStateRecord {
+    /// A sync state at `last_seq`, pruned through `pruned_through`.
+    pub fn new(last_seq: u64, pruned_through: u64) -> Self {
+        Self {
+            last_seq,
+            pruned_through,
+        }
+    }
+}
+
+/// One change of a task as the history stores it (a row of `task_history`),
+/// without its owner (which comes beside it): what a
+/// [`TaskChange`](crate::TaskChange) is read from.
+///
+/// The fields before and after are the JSON objects the history holds,
+/// carried as they are: a restore writes back what was recorded, whatever
+/// the library would make of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChangeRecord {
+    /// The change's number in its owner's change sequence, from 1.
+    pub seq: u64,
+    /// The task changed (which may be deleted since).
+    pub task_id: TaskId,
+    /// The version the change produced (for a delete, the task's last one).
+    pub version: i32,
+    /// What the change did.
+    pub kind: ChangeKind,
+    /// When: the time of the writing transaction.
+    pub changed_at: DateTime<Utc>,
+    /// Who made it.
+    pub actor: Actor,
+    /// The fields before (`old_values`): `None` for a create, and only then.
+    pub old_values: Option<Value>,
+    /// The fields after (`new_values`): `None` for a delete, and only then.
+    pub new_values: Option<Value>,
+}
+
+impl ChangeRecord {
+    /// A change without field values: set [`old_values`](Self::old_values)
+    /// and [`new_values`](Self::new_values) as its kind requires.
+    pub fn new(
+        seq: u64,
+        task_id: TaskId,
+        version: i32,
+        kind: ChangeKind,
+        changed_at: DateTime<Utc>,
+        actor: Actor,
+    ) -> Self {
+        Self {
+            seq,
+            task_id,
+            version,
+            kind,
+            changed_at,
+            actor,
+            old_values: None,
+            new_values: None,
         }
     }
 }
@@ -294,6 +373,169 @@ impl<'a> TaskCopyRow<'a> {
             version: task.version,
             created_at: task.created_at,
             updated_at: task.updated_at,
+        }
+    }
+}
+
+/// A change sequence number as the database stores it (`bigint`, from 1).
+fn seq_number(field: &str, seq: u64, min: u64) -> Result<i64> {
+    match i64::try_from(seq) {
+        Ok(number) if seq >= min => Ok(number),
+        _ => Err(Error::validation(
+            field,
+            format!("must be between {min} and {}", i64::MAX),
+        )),
+    }
+}
+
+/// `state` checked as the database will take it: both numbers in range,
+/// `pruned_through` at most `last_seq`.
+pub(super) fn checked_sync_state(state: SyncStateRecord) -> Result<(i64, i64)> {
+    let last_seq = seq_number("last_seq", state.last_seq, 0)?;
+    let pruned_through = seq_number("pruned_through", state.pruned_through, 0)?;
+    if pruned_through > last_seq {
+        return Err(Error::validation(
+            "pruned_through",
+            "must not be greater than last_seq",
+        ));
+    }
+    Ok((last_seq, pruned_through))
+}
+
+/// A history row with its owner, as stored: read by the export's pages and
+/// by the import's comparison with the stored history.
+#[derive(Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = task_history, check_for_backend(diesel::pg::Pg))]
+pub(super) struct ChangeRow {
+    user_id: UserId,
+    seq: i64,
+    task_id: TaskId,
+    version: i32,
+    kind: String,
+    changed_at: DateTime<Utc>,
+    actor_user_id: Option<UserId>,
+    actor_role: String,
+    old_values: Option<Value>,
+    new_values: Option<Value>,
+}
+
+impl ChangeRow {
+    /// The owner and the record.
+    ///
+    /// # Errors
+    /// [`Error::Database`] for a kind the library does not know (the
+    /// table's CHECK allows none).
+    pub(super) fn into_record(self) -> Result<(UserId, ChangeRecord)> {
+        let kind = ChangeKind::parse(&self.kind).ok_or_else(|| {
+            Error::Database(format!(
+                "history row {} of user {} has an unreadable kind",
+                self.seq, self.user_id
+            ))
+        })?;
+        let change = ChangeRecord {
+            // The table's CHECK keeps it at 1 or more.
+            seq: self.seq.unsigned_abs(),
+            task_id: self.task_id,
+            version: self.version,
+            kind,
+            changed_at: self.changed_at,
+            actor: Actor {
+                owner: self.actor_user_id,
+                role: self.actor_role,
+            },
+            old_values: self.old_values,
+            new_values: self.new_values,
+        };
+        Ok((self.user_id, change))
+    }
+}
+
+/// Every column of a history row, for COPY.
+#[derive(Insertable)]
+#[diesel(table_name = task_history, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
+pub(super) struct ChangeCopyRow<'a> {
+    pub(super) user_id: UserId,
+    pub(super) seq: i64,
+    pub(super) task_id: TaskId,
+    pub(super) version: i32,
+    pub(super) kind: &'static str,
+    pub(super) changed_at: DateTime<Utc>,
+    pub(super) actor_user_id: Option<UserId>,
+    pub(super) actor_role: &'a str,
+    pub(super) old_values: Option<&'a Value>,
+    pub(super) new_values: Option<&'a Value>,
+}
+
+impl<'a> ChangeCopyRow<'a> {
+    /// Checks `change` by the history's rules (the migration's CHECKs, and
+    /// field values the history can read back); the row holds the values as
+    /// they will be stored (the time cut to microseconds, the JSON as it is).
+    pub(super) fn validated(owner: UserId, change: &'a ChangeRecord) -> Result<Self> {
+        let seq = seq_number("seq", change.seq, 1)?;
+        if change.version < 1 {
+            return Err(Error::validation("version", "must be at least 1"));
+        }
+        if change.actor.role.is_empty() {
+            return Err(Error::validation("actor_role", "must not be empty"));
+        }
+        let values = |field: &str, value: &'a Option<Value>, absent_for: ChangeKind| {
+            let what = absent_for.as_str();
+            match value {
+                None if change.kind == absent_for => Ok(None),
+                None => Err(Error::validation(
+                    field,
+                    format!("must be an object of fields unless the change is a {what}"),
+                )),
+                Some(_) if change.kind == absent_for => Err(Error::validation(
+                    field,
+                    format!("must be null for a {what}"),
+                )),
+                Some(value) if value.is_object() && TaskFields::deserialize(value).is_ok() => {
+                    Ok(Some(value))
+                }
+                Some(_) => Err(Error::validation(
+                    field,
+                    "must be an object of task fields (title, description, completed, \
+                     completed_at, priority, due_at)",
+                )),
+            }
+        };
+        Ok(Self {
+            user_id: owner,
+            seq,
+            task_id: change.task_id,
+            version: change.version,
+            kind: change.kind.as_str(),
+            changed_at: validate::timestamp("changed_at", change.changed_at)?,
+            actor_user_id: change.actor.owner,
+            actor_role: &change.actor.role,
+            old_values: values("old_values", &change.old_values, ChangeKind::Create)?,
+            new_values: values("new_values", &change.new_values, ChangeKind::Delete)?,
+        })
+    }
+
+    /// The record as it will be stored.
+    pub(super) fn to_record(&self, source: &ChangeRecord) -> ChangeRecord {
+        ChangeRecord {
+            changed_at: self.changed_at,
+            ..source.clone()
+        }
+    }
+
+    /// The row of a record that [`validated`](Self::validated) already
+    /// normalised.
+    pub(super) fn of_checked(owner: UserId, change: &'a ChangeRecord) -> Self {
+        Self {
+            user_id: owner,
+            seq: i64::try_from(change.seq).unwrap_or(i64::MAX),
+            task_id: change.task_id,
+            version: change.version,
+            kind: change.kind.as_str(),
+            changed_at: change.changed_at,
+            actor_user_id: change.actor.owner,
+            actor_role: &change.actor.role,
+            old_values: change.old_values.as_ref(),
+            new_values: change.new_values.as_ref(),
         }
     }
 }
