@@ -1,6 +1,8 @@
 DROP TRIGGER tasks_history_delete ON tasks;
 DROP TRIGGER tasks_history_update ON tasks;
 DROP TRIGGER tasks_history_insert ON tasks;
+DROP TRIGGER tasks_no_truncate ON tasks;
+DROP FUNCTION todo_store_tasks_no_truncate();
 DROP FUNCTION todo_store_record_task_changes();
 DROP FUNCTION todo_store_append_history(todo_store_task_change[], text);
 DROP TYPE todo_store_task_change;

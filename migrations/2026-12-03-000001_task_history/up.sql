@@ -34,15 +34,18 @@ $$;
 -- UPDATE, which holds the row until the writing transaction ends, so the
 -- writes of one user take their numbers one transaction after the other,
 -- in commit order, and a rolled-back write gives its numbers back (no gaps).
--- The writes of different users lock different rows.
+-- The writes of different users lock different rows. Pruning never touches
+-- it (it deletes a prefix of the history, which the feed notices).
 CREATE TABLE task_sync_state (
-    user_id        uuid   PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    user_id  uuid   PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     -- The number of the user's last change; 0 before the first.
-    last_seq       bigint NOT NULL DEFAULT 0,
-    -- History up to this number has been pruned: a sync token before it
-    -- cannot be answered.
-    pruned_through bigint NOT NULL DEFAULT 0,
-    CONSTRAINT task_sync_state_seq_check CHECK (pruned_through BETWEEN 0 AND last_seq)
+    last_seq bigint NOT NULL DEFAULT 0,
+    -- The numbering's identity, carried in every sync token: a restore
+    -- starts a new one (a backup does not carry it), so that a device's
+    -- token from before the restore asks for a reload instead of being
+    -- matched against other changes under the same numbers.
+    epoch    uuid   NOT NULL DEFAULT gen_random_uuid(),
+    CONSTRAINT task_sync_state_seq_check CHECK (last_seq >= 0)
 );
 
 -- One row per change of a task.
@@ -115,7 +118,7 @@ $$;
 -- A time as the history records it: UTC RFC 3339 text with microseconds,
 -- whatever the session's TimeZone (jsonb's own rendering follows it).
 CREATE FUNCTION todo_store_utc_text(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
 
@@ -124,7 +127,7 @@ CREATE FUNCTION todo_store_task_fields(
     title text, description text, completed boolean, completed_at timestamptz,
     priority smallint, due_at timestamptz
 ) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object(
         'title', title,
         'description', description,
@@ -180,14 +183,17 @@ $$;
 -- tables (one trigger per kind of statement, below).
 --
 -- SECURITY DEFINER: it runs as the tables' owner, so the application role
--- needs no privilege to write history (and has none). The actor's role is
--- the caller's: the session's role, or the one it SET ROLE to.
+-- needs no privilege to write history (and has none). Its search_path is
+-- fixed below (this schema, then pg_temp), so that no caller can put a
+-- temporary table or type of its own in the place of the ones it writes.
+-- The actor's role is the caller's: the session's role, or the one it SET
+-- ROLE to.
 --
 -- Skipped only for a restore that brings its history along: the setting
 -- `todo.history = 'off'` is honoured with `row_security = off`, under which
 -- a role subject to row-level security cannot have changed `tasks` at all.
 CREATE FUNCTION todo_store_record_task_changes() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     actor_role text := CASE current_setting('role')
                            WHEN 'none' THEN session_user::text
@@ -263,6 +269,39 @@ BEGIN
 END
 $$;
 
+-- A statement that deletes every task at once would leave no trace:
+-- refused, except in a restore (as above), which brings its own history.
+CREATE FUNCTION todo_store_tasks_no_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('todo.history', true) = 'off'
+       AND current_setting('row_security') = 'off' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'TRUNCATE tasks would bypass the task history: DELETE instead'
+        USING ERRCODE = 'feature_not_supported';
+END
+$$;
+
+-- The functions that write the history name its tables without a schema:
+-- pin their search_path to the schema migrated into, with pg_temp last.
+DO $$
+BEGIN
+    EXECUTE format(
+        'ALTER FUNCTION todo_store_record_task_changes() SET search_path = %I, pg_temp',
+        current_schema());
+    EXECUTE format(
+        'ALTER FUNCTION todo_store_append_history(todo_store_task_change[], text) '
+        'SET search_path = %I, pg_temp',
+        current_schema());
+END
+$$;
+-- Only the trigger calls it (as the tables' owner).
+REVOKE EXECUTE ON FUNCTION todo_store_append_history(todo_store_task_change[], text) FROM PUBLIC;
+
+CREATE TRIGGER tasks_no_truncate
+    BEFORE TRUNCATE ON tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_tasks_no_truncate();
 CREATE TRIGGER tasks_history_insert
     AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION todo_store_record_task_changes();

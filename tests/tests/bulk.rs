@@ -233,7 +233,7 @@ fn loading_records_the_tasks_in_the_history_and_importing_records_nothing() {
     let mut batch = ImportBatch::default();
     batch.push_task(restored.id, created).unwrap();
     batch
-        .push_sync_state(restored.id, SyncStateRecord::new(5, 2))
+        .push_sync_state(restored.id, SyncStateRecord::new(5))
         .unwrap();
     batch.push_change(restored.id, change).unwrap();
     let imported = bulk::import(&mut conn, &batch).unwrap();
@@ -243,7 +243,7 @@ fn loading_records_the_tasks_in_the_history_and_importing_records_nothing() {
         &mut conn,
         &format!(
             "SELECT count(*) AS n FROM task_sync_state \
-              WHERE user_id = '{}' AND last_seq = 5 AND pruned_through = 2",
+              WHERE user_id = '{}' AND last_seq = 5",
             restored.id
         ),
     );
@@ -293,11 +293,7 @@ fn changes_and_sync_states_are_checked_before_anything_is_sent() {
         assert_validation(batch.push_change(owner, change), field);
     }
     assert_validation(
-        batch.push_sync_state(owner, SyncStateRecord::new(2, 3)),
-        "pruned_through",
-    );
-    assert_validation(
-        batch.push_sync_state(owner, SyncStateRecord::new(u64::MAX, 0)),
+        batch.push_sync_state(owner, SyncStateRecord::new(u64::MAX)),
         "last_seq",
     );
     assert!(batch.is_empty());

@@ -427,3 +427,41 @@ fn writes_of_one_owner_wait_for_each_other_and_other_owners_do_not() {
     assert_eq!(rows_of(&db, &ada), 3);
     assert_eq!(rows_of(&db, &bob), 2);
 }
+
+/// The recording functions run as the tables' owner; a caller's temporary
+/// tables (which PostgreSQL would otherwise search first) cannot stand in for
+/// the ones they write.
+#[test]
+fn temporary_tables_of_the_app_role_cannot_divert_the_history() {
+    let db = TestDb::new();
+    let app = db.app_role();
+    let ada = db.owner("ada@example.com");
+    let mut conn = app.conn();
+    in_owner_scope(&mut conn, &ada, |conn| {
+        conn.batch_execute(&format!(
+            "CREATE TEMP TABLE users (id uuid) ON COMMIT DROP;
+             CREATE TEMP TABLE task_sync_state (user_id uuid, last_seq bigint) ON COMMIT DROP;
+             CREATE TEMP TABLE task_history (user_id uuid) ON COMMIT DROP;
+             INSERT INTO public.tasks (user_id, id, title)
+                  VALUES ('{}', gen_random_uuid(), 'sneaky')",
+            ada.user_id()
+        ))?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(rows_of(&db, &ada), 1);
+    let direct = conn.batch_execute(
+        "SELECT todo_store_append_history(ARRAY[]::todo_store_task_change[], 'forged')",
+    );
+    assert!(direct.is_err(), "the app role may not call it");
+}
+
+#[test]
+fn truncating_tasks_is_refused() {
+    let db = TestDb::new();
+    let ada = db.owner("ada@example.com");
+    db.store().create_task(&ada, NewTask::new("stays")).unwrap();
+    let refused = db.conn().batch_execute("TRUNCATE tasks");
+    assert!(refused.is_err());
+    assert_eq!(count(&mut db.conn(), "tasks"), 1);
+}

@@ -218,6 +218,40 @@ fn a_token_from_before_a_prune_asks_for_a_reload() {
 }
 
 #[test]
+fn a_token_from_before_the_first_change_follows_the_whole_feed() {
+    let db = TestDb::new();
+    let ada = db.owner("ada@example.com");
+    let mut store = db.store();
+    // No change yet: the position before the first one.
+    let start = store.sync_token(&ada).unwrap();
+    let empty = store.changes_since(&ada, &start, 10).unwrap();
+    assert!(empty.changed.is_empty() && !empty.more);
+    let task = store.create_task(&ada, NewTask::new("first")).unwrap();
+    let changes = store.changes_since(&ada, &start, 10).unwrap();
+    assert_eq!(changes.changed, [task]);
+    assert_eq!(changes.next, store.sync_token(&ada).unwrap());
+}
+
+#[test]
+fn a_token_of_another_numbering_asks_for_a_reload() {
+    let db = TestDb::new();
+    let ada = db.owner("ada@example.com");
+    let mut store = db.store();
+    store.create_task(&ada, NewTask::new("a")).unwrap();
+    let token = store.sync_token(&ada).unwrap();
+    // What a restore does, or an operator after a point-in-time restore.
+    db.conn()
+        .batch_execute("UPDATE task_sync_state SET epoch = gen_random_uuid()")
+        .unwrap();
+    assert_eq!(
+        store.changes_since(&ada, &token, 10),
+        Err(Error::ResyncRequired)
+    );
+    let fresh = store.sync_token(&ada).unwrap();
+    assert!(store.changes_since(&ada, &fresh, 10).is_ok());
+}
+
+#[test]
 fn prune_needs_a_role_that_bypasses_row_security() {
     let db = TestDb::new();
     let app = db.app_role();

@@ -184,7 +184,6 @@ impl<'a> TaskOut<'a> {
 pub(super) struct SyncStateOut {
     user_id: UserId,
     last_seq: u64,
-    pruned_through: u64,
 }
 
 impl SyncStateOut {
@@ -193,7 +192,6 @@ impl SyncStateOut {
         Self {
             user_id: owner,
             last_seq: state.last_seq,
-            pruned_through: state.pruned_through,
         }
     }
 }
@@ -409,16 +407,12 @@ pub(super) struct SyncStateIn {
     /// The owner.
     pub(super) user_id: UserId,
     last_seq: u64,
-    pruned_through: u64,
 }
 
 impl SyncStateIn {
     /// The owner and the record.
     pub(super) fn into_record(self) -> (UserId, SyncStateRecord) {
-        (
-            self.user_id,
-            SyncStateRecord::new(self.last_seq, self.pruned_through),
-        )
+        (self.user_id, SyncStateRecord::new(self.last_seq))
     }
 }
 

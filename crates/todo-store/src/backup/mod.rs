@@ -15,7 +15,7 @@
 //! {"format":"todo-store","version":2,"secrets":false}
 //! {"type":"user","id":"…","email":"…","display_name":null,"time_zone":null,"auth_subject":null,"created_at":"…","updated_at":"…"}
 //! {"type":"task","user_id":"…","id":"…","title":"Water the plants","description":null,"priority":3,"due_at":null,"completed_at":null,"version":2,"created_at":"…","updated_at":"…"}
-//! {"type":"sync_state","user_id":"…","last_seq":2,"pruned_through":0}
+//! {"type":"sync_state","user_id":"…","last_seq":2}
 //! {"type":"change","user_id":"…","seq":1,"task_id":"…","version":1,"kind":"create","changed_at":"…","actor_user_id":"…","actor_role":"todo_app","old_values":null,"new_values":{"completed":false,"completed_at":null,"description":null,"due_at":null,"priority":3,"title":"Water plants"}}
 //! {"type":"change","user_id":"…","seq":2,"task_id":"…","version":2,"kind":"update","changed_at":"…","actor_user_id":"…","actor_role":"todo_app","old_values":{"title":"Water plants"},"new_values":{"title":"Water the plants"}}
 //! {"type":"end","users":1,"tasks":1,"sync_states":1,"changes":2}
@@ -27,9 +27,12 @@
 //!   owner, then id), sync states (by owner), changes (by owner, then
 //!   number). Every line that names a user comes after that user's line.
 //! - A `sync_state` line is a row of `task_sync_state`: the number of the
-//!   user's last change, and how far their history has been pruned (see
-//!   [`prune_history`](crate::prune_history)). A user who never changed a
-//!   task has none.
+//!   user's last change. A user who never changed a task has none. The
+//!   numbering's epoch is not carried: a restore that creates the sync state
+//!   starts a new one, so that devices' sync tokens from before the restore
+//!   ask for a reload. (How far the history was pruned needs no line: the
+//!   first `change` line kept says it; see
+//!   [`prune_history`](crate::prune_history).)
 //! - A `change` line is a row of `task_history` (see [`crate::history`]),
 //!   its owner in `user_id`; the changes of deleted tasks are there too.
 //!   `old_values` and `new_values` are the JSON objects the history holds,

@@ -73,7 +73,7 @@ pub enum BackupRecord {
 /// let file = r#"{"format":"todo-store","version":2,"secrets":false}
 /// {"type":"user","id":"0192f0a0-0000-7000-8000-000000000001","email":"ada@example.com","created_at":"2030-01-01T00:00:00Z","updated_at":"2030-01-01T00:00:00Z"}
 /// {"type":"task","user_id":"0192f0a0-0000-7000-8000-000000000001","id":"0192f0a0-0000-7000-8000-000000000002","title":"  Water the plants ","priority":3,"version":1,"created_at":"2030-01-01T00:00:00Z","updated_at":"2030-01-01T00:00:00Z"}
-/// {"type":"sync_state","user_id":"0192f0a0-0000-7000-8000-000000000001","last_seq":1,"pruned_through":0}
+/// {"type":"sync_state","user_id":"0192f0a0-0000-7000-8000-000000000001","last_seq":1}
 /// {"type":"change","user_id":"0192f0a0-0000-7000-8000-000000000001","seq":1,"task_id":"0192f0a0-0000-7000-8000-000000000002","version":1,"kind":"create","changed_at":"2030-01-01T00:00:00Z","actor_role":"todo_app","new_values":{"title":"Water the plants"}}
 /// {"type":"end","users":1,"tasks":1,"sync_states":1,"changes":1}
 /// "#;

@@ -411,11 +411,7 @@ fn sync_state_page(
     limit: i64,
 ) -> QueryResult<Vec<(UserId, SyncStateRecord)>> {
     let mut query = task_sync_state::table
-        .select((
-            task_sync_state::user_id,
-            task_sync_state::last_seq,
-            task_sync_state::pruned_through,
-        ))
+        .select((task_sync_state::user_id, task_sync_state::last_seq))
         .order_by(task_sync_state::user_id)
         .limit(limit)
         .into_boxed();
@@ -425,15 +421,11 @@ fn sync_state_page(
     if let Some(after) = after {
         query = query.filter(task_sync_state::user_id.gt(after));
     }
-    let rows = query.load::<(UserId, i64, i64)>(conn)?;
+    let rows = query.load::<(UserId, i64)>(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(owner, last_seq, pruned_through)| {
-            // The table's CHECK keeps both at 0 or more.
-            let state =
-                SyncStateRecord::new(last_seq.unsigned_abs(), pruned_through.unsigned_abs());
-            (owner, state)
-        })
+        // The table's CHECK keeps it at 0 or more.
+        .map(|(owner, last_seq)| (owner, SyncStateRecord::new(last_seq.unsigned_abs())))
         .collect())
 }
 

@@ -77,9 +77,8 @@ impl ImportBatch {
     /// Checks the sync state of the account `owner` and adds it.
     ///
     /// # Errors
-    /// [`Error::Validation`] on `last_seq` or `pruned_through` unless
-    /// `0 <= pruned_through <= last_seq <= i64::MAX`; the batch is
-    /// unchanged.
+    /// [`Error::Validation`] on `last_seq` unless `last_seq <= i64::MAX`;
+    /// the batch is unchanged.
     pub fn push_sync_state(&mut self, owner: UserId, state: SyncStateRecord) -> Result<()> {
         self.sync_states.push((owner, stored_sync_state(state)?));
         Ok(())
@@ -316,41 +315,40 @@ fn copy_changes(conn: &mut PgConnection, changes: &[ChangeCopyRow<'_>]) -> Query
     }
 }
 
-/// Raises each owner's sync state to the batch's, and their `last_seq` to
-/// their highest change of the batch, in owner order (the order in which
-/// the history triggers lock these rows too). A row that is already as high
-/// is not written.
+/// Raises each owner's `last_seq` to the batch's sync state and to their
+/// highest change of the batch, in owner order (the order in which the
+/// history triggers lock these rows too). A row that is already as high is
+/// not written. A new row gets a new epoch (the column's default): the
+/// numbering restored is a new one for the devices, whose tokens from
+/// before the restore then ask for a reload.
 const RAISE_SYNC_STATES: &str = "
-    INSERT INTO task_sync_state AS s (user_id, last_seq, pruned_through)
-    SELECT user_id, last_seq, pruned_through
-      FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS m (user_id, last_seq, pruned_through)
+    INSERT INTO task_sync_state AS s (user_id, last_seq)
+    SELECT user_id, last_seq
+      FROM unnest($1::uuid[], $2::bigint[]) AS m (user_id, last_seq)
      ORDER BY user_id
     ON CONFLICT (user_id) DO UPDATE
-       SET last_seq = greatest(s.last_seq, excluded.last_seq),
-           pruned_through = greatest(s.pruned_through, excluded.pruned_through)
-     WHERE excluded.last_seq > s.last_seq OR excluded.pruned_through > s.pruned_through";
+       SET last_seq = excluded.last_seq
+     WHERE excluded.last_seq > s.last_seq";
 
 fn raise_sync_states(conn: &mut PgConnection, batch: &ImportBatch) -> Result<()> {
     let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    let mut marks: BTreeMap<UserId, (i64, i64)> = BTreeMap::new();
+    let mut marks: BTreeMap<UserId, i64> = BTreeMap::new();
     for (owner, state) in &batch.sync_states {
         let mark = marks.entry(*owner).or_default();
-        mark.0 = mark.0.max(number(state.last_seq));
-        mark.1 = mark.1.max(number(state.pruned_through));
+        *mark = (*mark).max(number(state.last_seq));
     }
     for (owner, change) in &batch.changes {
         let mark = marks.entry(*owner).or_default();
-        mark.0 = mark.0.max(number(change.seq));
+        *mark = (*mark).max(number(change.seq));
     }
     if marks.is_empty() {
         return Ok(());
     }
     let owners: Vec<Uuid> = marks.keys().map(UserId::as_uuid).collect();
-    let (last, pruned): (Vec<i64>, Vec<i64>) = marks.into_values().unzip();
+    let last: Vec<i64> = marks.into_values().collect();
     sql_query(RAISE_SYNC_STATES)
         .bind::<Array<SqlUuid>, _>(owners)
         .bind::<Array<BigInt>, _>(last)
-        .bind::<Array<BigInt>, _>(pruned)
         .execute(conn)?;
     Ok(())
 }

@@ -123,17 +123,12 @@ impl From<crate::Task> for TaskRecord {
 pub struct SyncStateRecord {
     /// The number of the user's last change; 0 before the first.
     pub last_seq: u64,
-    /// The history up to this number has been pruned (at most `last_seq`).
-    pub pruned_through: u64,
 }
 
 impl SyncStateRecord {
-    /// A sync state at `last_seq`, pruned through `pruned_through`.
-    pub fn new(last_seq: u64, pruned_through: u64) -> Self {
-        Self {
-            last_seq,
-            pruned_through,
-        }
+    /// A sync state at `last_seq`.
+    pub fn new(last_seq: u64) -> Self {
+        Self { last_seq }
     }
 }
 
@@ -388,18 +383,9 @@ fn seq_number(field: &str, seq: u64, min: u64) -> Result<i64> {
     }
 }
 
-/// `state` checked as the database will take it: both numbers in range,
-/// `pruned_through` at most `last_seq`.
-pub(super) fn checked_sync_state(state: SyncStateRecord) -> Result<(i64, i64)> {
-    let last_seq = seq_number("last_seq", state.last_seq, 0)?;
-    let pruned_through = seq_number("pruned_through", state.pruned_through, 0)?;
-    if pruned_through > last_seq {
-        return Err(Error::validation(
-            "pruned_through",
-            "must not be greater than last_seq",
-        ));
-    }
-    Ok((last_seq, pruned_through))
+/// `state` checked as the database will take it: the number in range.
+pub(super) fn checked_sync_state(state: SyncStateRecord) -> Result<i64> {
+    seq_number("last_seq", state.last_seq, 0)
 }
 
 /// A history row with its owner, as stored: read by the export's pages and

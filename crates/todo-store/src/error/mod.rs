@@ -50,8 +50,9 @@ pub enum Error {
     },
     /// A [`SyncToken`](crate::SyncToken) the change feed can no longer
     /// answer: the history after it has been pruned (see
-    /// [`prune_history`](crate::prune_history)), or it points beyond the
-    /// owner's last change (the database was restored from an older backup).
+    /// [`prune_history`](crate::prune_history)), it points beyond the
+    /// owner's last change, or it belongs to another numbering of the
+    /// owner's changes (the database was restored since it was made).
     /// The device must read all its tasks again: take a fresh token with
     /// [`TaskRepo::sync_token`](crate::TaskRepo::sync_token) first, then list.
     #[error("sync token too old: read all tasks again")]

@@ -41,10 +41,11 @@ struct Counts {
 }
 
 /// Deletes the history recorded more than `older_than` ago (by the
-/// database's clock), for every user, in one transaction. Each owner's sync
-/// state remembers how far their history was pruned, so that a sync token
-/// from before it answers [`Error::ResyncRequired`] rather than silently
-/// skipping the changes that are gone.
+/// database's clock), for every user, in one transaction: for each owner,
+/// their changes up to the newest one that old, so that what is kept is
+/// always every change after some number. A sync token from before the
+/// first change kept answers [`Error::ResyncRequired`] rather than silently
+/// skipping the changes that are gone. Writers never wait for it.
 ///
 /// For operators: it needs a role that bypasses row-level security (the
 /// tables' owner, a superuser, `BYPASSRLS`), and fails at once for a role
@@ -84,21 +85,22 @@ pub fn prune_history(conn: &mut PgConnection, older_than: Duration) -> Result<Pr
     })
 }
 
-/// Deletes the old rows and moves each owner's `pruned_through` up to the
-/// highest number deleted: every change after it is still there.
+/// Deletes, for each owner, every change up to the newest one recorded
+/// before the cut-off: a prefix of their numbers, so that every change after
+/// the pruned ones is still there, and `changes_since` can tell a token it
+/// cannot answer by the first number kept. It locks no sync state: writers
+/// never wait for it.
 const PRUNE: &str = "
-    WITH gone AS (
-        DELETE FROM task_history
+    WITH old AS (
+        SELECT user_id, max(seq) AS through
+          FROM task_history
          WHERE changed_at < now() - make_interval(secs => $1)
-        RETURNING user_id, seq
+         GROUP BY user_id
     ),
-    per_owner AS (
-        SELECT user_id, max(seq) AS through, count(*) AS n FROM gone GROUP BY user_id
-    ),
-    marked AS (
-        UPDATE task_sync_state s
-           SET pruned_through = greatest(s.pruned_through, p.through)
-          FROM per_owner p
-         WHERE s.user_id = p.user_id
+    gone AS (
+        DELETE FROM task_history h
+         USING old
+         WHERE h.user_id = old.user_id AND h.seq <= old.through
+        RETURNING h.user_id
     )
-    SELECT coalesce(sum(n), 0)::bigint AS changes, count(*) AS owners FROM per_owner";
+    SELECT count(*) AS changes, count(DISTINCT user_id) AS owners FROM gone";

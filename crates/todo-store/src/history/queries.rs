@@ -7,9 +7,11 @@ use diesel::{
     prelude::*,
     sql_types::{BigInt, Bool, Int2, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
+use uuid::Uuid;
 
 use super::{
     Actor, ChangeKind, Changes, HistoryPage, HistoryQuery, SyncToken, TaskChange, TaskFields,
+    token::Position,
 };
 use crate::{
     Entity, Error, MAX_PAGE_SIZE, Owner, Priority, Result, Task, TaskId, UserId,
@@ -109,21 +111,30 @@ pub(crate) fn task_history(
 
 /// The owner's current position: a token for the changes after now.
 pub(crate) fn sync_token(conn: &mut PgConnection, owner: &Owner) -> Result<SyncToken> {
-    let last: Option<i64> = task_sync_state::table
+    let state: Option<(i64, Uuid)> = task_sync_state::table
         .find(owner.user_id())
-        .select(task_sync_state::last_seq)
+        .select((task_sync_state::last_seq, task_sync_state::epoch))
         .get_result(conn)
         .optional()?;
-    Ok(SyncToken::new(
-        owner.user_id(),
-        last.unwrap_or(0).unsigned_abs(),
-    ))
+    let position = match state {
+        Some((last, epoch)) => Position {
+            epoch,
+            seq: last.unsigned_abs(),
+        },
+        // No change yet, so no numbering: the position before the first.
+        None => Position {
+            epoch: Uuid::nil(),
+            seq: 0,
+        },
+    };
+    Ok(SyncToken::new(owner.user_id(), position))
 }
 
-/// One statement: the owner's sequence state, and the tasks touched by the
-/// first `$3` changes after `$2`, each with its last change in the page and
-/// its current state (all NULL if it is gone). No state row: the owner has
-/// no changes at all, and no row comes back.
+/// One statement: the owner's sequence state (with the first change still
+/// kept), and the tasks touched by the first `$3` changes after `$2`, each
+/// with its last change in the page and its current state (all NULL if it is
+/// gone). No state row: the owner has no changes at all, and no row comes
+/// back.
 const CHANGES_SINCE: &str = "
     WITH page AS (
         SELECT seq, task_id FROM task_history
@@ -135,7 +146,9 @@ const CHANGES_SINCE: &str = "
         SELECT task_id, max(seq) AS seq, max(max(seq)) OVER () AS page_end
           FROM page GROUP BY task_id
     )
-    SELECT s.last_seq, s.pruned_through, p.page_end, p.task_id AS touched_id,
+    SELECT s.last_seq, s.epoch,
+           (SELECT min(seq) FROM task_history WHERE user_id = $1) AS first_kept,
+           p.page_end, p.task_id AS touched_id,
            t.id, t.title, t.description, t.completed, t.completed_at, t.priority,
            t.due_at, t.version, t.created_at, t.updated_at
       FROM task_sync_state s
@@ -147,8 +160,10 @@ const CHANGES_SINCE: &str = "
 struct ChangedRow {
     #[diesel(sql_type = BigInt)]
     last_seq: i64,
-    #[diesel(sql_type = BigInt)]
-    pruned_through: i64,
+    #[diesel(sql_type = SqlUuid)]
+    epoch: Uuid,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    first_kept: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     page_end: Option<i64>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
@@ -199,28 +214,27 @@ pub(crate) fn changes_since(
     token: &SyncToken,
     limit: u32,
 ) -> Result<Changes> {
-    let since = token.seq_for(owner.user_id())?;
+    let position = token.position_for(owner.user_id())?;
     if limit == 0 {
         return Err(Error::validation("limit", "must be at least 1"));
     }
     let limit = limit.min(MAX_PAGE_SIZE);
-    let since_sql = i64::try_from(since).map_err(|_| Error::ResyncRequired)?;
+    let since = i64::try_from(position.seq).map_err(|_| Error::ResyncRequired)?;
     let rows: Vec<ChangedRow> = diesel::sql_query(CHANGES_SINCE)
         .bind::<SqlUuid, _>(owner.user_id())
-        .bind::<BigInt, _>(since_sql)
+        .bind::<BigInt, _>(since)
         .bind::<BigInt, _>(i64::from(limit))
         .load(conn)?;
-    let (last, pruned_through, page_end) = match rows.first() {
-        Some(row) => (row.last_seq, row.pruned_through, row.page_end),
-        None => (0, 0, None),
-    };
-    // A token from before the retained history, or from beyond the end of
-    // it (a database restored from an older backup): the device cannot
-    // catch up from changes, only by reading everything again.
-    if since_sql < pruned_through || since_sql > last {
+    let state = rows.first().map(|row| State {
+        last: row.last_seq,
+        epoch: row.epoch,
+        first_kept: row.first_kept,
+    });
+    if !answerable(position, since, state) {
         return Err(Error::ResyncRequired);
     }
-    let end = page_end.unwrap_or(since_sql);
+    let (epoch, last) = state.map_or((Uuid::nil(), 0), |state| (state.epoch, state.last));
+    let end = rows.first().and_then(|row| row.page_end).unwrap_or(since);
     let mut changed = Vec::new();
     let mut deleted = Vec::new();
     for row in rows {
@@ -235,7 +249,38 @@ pub(crate) fn changes_since(
     Ok(Changes {
         changed,
         deleted,
-        next: SyncToken::new(owner.user_id(), end.unsigned_abs()),
+        next: SyncToken::new(
+            owner.user_id(),
+            Position {
+                epoch,
+                seq: end.unsigned_abs(),
+            },
+        ),
         more: end < last,
     })
+}
+
+/// The owner's numbering, as [`CHANGES_SINCE`] reads it.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    last: i64,
+    epoch: Uuid,
+    first_kept: Option<i64>,
+}
+
+/// Whether every change after `position` (at `since`) is still in the
+/// history, under the numbering the token was made in. If not, the device
+/// cannot catch up from changes, only by reading everything again: its token
+/// is from before the history kept (pruned), from another numbering (a
+/// restore), or beyond the last change (a restore of an older backup).
+fn answerable(position: Position, since: i64, state: Option<State>) -> bool {
+    let Some(state) = state else {
+        // No change ever: only the position before the first one.
+        return since == 0;
+    };
+    // A token made before the owner's first change has no numbering; it
+    // needs the whole history from number 1.
+    let same_numbering = position.epoch == state.epoch || (position.epoch.is_nil() && since == 0);
+    let kept = since == state.last || state.first_kept.is_some_and(|first| first <= since + 1);
+    same_numbering && since <= state.last && kept
 }

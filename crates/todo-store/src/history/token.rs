@@ -1,10 +1,12 @@
 //! Sync tokens: a position in one owner's change sequence.
 //!
-//! A token is base64url text of a format version, the sequence number, and a
-//! check value (BLAKE2b keyed with the owner's id) over both. It is opaque,
-//! not secret: the check makes an edited token, or another user's, a
-//! [`Error::Validation`] like any malformed text, so it can only ever be
-//! used by the owner it was made for, and tells anyone else nothing.
+//! A token is base64url text of a format version, the numbering's epoch (see
+//! `task_sync_state.epoch`), the sequence number, and a check value (BLAKE2b
+//! keyed with the owner's id) over them. It is opaque, not secret: anyone who
+//! sees a token can decode how many changes its owner had made. The check
+//! makes an edited token, or another user's, a [`Error::Validation`] like any
+//! malformed text, so a token can only ever be used by the owner it was made
+//! for, and presenting another's reveals nothing about it.
 
 use std::{fmt, str::FromStr};
 
@@ -15,11 +17,17 @@ use blake2::{
 };
 use serde::{Deserialize, Serialize};
 
+use uuid::Uuid;
+
 use crate::{Error, Result, UserId};
 
 const FORMAT_VERSION: u8 = 1;
+const EPOCH_LEN: usize = 16;
+const SEQ_LEN: usize = 8;
 const CHECK_LEN: usize = 8;
-const TOKEN_LEN: usize = 1 + 8 + CHECK_LEN;
+/// Where the check value starts: after the version, the epoch and the number.
+const SIGNED_LEN: usize = 1 + EPOCH_LEN + SEQ_LEN;
+const TOKEN_LEN: usize = SIGNED_LEN + CHECK_LEN;
 /// Base64 of [`TOKEN_LEN`] bytes, and some room for a later version.
 const MAX_ENCODED_LEN: usize = 64;
 
@@ -31,27 +39,43 @@ const MAX_ENCODED_LEN: usize = 64;
 #[serde(try_from = "String", into = "String")]
 pub struct SyncToken(String);
 
+/// What a token says: a position in one numbering of an owner's changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    /// The numbering (`task_sync_state.epoch`); nil before the owner's first
+    /// change, when there is no numbering yet.
+    pub(crate) epoch: Uuid,
+    /// The number of the last change the holder has seen (0: none).
+    pub(crate) seq: u64,
+}
+
 impl SyncToken {
-    /// The token for position `seq` in `owner`'s sequence.
-    pub(crate) fn new(owner: UserId, seq: u64) -> Self {
+    /// The token for `position` in `owner`'s changes.
+    pub(crate) fn new(owner: UserId, position: Position) -> Self {
         let mut bytes = [0u8; TOKEN_LEN];
         bytes[0] = FORMAT_VERSION;
-        bytes[1..9].copy_from_slice(&seq.to_be_bytes());
-        let check = check(owner, &bytes[..9]);
-        bytes[9..].copy_from_slice(&check);
+        bytes[1..1 + EPOCH_LEN].copy_from_slice(position.epoch.as_bytes());
+        bytes[1 + EPOCH_LEN..SIGNED_LEN].copy_from_slice(&position.seq.to_be_bytes());
+        let check = check(owner, &bytes[..SIGNED_LEN]);
+        bytes[SIGNED_LEN..].copy_from_slice(&check);
         Self(URL_SAFE_NO_PAD.encode(bytes))
     }
 
     /// The position, if this token is `owner`'s; otherwise the same error as
     /// for any text that is not a token.
-    pub(crate) fn seq_for(&self, owner: UserId) -> Result<u64> {
+    pub(crate) fn position_for(&self, owner: UserId) -> Result<Position> {
         let bytes = decode(&self.0)?;
-        if check(owner, &bytes[..9]) != bytes[9..] {
+        if check(owner, &bytes[..SIGNED_LEN]) != bytes[SIGNED_LEN..] {
             return Err(invalid());
         }
-        let mut seq = [0u8; 8];
-        seq.copy_from_slice(&bytes[1..9]);
-        Ok(u64::from_be_bytes(seq))
+        let mut epoch = [0u8; EPOCH_LEN];
+        epoch.copy_from_slice(&bytes[1..1 + EPOCH_LEN]);
+        let mut seq = [0u8; SEQ_LEN];
+        seq.copy_from_slice(&bytes[1 + EPOCH_LEN..SIGNED_LEN]);
+        Ok(Position {
+            epoch: Uuid::from_bytes(epoch),
+            seq: u64::from_be_bytes(seq),
+        })
     }
 
     /// The token as text.
@@ -124,24 +148,35 @@ impl From<SyncToken> for String {
 mod tests {
     use super::*;
 
+    fn at(seq: u64) -> Position {
+        Position {
+            epoch: Uuid::now_v7(),
+            seq,
+        }
+    }
+
     #[test]
     fn a_token_round_trips_for_its_owner_only() {
         let (alice, bob) = (UserId::new_v7(), UserId::new_v7());
-        let token = SyncToken::new(alice, 42);
+        let position = at(42);
+        let token = SyncToken::new(alice, position);
         let parsed: SyncToken = token.as_str().parse().expect("parses");
-        assert_eq!(parsed.seq_for(alice).expect("alice's"), 42);
-        let err = parsed.seq_for(bob).expect_err("not bob's");
+        assert_eq!(parsed.position_for(alice).expect("alice's"), position);
+        let err = parsed.position_for(bob).expect_err("not bob's");
         assert_eq!(err, invalid());
     }
 
     #[test]
     fn edited_and_malformed_tokens_are_validation_errors() {
         let alice = UserId::new_v7();
-        let token = SyncToken::new(alice, 7).0;
+        let token = SyncToken::new(alice, at(7)).0;
         let mut bytes = URL_SAFE_NO_PAD.decode(&token).expect("base64");
-        bytes[8] ^= 1;
-        let edited = SyncToken(URL_SAFE_NO_PAD.encode(&bytes));
-        assert_eq!(edited.seq_for(alice), Err(invalid()));
+        for byte in [1, 20, SIGNED_LEN - 1, TOKEN_LEN - 1] {
+            bytes[byte] ^= 1;
+            let edited = SyncToken(URL_SAFE_NO_PAD.encode(&bytes));
+            assert_eq!(edited.position_for(alice), Err(invalid()), "byte {byte}");
+            bytes[byte] ^= 1;
+        }
         for text in ["", "x", "!!!!", &"A".repeat(200), &token[..token.len() - 1]] {
             assert_eq!(text.parse::<SyncToken>(), Err(invalid()), "{text:?}");
         }

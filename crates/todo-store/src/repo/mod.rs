@@ -152,7 +152,8 @@ pub trait TaskRepo {
 
     /// A page of the changes of the owner's task `id`, newest first (see
     /// [`history`](crate::history)), also after the task was deleted, for as
-    /// long as the history is kept. One statement.
+    /// long as the history is kept. One statement (a second one, whether
+    /// the task exists, when it has no history).
     ///
     /// # Errors
     /// [`Error::NotFound`] if the owner has no such task and no history of
