@@ -158,6 +158,7 @@ fn tasks_belong_to_users_with_cascade_and_owner_first_primary_key() {
             "tasks_history_delete",
             "tasks_history_insert",
             "tasks_history_update",
+            "tasks_no_truncate",
             "users_touch_updated_at"
         ]
     );

@@ -152,11 +152,12 @@ fn rows(conn: &mut PgConnection) -> String {
     .text
 }
 
-/// Every row of both history tables, as [`rows`] prints the others.
+/// Every row of both history tables, as [`rows`] prints the others (the
+/// sync state without its epoch, which a restore makes anew).
 fn history_rows(conn: &mut PgConnection) -> String {
     sql_query(
         "SELECT coalesce(string_agg(row, E'\\n' ORDER BY row), '') AS text FROM (
-             SELECT s::text AS row FROM task_sync_state s
+             SELECT (s.user_id, s.last_seq)::text AS row FROM task_sync_state s
              UNION ALL SELECT h::text FROM task_history h
          ) rows",
     )
