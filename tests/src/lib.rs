@@ -42,8 +42,10 @@ use std::{
 };
 
 use diesel::{
-    Connection, PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection,
-    sql_query, sql_types::Text,
+    Connection, PgConnection, QueryableByName, RunQueryDsl,
+    connection::SimpleConnection,
+    sql_query,
+    sql_types::{BigInt, Text},
 };
 use todo_store::{
     DatabaseUrl, NewUser, OperatorRepo, Owner, Store, StoreConfig, UserRepo, run_migrations,
@@ -385,6 +387,22 @@ fn unix_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// `SELECT count(*) FROM {sql_from}` (e.g. `tasks WHERE completed`) on
+/// `conn`: deliberately plain, test-only SQL, scoped only if the caller's
+/// transaction is, as a careless downstream query would be.
+pub fn count(conn: &mut PgConnection, sql_from: &str) -> i64 {
+    sql_query(format!("SELECT count(*) AS n FROM {sql_from}"))
+        .get_result::<Count>(conn)
+        .unwrap_or_else(|err| panic!("SELECT count(*) FROM {sql_from}: {err}"))
+        .n
 }
 
 /// A unique email address for a test user, e.g. `ada-0193…@example.com`.

@@ -6,32 +6,12 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
-use diesel::{
-    PgConnection, QueryableByName, RunQueryDsl,
-    connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
-    sql_query,
-    sql_types::BigInt,
-};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use todo_store::{
     ChangeKind, Entity, Error, HistoryQuery, NewTask, Owner, Priority, Store, TaskChange,
     TaskPatch, TaskRepo, TaskStatus, UserRepo, VersionCheck, in_owner_scope,
 };
-use todo_store_tests::TestDb;
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// `SELECT count(*)` of `sql_from` on `conn`, unscoped unless the caller's
-/// transaction is.
-fn count(conn: &mut PgConnection, sql_from: &str) -> i64 {
-    sql_query(format!("SELECT count(*) AS n FROM {sql_from}"))
-        .get_result::<Count>(conn)
-        .unwrap()
-        .n
-}
+use todo_store_tests::{TestDb, count};
 
 /// The whole history of one task, oldest first.
 fn history(store: &mut Store, owner: &Owner, id: todo_store::TaskId) -> Vec<TaskChange> {

@@ -6,32 +6,17 @@
 #![allow(clippy::unwrap_used)]
 
 use diesel::{
-    Connection, PgConnection, QueryableByName, RunQueryDsl,
+    Connection, QueryableByName, RunQueryDsl,
     connection::SimpleConnection,
     sql_query,
-    sql_types::{BigInt, Nullable, Text},
+    sql_types::{Nullable, Text},
 };
 use todo_store::{
     Entity, Error, NewProfile, NewTask, NewUser, OnMissingSubject, OperatorRepo, Owner, Password,
     RowSecurity, Store, TaskFilter, TaskPatch, TaskQuery, TaskRepo, TaskStatus, UserPatch,
     UserRepo, VersionCheck,
 };
-use todo_store_tests::TestDb;
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// `SELECT count(*)` of `sql_from` (e.g. `tasks`) on `conn`: deliberately
-/// unscoped, test-only SQL, as a buggy downstream query would be.
-fn count(conn: &mut PgConnection, sql_from: &str) -> i64 {
-    sql_query(format!("SELECT count(*) AS n FROM {sql_from}"))
-        .get_result::<Count>(conn)
-        .unwrap()
-        .n
-}
+use todo_store_tests::{TestDb, count};
 
 /// Two users with three and two tasks, created by the owner role.
 fn two_users(db: &TestDb) -> (Owner, Owner) {
