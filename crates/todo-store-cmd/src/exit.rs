@@ -12,7 +12,8 @@ pub const USAGE: u8 = 2;
 pub const VALIDATION: u8 = 3;
 /// The user or task does not exist (or belongs to another user).
 pub const NOT_FOUND: u8 = 4;
-/// Duplicate email, stale `--if-version`, concurrent update.
+/// Duplicate email, stale `--if-version`, concurrent update, a sync token
+/// whose history is gone.
 pub const CONFLICT: u8 = 5;
 /// The database could not be reached.
 pub const UNAVAILABLE: u8 = 6;
@@ -68,7 +69,9 @@ impl From<Error> for Failure {
         let code = match &err {
             Error::Validation { .. } => VALIDATION,
             Error::NotFound(_) => NOT_FOUND,
-            Error::Conflict(_) => CONFLICT,
+            // The data moved on past what the caller holds, like a stale
+            // version: the cure is to read again, not to retry the same call.
+            Error::Conflict(_) | Error::ResyncRequired => CONFLICT,
             // A refused login or a missing database is no more usable than a
             // server that is down: the same exit code, not retried.
             Error::Unavailable(_) | Error::TooManyConnections(_) | Error::Misconfigured(_) => {
@@ -78,6 +81,9 @@ impl From<Error> for Failure {
             _ => OTHER,
         };
         let mut message = err.to_string();
+        if err == Error::ResyncRequired {
+            message = "sync token too old: take a new token, then read all tasks again".into();
+        }
         if code == UNAVAILABLE
             && message.contains("database \"")
             && message.contains("does not exist")
@@ -140,6 +146,13 @@ mod tests {
         assert_eq!(
             Failure::from(Error::Unavailable("down".into())).code(),
             UNAVAILABLE
+        );
+        let resync = Failure::from(Error::ResyncRequired);
+        assert_eq!(resync.code(), CONFLICT);
+        assert!(
+            resync.message().contains("read all tasks again"),
+            "{}",
+            resync.message()
         );
         assert_eq!(Failure::from(Error::Database("boom".into())).code(), OTHER);
         assert_eq!(Failure::from(Error::InvalidCredentials).code(), OTHER);
