@@ -8,7 +8,10 @@
 //! `--order`, each of which converts into its library type by `From`.
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use todo_store::{SortKey, SortOrder, StatusFilter};
+use todo_store::{
+    DEFAULT_HISTORY_RETENTION_DAYS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, SortOrder,
+    StatusFilter,
+};
 use todo_store_cmd::GlobalArgs;
 
 /// The whole command line.
@@ -53,6 +56,9 @@ pub enum Command {
     /// again
     #[command(long_about = IMPORT_HELP)]
     Import(ImportArgs),
+    /// Look after the task history that the database records (every user's)
+    #[command(subcommand)]
+    History(HistoryCommand),
 }
 
 const EXPORT_HELP: &str = "\
@@ -218,7 +224,26 @@ pub enum TaskCommand {
     Undo(TaskTarget),
     /// Delete a task
     Rm(TaskTarget),
+    /// Show a task's changes, newest first (also once it is deleted, for as
+    /// long as its history is kept)
+    History(TaskHistory),
+    /// Print a user's sync token, or with --since what changed after one
+    #[command(long_about = CHANGES_HELP)]
+    Changes(TaskChanges),
 }
+
+const CHANGES_HELP: &str = "\
+Follow a user's change feed, as a device that syncs does.
+
+Without --since, print the user's current sync token and nothing else: the starting point.
+Take it before reading all tasks (`task list`), so that no change made meanwhile is missed.
+
+With --since TOKEN, print the tasks created or changed since TOKEN (as they are now), the ids
+of those deleted since, the token to ask with next time, and whether more changes are
+waiting (then ask again at once with the new token). A token is the user's own: an edited
+one, or another user's, is invalid input (exit 3). A token older than the history kept (see
+`history prune`), or made before the database was restored, cannot be answered (exit 5):
+take a new token, then read all tasks again.";
 
 /// The account whose tasks a `task` command works on.
 #[derive(Debug, Args)]
@@ -339,6 +364,92 @@ pub struct TaskEdit {
     /// Change only if the task is still at version V
     #[arg(long, value_name = "V", allow_negative_numbers = true)]
     pub if_version: Option<String>,
+}
+
+/// `task history`
+#[derive(Debug, Args)]
+pub struct TaskHistory {
+    // `--user EMAIL ID`.
+    #[command(flatten)]
+    pub task: TaskRef,
+    // The page size; its help names the library's limits.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help = page_help("Changes per page")
+    )]
+    pub limit: Option<String>,
+    /// Only changes numbered below SEQ: the next page, printed with the
+    /// previous one
+    #[arg(long, value_name = "SEQ", allow_negative_numbers = true)]
+    pub before: Option<String>,
+}
+
+/// `task changes`
+#[derive(Debug, Args)]
+pub struct TaskChanges {
+    // `--user EMAIL`.
+    #[command(flatten)]
+    pub user: UserArg,
+    /// The token printed last time (or by `task changes` without --since)
+    #[arg(long, value_name = "TOKEN")]
+    pub since: Option<String>,
+    // The page size; its help names the library's limits.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        requires = "since",
+        help = page_help("Changes per call with --since")
+    )]
+    pub limit: Option<String>,
+}
+
+/// `history …`
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Delete the history older than a number of days, for every user (a
+    /// sync token from before it then needs a full reload)
+    #[command(long_about = PRUNE_HELP)]
+    Prune(HistoryPrune),
+}
+
+const PRUNE_HELP: &str = "\
+Delete the task history recorded more than --older-than days ago, for every user, in one
+transaction; print how many changes of how many users were deleted.
+
+A user's sync token from before the deleted changes can no longer be answered: a device
+holding one is told to read all its tasks again. Schedule this (daily, say, from cron) with
+the retention you choose. It needs a role that bypasses row-level security (the tables'
+owner or a superuser).";
+
+/// `history prune`
+#[derive(Debug, Args)]
+pub struct HistoryPrune {
+    // Required: deleting history is never a default. Its help names the
+    // library's suggested retention.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        required = true,
+        allow_negative_numbers = true,
+        help = older_than_help()
+    )]
+    pub older_than: String,
+}
+
+/// The help of a `--limit` flag, with the library's page sizes.
+fn page_help(what: &str) -> String {
+    format!("{what} (default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE})")
+}
+
+/// The help of `--older-than`, with the library's suggested retention.
+fn older_than_help() -> String {
+    format!(
+        "Delete history older than DAYS days (required; the suggested retention is \
+         {DEFAULT_HISTORY_RETENTION_DAYS})"
+    )
 }
 
 /// `--status`

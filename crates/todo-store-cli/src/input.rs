@@ -10,7 +10,10 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use todo_store::{Cursor, Error, MAX_PASSWORD_BYTES, Password, Priority, TaskId, VersionCheck};
+use todo_store::{
+    Cursor, Error, MAX_PASSWORD_BYTES, Password, Priority, SyncToken, TaskId, VersionCheck,
+};
+
 
 /// `--priority`, `--priority-min`, `--priority-max`: 1 to 5.
 pub fn priority(raw: &str) -> Result<Priority, Error> {
@@ -50,6 +53,28 @@ pub fn limit(raw: &str) -> Result<u32, Error> {
         .parse::<u128>()
         .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
         .map_err(|_| Error::validation("limit", "must be a whole number of at least 1"))
+}
+
+/// `task history --before`: a change number printed with an earlier page.
+pub fn before(raw: &str) -> Result<u64, Error> {
+    raw.trim()
+        .parse::<u64>()
+        .map_err(|_| Error::validation("before", "must be a whole number"))
+}
+
+/// `task changes --since`: a sync token printed by an earlier `task changes`.
+/// Only its shape is checked here; whose it is, and whether its history is
+/// still kept, the library checks when it is used.
+pub fn sync_token(raw: &str) -> Result<SyncToken, Error> {
+    SyncToken::from_str(raw)
+}
+
+/// `history prune --older-than`: a whole number of days. How many at most
+/// is the library's rule (`prune_history` refuses an age it cannot express).
+pub fn older_than_days(raw: &str) -> Result<u32, Error> {
+    raw.trim()
+        .parse::<u32>()
+        .map_err(|_| Error::validation("older_than", "must be a whole number of days"))
 }
 
 /// `--if-version`: absent means "whatever the current version".
@@ -145,6 +170,22 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn retention_days_are_whole_numbers() {
+        assert_eq!(older_than_days(" 90 "), Ok(90));
+        assert_eq!(older_than_days("0"), Ok(0));
+        for bad in ["-1", "1.5", "ninety", "", "4294967296"] {
+            assert!(is_validation(older_than_days(bad), "older_than"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn change_numbers_and_tokens_are_checked_before_connecting() {
+        assert_eq!(before("17"), Ok(17));
+        assert!(is_validation(before("-3"), "before"));
+        assert!(is_validation(sync_token("not a token"), "token"));
     }
 
     #[test]

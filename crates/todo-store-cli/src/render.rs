@@ -31,6 +31,12 @@ pub fn safe(text: &str) -> String {
         .collect()
 }
 
+/// Free text on one line, for a table cell: [`safe`], with line breaks and
+/// tabs shown as `\n` and `\t`.
+pub fn inline(text: &str) -> String {
+    safe(text).replace('\n', "\\n").replace('\t', "\\t")
+}
+
 /// `text` cut to `max` characters, with an ellipsis if it was longer.
 pub fn shortened(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -74,6 +80,11 @@ mod tests {
     #[test]
     fn control_characters_are_escaped_for_the_terminal() {
         assert_eq!(safe("a\u{1b}[31mb\nc"), "a\\u{1b}[31mb\nc");
+    }
+
+    #[test]
+    fn table_cells_stay_on_one_line() {
+        assert_eq!(inline("a\nb\tc\u{1b}"), "a\\nb\\tc\\u{1b}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod export;
+pub mod history;
 pub mod import;
 pub mod migrate;
 pub mod setup;
@@ -29,5 +30,6 @@ pub fn run(command: Command, url: &DatabaseUrl, format: Format) -> Result<(), Fa
         Command::Task(command) => task::run(command, url, format),
         Command::Export(args) => export::run(&args, url, format),
         Command::Import(args) => import::run(&args, url, format),
+        Command::History(command) => history::run(command, url, format),
     }
 }

@@ -1,4 +1,5 @@
-//! `task add|list|show|edit|done|undo|rm`: one user's tasks.
+//! `task add|list|show|edit|done|undo|rm|history|changes`: one user's tasks
+//! (the last two in [`history`](super::history)).
 //!
 //! Every command acts for the account named by `--user`, whose
 //! [`Owner`] comes from the operator path; the library then
@@ -16,6 +17,7 @@ use todo_store_cmd::Failure;
 
 use crate::{
     args::{TaskAdd, TaskCommand, TaskEdit, TaskList, TaskRef, TaskTarget},
+    commands::history,
     db, input,
     output::{Format, Headed, Report},
     owner::operator_owner,
@@ -29,8 +31,9 @@ const TABLE_TITLE_CHARS: usize = 60;
 /// Runs a `task` command.
 ///
 /// # Errors
-/// Validation (bad title, priority, id, date, cursor, version), not found
-/// (user or task), conflict (`--if-version` stale), unavailable.
+/// Validation (bad title, priority, id, date, cursor, version, sync token),
+/// not found (user or task), conflict (`--if-version` stale, sync token too
+/// old), unavailable.
 pub fn run(command: TaskCommand, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     match command {
         TaskCommand::Add(args) => format.print(&add(args, url)?),
@@ -40,6 +43,8 @@ pub fn run(command: TaskCommand, url: &DatabaseUrl, format: Format) -> Result<()
         TaskCommand::Done(args) => format.print(&set_status(&args, TaskStatus::Done, url)?),
         TaskCommand::Undo(args) => format.print(&set_status(&args, TaskStatus::Open, url)?),
         TaskCommand::Rm(args) => format.print(&remove(&args, url)?),
+        TaskCommand::History(args) => format.print(&history::task_history(&args, url)?),
+        TaskCommand::Changes(args) => format.print(&history::task_changes(&args, url)?),
     }
 }
 
@@ -112,7 +117,7 @@ impl Report for Deleted {
 
 /// A connection, and the owner whose tasks to use. Called only once the
 /// arguments are known to be valid, so bad input never waits on the network.
-fn open(url: &DatabaseUrl, email: &str) -> Result<(PgConnection, Owner), Failure> {
+pub fn open(url: &DatabaseUrl, email: &str) -> Result<(PgConnection, Owner), Failure> {
     let mut conn = db::connect(url)?;
     let owner = operator_owner(&mut conn, email)?;
     Ok((conn, owner))
