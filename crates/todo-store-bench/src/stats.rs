@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Latencies of one measured run, summarised.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Summary {
     /// Calls completed.
     pub ops: usize,

@@ -290,3 +290,174 @@ fn without_pgbench_the_library_is_still_measured() {
     assert!(row["ops_per_s"].as_f64().unwrap() > 0.0);
     assert!(row["pgbench_p50_ms"].is_null() && row["p50_ratio"].is_null());
 }
+
+/// What makes a database one "without history": its three history triggers
+/// disabled, before it is seeded.
+const DISABLE_HISTORY: &str = "ALTER TABLE tasks DISABLE TRIGGER tasks_history_insert,
+    DISABLE TRIGGER tasks_history_update, DISABLE TRIGGER tasks_history_delete";
+
+#[test]
+fn bench_compares_the_writes_with_a_database_without_history() {
+    let (with, without) = (TestDb::new(), TestDb::new());
+    without.conn().batch_execute(DISABLE_HISTORY).unwrap();
+    json(&with, &SMALL_SEED);
+    json(&without, &SMALL_SEED);
+    let history = "SELECT count(*) AS n FROM task_history";
+    assert_eq!(
+        count(&mut with.conn(), history),
+        400,
+        "seeding records history"
+    );
+    assert_eq!(count(&mut without.conn(), history), 0);
+    let before = (
+        seeded_rows(&mut with.conn()),
+        seeded_rows(&mut without.conn()),
+    );
+
+    let report = json(
+        &with,
+        &[
+            "bench",
+            "--duration",
+            "1",
+            "--clients",
+            "2",
+            "--shape",
+            "create",
+            "--shape",
+            "delete",
+            "--without-history-url",
+            without.url().expose(),
+            "--rounds",
+            "2",
+        ],
+    );
+    let costs = report["history_cost"].as_array().unwrap();
+    let rows: Vec<(&str, u64)> = costs
+        .iter()
+        .map(|row| {
+            (
+                row["shape"].as_str().unwrap(),
+                row["clients"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("create", 1), ("delete", 1), ("create", 2), ("delete", 2)]
+    );
+    for row in costs {
+        assert_eq!(row["rounds"], 2, "{row}");
+        for key in ["with_p95_ms", "without_p95_ms", "p50_ratio", "p95_ratio"] {
+            assert!(row[key].as_f64().unwrap() > 0.0, "{key}: {row}");
+        }
+    }
+    // The main table's writes are the side with history.
+    assert_eq!(report["shapes"].as_array().unwrap().len(), 4);
+    // Only the database with history recorded the writes.
+    assert!(count(&mut with.conn(), history) > 400);
+    assert_eq!(count(&mut without.conn(), history), 0);
+    assert_eq!(
+        (
+            seeded_rows(&mut with.conn()),
+            seeded_rows(&mut without.conn())
+        ),
+        before,
+        "both left as found"
+    );
+}
+
+#[test]
+fn bench_refuses_to_compare_databases_that_do_not_match() {
+    let (with, other) = (TestDb::new(), TestDb::new());
+    json(&with, &SMALL_SEED);
+    json(&other, &SMALL_SEED);
+    let args = |url: &str| {
+        run(
+            &with,
+            &[
+                "bench",
+                "--duration",
+                "1",
+                "--shape",
+                "create",
+                "--without-history-url",
+                url,
+            ],
+        )
+    };
+    // Its triggers still record history.
+    let line = failed(&args(other.url().expose()), 3);
+    assert!(
+        line.contains("DISABLE TRIGGER tasks_history_update"),
+        "{line}"
+    );
+    // Seeded otherwise.
+    other.conn().batch_execute(DISABLE_HISTORY).unwrap();
+    other
+        .conn()
+        .batch_execute("DELETE FROM users WHERE email LIKE 'user4@%'")
+        .unwrap();
+    let line = failed(&args(other.url().expose()), 3);
+    assert!(line.contains("is not seeded like --database-url"), "{line}");
+    // Nothing was left behind on either.
+    assert_eq!(
+        count(&mut with.conn(), "SELECT count(*) AS n FROM tasks"),
+        400
+    );
+}
+
+#[test]
+fn bench_measures_the_change_feed_from_tokens_behind_and_cleans_up() {
+    let db = TestDb::new();
+    json(&db, &SMALL_SEED);
+    let mut conn = db.conn();
+    let before = seeded_rows(&mut conn);
+    let report = json(
+        &db,
+        &[
+            "bench",
+            "--duration",
+            "1",
+            "--clients",
+            "1",
+            "--shape",
+            "changes_since",
+            "--changes-behind",
+            "1,450",
+        ],
+    );
+    assert_eq!(report["shapes"], serde_json::json!([]));
+    let feed = report["changes_since"].as_array().unwrap();
+    let positions: Vec<(u64, u64, u64)> = feed
+        .iter()
+        .map(|row| {
+            (
+                int(row, "behind"),
+                int(row, "calls_per_sync"),
+                int(row, "items_per_sync"),
+            )
+        })
+        .collect();
+    // 450 changes in pages of 200: three calls, every change a task.
+    assert_eq!(positions, [(1, 1, 1), (450, 3, 450)]);
+    for row in feed {
+        // The heavy user (300 tasks), and the 450 the shape made there.
+        assert_eq!(int(row, "owner_tasks"), 750, "{row}");
+        assert_eq!(int(row, "limit"), 200, "{row}");
+        assert!(int(row, "syncs") >= 1, "{row}");
+        let p = |key: &str| row[key].as_f64().unwrap();
+        assert!(p("call_p50_ms") > 0.0 && p("call_p50_ms") <= p("call_p95_ms"));
+        assert!(p("sync_p50_ms") >= p("call_p50_ms"), "{row}");
+    }
+    // The tasks it made are gone again; their history stays.
+    assert_eq!(seeded_rows(&mut conn), before);
+    let line = failed(
+        &run(
+            &db,
+            &["bench", "--shape", "changes_since", "--changes-behind", "0"],
+        ),
+        3,
+    );
+    assert!(line.contains("changes_behind"), "{line}");
+}

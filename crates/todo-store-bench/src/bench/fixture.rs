@@ -2,7 +2,7 @@
 //! the users with the deepest lists, and for each read shape a fixed set of
 //! calls on them.
 
-use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types};
+use diesel::{OptionalExtension, PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types};
 use todo_store::{
     Error, NewUser, OperatorRepo, Owner, SortKey, SortOrder, StatusFilter, TaskFilter, TaskId,
     TaskQuery, TaskRepo, TaskSort, UserId, UserRepo,
@@ -143,7 +143,11 @@ impl Fixture {
             }),
             Shape::Get => each(&|owner, (id, _)| Read::Get(owner.clone(), *id)),
             Shape::Count => each(&|owner, _| Read::Count(owner.clone(), TaskFilter::default())),
-            Shape::Create | Shape::Update | Shape::Complete | Shape::Delete => Vec::new(),
+            Shape::Create
+            | Shape::Update
+            | Shape::Complete
+            | Shape::Delete
+            | Shape::ChangesSince => Vec::new(),
         }
     }
 }
@@ -250,6 +254,36 @@ fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor
         }
     }
     Ok(heavy)
+}
+
+/// The seeded account with the most tasks (the first by id among equals),
+/// and how many it has: the account whose change feed the `changes_since`
+/// shape measures. A seeded one only, as for the writes: the shape creates
+/// tasks there.
+///
+/// # Errors
+/// A validation failure if no seeded account has tasks; the library's error.
+pub fn largest_seeded(conn: &mut PgConnection) -> Result<(Owner, u64), Error> {
+    // An operator's whole-table query, like the one for the heavy users.
+    let largest: Option<TaskCount> = sql_query(
+        "SELECT t.user_id, count(*) AS tasks
+           FROM tasks t JOIN users u ON u.id = t.user_id
+          WHERE u.email LIKE '%' || $1
+          GROUP BY t.user_id
+          ORDER BY tasks DESC, t.user_id
+          LIMIT 1",
+    )
+    .bind::<sql_types::Text, _>(SEEDED_DOMAIN)
+    .get_result(conn)
+    .optional()?;
+    let Some(TaskCount { user_id, tasks }) = largest else {
+        return Err(Error::validation(
+            "database",
+            "holds no seeded account with tasks: run `todo-store-bench seed` first",
+        ));
+    };
+    let email = conn.get_user(user_id)?.email;
+    Ok((conn.operator_owner(&email)?, tasks.unsigned_abs()))
 }
 
 #[cfg(test)]

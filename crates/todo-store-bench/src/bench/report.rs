@@ -25,6 +25,100 @@ pub struct BenchReport {
     /// application role, so that the policies were evaluated), rather than
     /// with the URL of the fixture and pgbench.
     pub app_url: bool,
+    /// With `--without-history-url`: each write shape and client count on
+    /// both databases, measured alternately.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history_cost: Vec<HistoryCost>,
+    /// With the `changes_since` shape: the feed from each token.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes_since: Vec<FeedResult>,
+}
+
+/// One write shape at one client count, with the history triggers
+/// (`--database-url`) and without (`--without-history-url`), each side
+/// measured `rounds` times for the duration, the two alternating. Times in
+/// milliseconds, over all rounds of a side.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryCost {
+    /// The shape's name.
+    pub shape: &'static str,
+    /// Concurrent clients.
+    pub clients: u32,
+    /// Runs of each side.
+    pub rounds: u32,
+    /// Median latency with history.
+    pub with_p50_ms: f64,
+    /// 95th percentile with history.
+    pub with_p95_ms: f64,
+    /// Calls per second with history.
+    pub with_ops_per_s: f64,
+    /// Median latency without history.
+    pub without_p50_ms: f64,
+    /// 95th percentile without history.
+    pub without_p95_ms: f64,
+    /// Calls per second without history.
+    pub without_ops_per_s: f64,
+    /// `with_p50_ms / without_p50_ms`.
+    pub p50_ratio: f64,
+    /// `with_p95_ms / without_p95_ms`.
+    pub p95_ratio: f64,
+}
+
+impl HistoryCost {
+    /// The row of `shape` at `clients`, from both sides' summaries.
+    pub(super) fn new(
+        shape: Shape,
+        clients: u32,
+        rounds: u32,
+        with: Summary,
+        without: Summary,
+    ) -> Self {
+        let ratio = |ours: f64, theirs: f64| match theirs {
+            t if t > 0.0 => round(ours / t, 2),
+            _ => 0.0,
+        };
+        Self {
+            shape: shape.name(),
+            clients,
+            rounds,
+            with_p50_ms: round(with.p50_ms, 3),
+            with_p95_ms: round(with.p95_ms, 3),
+            with_ops_per_s: round(with.ops_per_s, 0),
+            without_p50_ms: round(without.p50_ms, 3),
+            without_p95_ms: round(without.p95_ms, 3),
+            without_ops_per_s: round(without.ops_per_s, 0),
+            p50_ratio: ratio(with.p50_ms, without.p50_ms),
+            p95_ratio: ratio(with.p95_ms, without.p95_ms),
+        }
+    }
+}
+
+/// `changes_since` from one token, paging to the end of the feed
+/// (the `changes_since` shape). Times in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedResult {
+    /// How many changes before the end of the feed the token was.
+    pub behind: u64,
+    /// The owner's tasks while measured: its own, and those the shape made.
+    pub owner_tasks: u64,
+    /// Changes per call.
+    pub limit: u32,
+    /// Calls from the token to the end of the feed.
+    pub calls_per_sync: usize,
+    /// Tasks (changed and deleted) those calls returned.
+    pub items_per_sync: usize,
+    /// Catch-ups measured, from the token to the end each.
+    pub syncs: usize,
+    /// Median latency of one call.
+    pub call_p50_ms: f64,
+    /// 95th percentile of one call.
+    pub call_p95_ms: f64,
+    /// Slowest call.
+    pub call_max_ms: f64,
+    /// Median time of a whole catch-up.
+    pub sync_p50_ms: f64,
+    /// 95th percentile of a whole catch-up.
+    pub sync_p95_ms: f64,
 }
 
 /// One shape at one client count. Times in milliseconds; pgbench figures and
@@ -95,7 +189,8 @@ impl ShapeResult {
     }
 }
 
-fn round(value: f64, decimals: i32) -> f64 {
+/// `value` to `decimals` decimal places.
+pub(super) fn round(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
 }
@@ -140,6 +235,55 @@ impl BenchReport {
         }
         if let Some(err) = &self.pgbench_error {
             text += &format!("\npgbench figures are missing: {err}\n");
+        }
+        if let Some(first) = self.history_cost.first() {
+            text += &format!(
+                "\nWrite shapes with and without history: {} alternating runs of {} s on each \
+                 database; ratios are with / without.\n\n\
+                 | shape | clients | with p50 | with p95 | without p50 | without p95 \
+                 | p50 ratio | p95 ratio | ops/s with | ops/s without |\n\
+                 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+                first.rounds, self.duration_s
+            );
+            for r in &self.history_cost {
+                text += &format!(
+                    "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.0} | {:.0} |\n",
+                    r.shape,
+                    r.clients,
+                    r.with_p50_ms,
+                    r.with_p95_ms,
+                    r.without_p50_ms,
+                    r.without_p95_ms,
+                    r.p50_ratio,
+                    r.p95_ratio,
+                    r.with_ops_per_s,
+                    r.without_ops_per_s,
+                );
+            }
+        }
+        if let Some(first) = self.changes_since.first() {
+            text += &format!(
+                "\nchanges_since, 1 client, {} changes a call, for a user holding {} tasks; \
+                 a sync pages from the token to the end of the feed.\n\n\
+                 | behind | calls a sync | tasks a sync | syncs | call p50 ms | call p95 ms \
+                 | call max ms | sync p50 ms | sync p95 ms |\n\
+                 |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+                first.limit, first.owner_tasks
+            );
+            for r in &self.changes_since {
+                text += &format!(
+                    "| {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+                    r.behind,
+                    r.calls_per_sync,
+                    r.items_per_sync,
+                    r.syncs,
+                    r.call_p50_ms,
+                    r.call_p95_ms,
+                    r.call_max_ms,
+                    r.sync_p50_ms,
+                    r.sync_p95_ms,
+                );
+            }
         }
         text
     }

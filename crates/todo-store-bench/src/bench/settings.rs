@@ -18,6 +18,28 @@ pub struct Settings {
     /// Run only this shape (repeatable); all shapes by default
     #[arg(long = "shape", value_name = "NAME")]
     pub shapes: Vec<String>,
+    /// Also run the write shapes on this second database, seeded like
+    /// --database-url but with the history triggers disabled, alternating
+    /// with the first (--rounds times each): the cost of the history, side
+    /// by side in one run
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub without_history_url: Option<DatabaseUrl>,
+    /// Alternations of each write shape and client count between the two
+    /// databases of --without-history-url
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub rounds: u32,
+    /// The `changes_since` shape: the feed is measured from tokens this many
+    /// changes behind (comma-separated), paging to the end from each
+    #[arg(
+        long,
+        value_name = "N,…",
+        value_delimiter = ',',
+        default_value = "1,100,10000"
+    )]
+    pub changes_behind: Vec<u64>,
+    /// The `changes_since` shape: changes per call
+    #[arg(long, value_name = "N", default_value_t = todo_store::MAX_PAGE_SIZE)]
+    pub changes_limit: u32,
     /// Random seed for choosing users and calls
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,

@@ -33,12 +33,16 @@ pub enum Shape {
     Complete,
     /// Delete a task, expecting its version.
     Delete,
+    /// The change feed of the seeded user with the most tasks, from tokens
+    /// some changes behind (`--changes-behind`): measured on its own, once,
+    /// with one client.
+    ChangesSince,
 }
 
 impl Shape {
     /// Every shape, in the order they run: reads, then the writes (whose
-    /// tasks `create` makes and `delete` removes).
-    pub const ALL: [Shape; 15] = [
+    /// tasks `create` makes and `delete` removes), then the change feed.
+    pub const ALL: [Shape; 16] = [
         Shape::List(SortKey::Created),
         Shape::List(SortKey::Updated),
         Shape::List(SortKey::Priority),
@@ -54,6 +58,7 @@ impl Shape {
         Shape::Update,
         Shape::Complete,
         Shape::Delete,
+        Shape::ChangesSince,
     ];
 
     /// The shape's name in reports and on the command line.
@@ -74,6 +79,7 @@ impl Shape {
             Shape::Update => "update",
             Shape::Complete => "complete",
             Shape::Delete => "delete",
+            Shape::ChangesSince => "changes_since",
         }
     }
 
@@ -85,6 +91,14 @@ impl Shape {
     /// Whether the shape only reads (and so can be replayed by `pgbench`).
     pub fn is_read(self) -> bool {
         !matches!(
+            self,
+            Shape::Create | Shape::Update | Shape::Complete | Shape::Delete | Shape::ChangesSince
+        )
+    }
+
+    /// Whether the shape writes tasks of its own, one call at a time.
+    pub fn is_write(self) -> bool {
+        matches!(
             self,
             Shape::Create | Shape::Update | Shape::Complete | Shape::Delete
         )
@@ -133,5 +147,6 @@ mod tests {
         }
         assert_eq!(Shape::named("nope"), None);
         assert_eq!(Shape::ALL.iter().filter(|s| s.is_read()).count(), 11);
+        assert_eq!(Shape::ALL.iter().filter(|s| s.is_write()).count(), 4);
     }
 }
