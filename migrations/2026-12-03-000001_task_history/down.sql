@@ -4,8 +4,6 @@ DROP TRIGGER tasks_history_insert ON tasks;
 DROP TRIGGER tasks_no_truncate ON tasks;
 DROP FUNCTION todo_store_tasks_no_truncate();
 DROP FUNCTION todo_store_record_task_changes();
-DROP FUNCTION todo_store_append_history(todo_store_task_change[], text);
-DROP TYPE todo_store_task_change;
 DROP FUNCTION todo_store_task_fields(text, text, boolean, timestamptz, smallint, timestamptz);
 DROP FUNCTION todo_store_utc_text(timestamptz);
 DROP TABLE task_history;

@@ -138,132 +138,153 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     )
 $$;
 
--- One change of a task, as the triggers collect them.
-CREATE TYPE todo_store_task_change AS (
-    user_id    uuid,
-    task_id    uuid,
-    version    integer,
-    kind       text,
-    old_values jsonb,
-    new_values jsonb
-);
-
--- Appends `changes` to the history, numbered from each owner's sequence:
--- one UPDATE per owner (however many of their tasks changed), taken in
--- owner order so that two statements over the same owners cannot deadlock.
--- Within a statement, an owner's changes are numbered in task id order.
--- Owners whose account is gone (a cascade from deleting it) are left out.
-CREATE FUNCTION todo_store_append_history(changes todo_store_task_change[], actor_role text)
-RETURNS void
-LANGUAGE sql AS $$
-    WITH change AS (
-        SELECT c.* FROM unnest(changes) c JOIN users u ON u.id = c.user_id
-    ),
-    per_owner AS (
-        SELECT user_id, count(*) AS n FROM change GROUP BY user_id
-    ),
-    numbered AS (
-        INSERT INTO task_sync_state AS s (user_id, last_seq)
-        SELECT user_id, n FROM per_owner ORDER BY user_id
-        ON CONFLICT (user_id) DO UPDATE SET last_seq = s.last_seq + excluded.last_seq
-        RETURNING s.user_id, s.last_seq
-    )
-    INSERT INTO task_history (user_id, seq, task_id, version, kind, actor_user_id,
-                              actor_role, old_values, new_values)
-    SELECT c.user_id,
-           n.last_seq - p.n + row_number() OVER (PARTITION BY c.user_id ORDER BY c.task_id),
-           c.task_id, c.version, c.kind, todo_store_scope(), actor_role,
-           c.old_values, c.new_values
-      FROM change c
-      JOIN per_owner p USING (user_id)
-      JOIN numbered n USING (user_id)
-$$;
-
 -- Records the changes of one statement on `tasks`, from its transition
--- tables (one trigger per kind of statement, below).
+-- tables (one trigger per kind of statement, below): one history row per
+-- task, numbered from each owner's sequence with one upsert per owner
+-- (however many of their tasks changed), taken in owner order so that two
+-- statements over the same owners cannot deadlock. Within a statement, an
+-- owner's changes are numbered in task id order.
+--
+-- The three branches differ only in how they read the transition tables
+-- into `change`; each is one static statement, so PL/pgSQL plans it once
+-- per session (a shared SQL function, planned on every call, or an array
+-- handed to one, cost a write twice as much again).
 --
 -- SECURITY DEFINER: it runs as the tables' owner, so the application role
 -- needs no privilege to write history (and has none). Its search_path is
 -- fixed below (this schema, then pg_temp), so that no caller can put a
--- temporary table or type of its own in the place of the ones it writes.
--- The actor's role is the caller's: the session's role, or the one it SET
--- ROLE to.
+-- temporary table of its own in the place of the ones it writes. The
+-- actor's role is the caller's: the session's role, or the one it SET ROLE
+-- to.
 --
 -- Skipped only for a restore that brings its history along: the setting
 -- `todo.history = 'off'` is honoured with `row_security = off`, under which
 -- a role subject to row-level security cannot have changed `tasks` at all.
+-- Deletes that cascade from deleting an account are not recorded: the
+-- account's history goes with it.
 CREATE FUNCTION todo_store_record_task_changes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
+    actor_owner uuid := todo_store_scope();
     actor_role text := CASE current_setting('role')
                            WHEN 'none' THEN session_user::text
                            ELSE current_setting('role')
                        END;
-    changes todo_store_task_change[];
 BEGIN
     IF current_setting('todo.history', true) = 'off'
        AND current_setting('row_security') = 'off' THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(ROW(
-                   n.user_id, n.id, n.version, 'create', NULL,
+        WITH change AS (
+            SELECT n.user_id, n.id AS task_id, n.version, 'create' AS kind,
+                   NULL::jsonb AS old_values,
                    todo_store_task_fields(n.title, n.description, n.completed,
-                                          n.completed_at, n.priority, n.due_at)
-               )::todo_store_task_change)
-          INTO changes
-          FROM new_rows n;
+                                          n.completed_at, n.priority, n.due_at) AS new_values
+              FROM new_rows n
+        ),
+        per_owner AS (
+            SELECT user_id, count(*) AS n FROM change GROUP BY user_id
+        ),
+        numbered AS (
+            INSERT INTO task_sync_state AS s (user_id, last_seq)
+            SELECT user_id, n FROM per_owner ORDER BY user_id
+            ON CONFLICT (user_id) DO UPDATE SET last_seq = s.last_seq + excluded.last_seq
+            RETURNING s.user_id, s.last_seq
+        )
+        INSERT INTO task_history (user_id, seq, task_id, version, kind, actor_user_id,
+                                  actor_role, old_values, new_values)
+        SELECT c.user_id,
+               n.last_seq - p.n + row_number() OVER (PARTITION BY c.user_id ORDER BY c.task_id),
+               c.task_id, c.version, c.kind, actor_owner, actor_role,
+               c.old_values, c.new_values
+          FROM change c
+          JOIN per_owner p USING (user_id)
+          JOIN numbered n USING (user_id);
     ELSIF TG_OP = 'UPDATE' THEN
-        SELECT array_agg(ROW(
-                   n.user_id, n.id, n.version,
+        WITH change AS (
+            SELECT n.user_id, n.id AS task_id, n.version,
                    CASE WHEN o.completed = n.completed THEN 'update'
                         WHEN n.completed THEN 'complete'
-                        ELSE 'reopen' END,
+                        ELSE 'reopen' END AS kind,
                    d.old_values, d.new_values
-               )::todo_store_task_change)
-          INTO changes
-          FROM new_rows n
-          JOIN old_rows o USING (user_id, id)
-          CROSS JOIN LATERAL (
-              -- Only the fields that changed (field by field: several
-              -- times cheaper than comparing two whole jsonb objects).
-              SELECT CASE WHEN o.title IS DISTINCT FROM n.title
-                          THEN jsonb_build_object('title', o.title) ELSE '{}' END
-                     || CASE WHEN o.description IS DISTINCT FROM n.description
-                          THEN jsonb_build_object('description', o.description) ELSE '{}' END
-                     || CASE WHEN o.completed IS DISTINCT FROM n.completed
-                          THEN jsonb_build_object('completed', o.completed) ELSE '{}' END
-                     || CASE WHEN o.completed_at IS DISTINCT FROM n.completed_at
-                          THEN jsonb_build_object('completed_at', todo_store_utc_text(o.completed_at)) ELSE '{}' END
-                     || CASE WHEN o.priority IS DISTINCT FROM n.priority
-                          THEN jsonb_build_object('priority', o.priority) ELSE '{}' END
-                     || CASE WHEN o.due_at IS DISTINCT FROM n.due_at
-                          THEN jsonb_build_object('due_at', todo_store_utc_text(o.due_at)) ELSE '{}' END AS old_values,
-                     CASE WHEN o.title IS DISTINCT FROM n.title
-                          THEN jsonb_build_object('title', n.title) ELSE '{}' END
-                     || CASE WHEN o.description IS DISTINCT FROM n.description
-                          THEN jsonb_build_object('description', n.description) ELSE '{}' END
-                     || CASE WHEN o.completed IS DISTINCT FROM n.completed
-                          THEN jsonb_build_object('completed', n.completed) ELSE '{}' END
-                     || CASE WHEN o.completed_at IS DISTINCT FROM n.completed_at
-                          THEN jsonb_build_object('completed_at', todo_store_utc_text(n.completed_at)) ELSE '{}' END
-                     || CASE WHEN o.priority IS DISTINCT FROM n.priority
-                          THEN jsonb_build_object('priority', n.priority) ELSE '{}' END
-                     || CASE WHEN o.due_at IS DISTINCT FROM n.due_at
-                          THEN jsonb_build_object('due_at', todo_store_utc_text(n.due_at)) ELSE '{}' END AS new_values
-          ) d;
+              FROM new_rows n
+              JOIN old_rows o USING (user_id, id)
+              CROSS JOIN LATERAL (
+                  -- Only the fields that changed (field by field: several
+                  -- times cheaper than comparing two whole jsonb objects).
+                  SELECT CASE WHEN o.title IS DISTINCT FROM n.title
+                              THEN jsonb_build_object('title', o.title) ELSE '{}' END
+                         || CASE WHEN o.description IS DISTINCT FROM n.description
+                              THEN jsonb_build_object('description', o.description) ELSE '{}' END
+                         || CASE WHEN o.completed IS DISTINCT FROM n.completed
+                              THEN jsonb_build_object('completed', o.completed) ELSE '{}' END
+                         || CASE WHEN o.completed_at IS DISTINCT FROM n.completed_at
+                              THEN jsonb_build_object('completed_at', todo_store_utc_text(o.completed_at)) ELSE '{}' END
+                         || CASE WHEN o.priority IS DISTINCT FROM n.priority
+                              THEN jsonb_build_object('priority', o.priority) ELSE '{}' END
+                         || CASE WHEN o.due_at IS DISTINCT FROM n.due_at
+                              THEN jsonb_build_object('due_at', todo_store_utc_text(o.due_at)) ELSE '{}' END AS old_values,
+                         CASE WHEN o.title IS DISTINCT FROM n.title
+                              THEN jsonb_build_object('title', n.title) ELSE '{}' END
+                         || CASE WHEN o.description IS DISTINCT FROM n.description
+                              THEN jsonb_build_object('description', n.description) ELSE '{}' END
+                         || CASE WHEN o.completed IS DISTINCT FROM n.completed
+                              THEN jsonb_build_object('completed', n.completed) ELSE '{}' END
+                         || CASE WHEN o.completed_at IS DISTINCT FROM n.completed_at
+                              THEN jsonb_build_object('completed_at', todo_store_utc_text(n.completed_at)) ELSE '{}' END
+                         || CASE WHEN o.priority IS DISTINCT FROM n.priority
+                              THEN jsonb_build_object('priority', n.priority) ELSE '{}' END
+                         || CASE WHEN o.due_at IS DISTINCT FROM n.due_at
+                              THEN jsonb_build_object('due_at', todo_store_utc_text(n.due_at)) ELSE '{}' END AS new_values
+              ) d
+        ),
+        per_owner AS (
+            SELECT user_id, count(*) AS n FROM change GROUP BY user_id
+        ),
+        numbered AS (
+            INSERT INTO task_sync_state AS s (user_id, last_seq)
+            SELECT user_id, n FROM per_owner ORDER BY user_id
+            ON CONFLICT (user_id) DO UPDATE SET last_seq = s.last_seq + excluded.last_seq
+            RETURNING s.user_id, s.last_seq
+        )
+        INSERT INTO task_history (user_id, seq, task_id, version, kind, actor_user_id,
+                                  actor_role, old_values, new_values)
+        SELECT c.user_id,
+               n.last_seq - p.n + row_number() OVER (PARTITION BY c.user_id ORDER BY c.task_id),
+               c.task_id, c.version, c.kind, actor_owner, actor_role,
+               c.old_values, c.new_values
+          FROM change c
+          JOIN per_owner p USING (user_id)
+          JOIN numbered n USING (user_id);
     ELSE
-        SELECT array_agg(ROW(
-                   o.user_id, o.id, o.version, 'delete',
+        WITH change AS (
+            SELECT o.user_id, o.id AS task_id, o.version, 'delete' AS kind,
                    todo_store_task_fields(o.title, o.description, o.completed,
-                                          o.completed_at, o.priority, o.due_at),
-                   NULL
-               )::todo_store_task_change)
-          INTO changes
-          FROM old_rows o;
-    END IF;
-    IF changes IS NOT NULL THEN
-        PERFORM todo_store_append_history(changes, actor_role);
+                                          o.completed_at, o.priority, o.due_at) AS old_values,
+                   NULL::jsonb AS new_values
+              FROM old_rows o
+             -- Not the tasks of an account being deleted (a cascade).
+             WHERE EXISTS (SELECT FROM users u WHERE u.id = o.user_id)
+        ),
+        per_owner AS (
+            SELECT user_id, count(*) AS n FROM change GROUP BY user_id
+        ),
+        numbered AS (
+            INSERT INTO task_sync_state AS s (user_id, last_seq)
+            SELECT user_id, n FROM per_owner ORDER BY user_id
+            ON CONFLICT (user_id) DO UPDATE SET last_seq = s.last_seq + excluded.last_seq
+            RETURNING s.user_id, s.last_seq
+        )
+        INSERT INTO task_history (user_id, seq, task_id, version, kind, actor_user_id,
+                                  actor_role, old_values, new_values)
+        SELECT c.user_id,
+               n.last_seq - p.n + row_number() OVER (PARTITION BY c.user_id ORDER BY c.task_id),
+               c.task_id, c.version, c.kind, actor_owner, actor_role,
+               c.old_values, c.new_values
+          FROM change c
+          JOIN per_owner p USING (user_id)
+          JOIN numbered n USING (user_id);
     END IF;
     RETURN NULL;
 END
@@ -283,21 +304,15 @@ BEGIN
 END
 $$;
 
--- The functions that write the history name its tables without a schema:
--- pin their search_path to the schema migrated into, with pg_temp last.
+-- The function that writes the history names its tables without a schema:
+-- pin its search_path to the schema migrated into, with pg_temp last.
 DO $$
 BEGIN
     EXECUTE format(
         'ALTER FUNCTION todo_store_record_task_changes() SET search_path = %I, pg_temp',
         current_schema());
-    EXECUTE format(
-        'ALTER FUNCTION todo_store_append_history(todo_store_task_change[], text) '
-        'SET search_path = %I, pg_temp',
-        current_schema());
 END
 $$;
--- Only the trigger calls it (as the tables' owner).
-REVOKE EXECUTE ON FUNCTION todo_store_append_history(todo_store_task_change[], text) FROM PUBLIC;
 
 CREATE TRIGGER tasks_no_truncate
     BEFORE TRUNCATE ON tasks

@@ -14,7 +14,6 @@ use todo_store::{
     Cursor, Error, MAX_PASSWORD_BYTES, Password, Priority, SyncToken, TaskId, VersionCheck,
 };
 
-
 /// `--priority`, `--priority-min`, `--priority-max`: 1 to 5.
 pub fn priority(raw: &str) -> Result<Priority, Error> {
     let number = raw
