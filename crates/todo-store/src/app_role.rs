@@ -102,7 +102,7 @@ pub fn setup_app_role(conn: &mut PgConnection, name: &str) -> Result<AppRole> {
          END $grant$;
          GRANT USAGE ON SCHEMA public TO {name};
          GRANT SELECT, INSERT, UPDATE, DELETE ON users, tasks TO {name};
-         GRANT SELECT ON task_history, task_sync_state TO {name};"
+         GRANT SELECT ON task_history, task_sync_state, task_counts, store_settings TO {name};"
     );
     conn.transaction(|conn| conn.batch_execute(&grants))?;
     Ok(AppRole {

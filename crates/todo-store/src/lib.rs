@@ -15,6 +15,7 @@ pub mod history;
 mod ids;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+pub mod limits;
 mod migrations;
 mod models;
 mod owner;

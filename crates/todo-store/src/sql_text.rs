@@ -88,7 +88,10 @@ pub fn list_tasks(conn: &mut PgConnection, owner: &Owner, query: &TaskQuery) -> 
 /// # Errors
 /// [`Error::Validation`] as for `count_tasks`; a database error.
 pub fn count_tasks(conn: &mut PgConnection, owner: &Owner, filter: &TaskFilter) -> Result<SqlText> {
-    render(conn, &task_queries::count_statement(owner, filter)?)
+    match task_queries::count_statement(owner, filter)? {
+        task_queries::CountStatement::Kept(kept) => render(conn, &kept),
+        task_queries::CountStatement::Scan(scan) => render(conn, &scan),
+    }
 }
 
 /// The statement [`TaskRepo::get_task`](crate::TaskRepo::get_task) sends.

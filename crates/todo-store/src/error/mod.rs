@@ -57,6 +57,15 @@ pub enum Error {
     /// [`TaskRepo::sync_token`](crate::TaskRepo::sync_token) first, then list.
     #[error("sync token too old: read all tasks again")]
     ResyncRequired,
+    /// The write would leave the owner with more tasks than they may have
+    /// (see [`limits`](crate::limits)): nothing was written, a bulk create
+    /// not even its first task. The database enforces it, whoever writes.
+    /// Retrying will not help until tasks are deleted or the limit raised.
+    #[error("task limit reached: a user may have at most {limit} tasks")]
+    TaskLimitReached {
+        /// The owner's limit.
+        limit: u32,
+    },
     /// Email and password do not match an account that can log in with a password.
     #[error("invalid email or password")]
     InvalidCredentials,
@@ -263,8 +272,11 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
             "users_pkey" => Error::Conflict(ConflictKind::DuplicateUserId),
             _ => Error::Database(info.message().to_owned()),
         },
-        // The only foreign key: a task's owner vanished (deleted concurrently).
-        K::ForeignKeyViolation if constraint == "tasks_user_id_fkey" => {
+        // A task's owner, or the account whose limit is set, vanished
+        // (deleted concurrently).
+        K::ForeignKeyViolation
+            if matches!(constraint, "tasks_user_id_fkey" | "task_counts_user_id_fkey") =>
+        {
             Error::NotFound(Entity::User)
         }
         // Only reachable by bypassing the library: its forms cannot omit a
@@ -273,6 +285,12 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
             Some(column) => Error::validation(column, "is required"),
             None => Error::Database(info.message().to_owned()),
         },
+        K::CheckViolation if constraint == "task_counts_limit" => {
+            match limit_in_message(info.message()) {
+                Some(limit) => Error::TaskLimitReached { limit },
+                None => Error::Database(info.message().to_owned()),
+            }
+        }
         K::CheckViolation => match check_constraint_field(constraint) {
             Some((field, reason)) => Error::validation(field, reason),
             None => Error::Database(info.message().to_owned()),
@@ -286,6 +304,15 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
             None => Error::Database(info.message().to_owned()),
         },
     }
+}
+
+/// The limit in the message of the trigger that enforces it (migration
+/// `task_counts`): "too many tasks: the limit is N per user". The message is
+/// the migration's own text, not translated by `lc_messages`.
+fn limit_in_message(message: &str) -> Option<u32> {
+    let (_, rest) = message.split_once("the limit is ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// The input field and the rule behind each CHECK constraint (and trigger),
@@ -318,6 +345,24 @@ fn check_constraint_field(constraint: &str) -> Option<(&'static str, String)> {
         "tasks_version_check" => ("version", "must be at least 1".into()),
         "tasks_user_id_immutable" => ("user_id", "a task cannot be moved to another user".into()),
         "tasks_id_immutable" => ("id", "a task's id cannot change".into()),
+        "task_counts_max_tasks_check" | "store_settings_max_tasks_check" => {
+            ("max_tasks", "must be at least 0".into())
+        }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limit_in_message;
+
+    #[test]
+    fn the_limit_is_read_from_the_triggers_message() {
+        assert_eq!(
+            limit_in_message("too many tasks: the limit is 10000 per user"),
+            Some(10_000)
+        );
+        assert_eq!(limit_in_message("too many tasks"), None);
+        assert_eq!(limit_in_message("the limit is 99999999999 per user"), None);
+    }
 }

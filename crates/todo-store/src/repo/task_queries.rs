@@ -20,7 +20,7 @@ use crate::{
     ConflictKind, Entity, Error, NewTask, Owner, Page, Priority, Result, SortOrder, StatusFilter,
     Task, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskStatus, UserId, VersionCheck,
     cursor::Position,
-    schema::tasks,
+    schema::{task_counts, tasks},
     validate::{self, MAX_DESCRIPTION_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS},
 };
 
@@ -317,16 +317,48 @@ fn page_limit(query: &TaskQuery) -> Result<u32> {
 }
 
 pub(crate) fn count(conn: &mut PgConnection, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
-    let n: i64 = count_statement(owner, filter)?.get_result(conn)?;
+    let n = match count_statement(owner, filter)? {
+        CountStatement::Kept(kept) => {
+            // No row: the owner never had a task.
+            let (total, done) = kept.get_result::<(i32, i32)>(conn).optional()?.unwrap_or((0, 0));
+            i64::from(match filter.status {
+                StatusFilter::All => total,
+                StatusFilter::Open => total - done,
+                StatusFilter::Done => done,
+            })
+        }
+        CountStatement::Scan(scan) => scan.get_result::<i64>(conn)?,
+    };
     Ok(n.unsigned_abs())
 }
 
+/// The owner's counts as the database keeps them: all tasks, done tasks.
+/// One statement for every status, so that Diesel caches it.
+pub(crate) type KeptCount = diesel::dsl::Select<
+    diesel::dsl::Filter<task_counts::table, diesel::dsl::Eq<task_counts::user_id, UserId>>,
+    (task_counts::total, task_counts::done),
+>;
+
 /// The query [`count`] runs (also rendered by [`crate::sql_text`]).
-pub(crate) fn count_statement(
-    owner: &Owner,
-    filter: &TaskFilter,
-) -> Result<diesel::dsl::Count<BoxedTasks<'static>>> {
-    Ok(filtered(owned_by(owner), filter)?.count())
+pub(crate) enum CountStatement {
+    /// A filter on the status alone: one row of the counts the database
+    /// keeps (`task_counts`), however many tasks the owner has.
+    Kept(KeptCount),
+    /// Any other filter: the matching tasks counted, through an index.
+    Scan(diesel::dsl::Count<BoxedTasks<'static>>),
+}
+
+pub(crate) fn count_statement(owner: &Owner, filter: &TaskFilter) -> Result<CountStatement> {
+    if *filter != TaskFilter::default().status(filter.status) {
+        return Ok(CountStatement::Scan(
+            filtered(owned_by(owner), filter)?.count(),
+        ));
+    }
+    Ok(CountStatement::Kept(
+        task_counts::table
+            .filter(task_counts::user_id.eq(owner.user_id()))
+            .select((task_counts::total, task_counts::done)),
+    ))
 }
 
 /// The list query without its LIMIT: filter, keyset position and order.
