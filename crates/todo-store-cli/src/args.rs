@@ -59,6 +59,9 @@ pub enum Command {
     /// Look after the task history that the database records (every user's)
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Show or set how many tasks a user may have (the database enforces it)
+    #[command(subcommand)]
+    Limit(LimitCommand),
 }
 
 const EXPORT_HELP: &str = "\
@@ -437,6 +440,54 @@ pub struct HistoryPrune {
         help = older_than_help()
     )]
     pub older_than: String,
+}
+
+/// `limit …`
+#[derive(Debug, Subcommand)]
+pub enum LimitCommand {
+    /// Show the deployment's task limit, or a user's tasks and limit
+    Show(LimitShow),
+    /// Set the deployment's task limit, or one user's own
+    #[command(long_about = LIMIT_SET_HELP)]
+    Set(LimitSet),
+    /// Take a user back to the deployment's limit
+    Reset(LimitReset),
+}
+
+const LIMIT_SET_HELP: &str = "\
+Set the deployment's task limit (every user without a limit of their own), or with --user
+one user's own limit.
+
+The database refuses any write that would leave a user with more tasks than their limit
+(exit 7), whoever sends it. Lowering a limit deletes nothing: a user above it can still
+change and delete tasks, and create again once below. It needs the tables' owner or a role
+that bypasses row-level security.";
+
+/// `limit show`
+#[derive(Debug, Args)]
+pub struct LimitShow {
+    /// A user's tasks and limit, instead of the deployment's limit
+    #[arg(long, value_name = "EMAIL")]
+    pub user: Option<String>,
+}
+
+/// `limit set`
+#[derive(Debug, Args)]
+pub struct LimitSet {
+    /// The most tasks a user may have (0 forbids creating any)
+    #[arg(value_name = "MAX_TASKS", allow_negative_numbers = true)]
+    pub max_tasks: String,
+    /// Set this user's own limit instead of the deployment's
+    #[arg(long, value_name = "EMAIL")]
+    pub user: Option<String>,
+}
+
+/// `limit reset`
+#[derive(Debug, Args)]
+pub struct LimitReset {
+    /// The user whose own limit is dropped
+    #[arg(long, value_name = "EMAIL", required = true)]
+    pub user: String,
 }
 
 /// The help of a `--limit` flag, with the library's page sizes.

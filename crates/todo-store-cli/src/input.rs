@@ -76,6 +76,13 @@ pub fn older_than_days(raw: &str) -> Result<u32, Error> {
         .map_err(|_| Error::validation("older_than", "must be a whole number of days"))
 }
 
+/// `limit set MAX_TASKS`: a whole number (the library bounds it).
+pub fn max_tasks(raw: &str) -> Result<u32, Error> {
+    raw.trim()
+        .parse::<u32>()
+        .map_err(|_| Error::validation("max_tasks", "must be a whole number of tasks"))
+}
+
 /// `--if-version`: absent means "whatever the current version".
 pub fn version_check(raw: Option<&str>) -> Result<VersionCheck, Error> {
     let Some(raw) = raw else {

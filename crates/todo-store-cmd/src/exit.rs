@@ -17,6 +17,8 @@ pub const NOT_FOUND: u8 = 4;
 pub const CONFLICT: u8 = 5;
 /// The database could not be reached.
 pub const UNAVAILABLE: u8 = 6;
+/// The user has as many tasks as their limit allows: nothing was written.
+pub const LIMIT: u8 = 7;
 
 /// A command that did not succeed: its exit code and what to tell the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +74,7 @@ impl From<Error> for Failure {
             // The data moved on past what the caller holds, like a stale
             // version: the cure is to read again, not to retry the same call.
             Error::Conflict(_) | Error::ResyncRequired => CONFLICT,
+            Error::TaskLimitReached { .. } => LIMIT,
             // A refused login or a missing database is no more usable than a
             // server that is down: the same exit code, not retried.
             Error::Unavailable(_) | Error::TooManyConnections(_) | Error::Misconfigured(_) => {
@@ -154,6 +157,9 @@ mod tests {
             "{}",
             resync.message()
         );
+        let limit = Failure::from(Error::TaskLimitReached { limit: 10_000 });
+        assert_eq!(limit.code(), LIMIT);
+        assert!(limit.message().contains("10000"), "{}", limit.message());
         assert_eq!(Failure::from(Error::Database("boom".into())).code(), OTHER);
         assert_eq!(Failure::from(Error::InvalidCredentials).code(), OTHER);
     }

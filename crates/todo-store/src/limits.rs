@@ -149,9 +149,8 @@ pub fn task_limit(conn: &mut PgConnection, user: UserId) -> Result<TaskLimit> {
 }
 
 fn stored(limit: u32) -> Result<i32> {
-    i32::try_from(limit).map_err(|_| {
-        Error::validation("max_tasks", format!("must be at most {MAX_LIMIT}"))
-    })
+    i32::try_from(limit)
+        .map_err(|_| Error::validation("max_tasks", format!("must be at most {MAX_LIMIT}")))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod export;
 pub mod history;
 pub mod import;
+pub mod limit;
 pub mod migrate;
 pub mod setup;
 pub mod task;
@@ -31,5 +32,6 @@ pub fn run(command: Command, url: &DatabaseUrl, format: Format) -> Result<(), Fa
         Command::Export(args) => export::run(&args, url, format),
         Command::Import(args) => import::run(&args, url, format),
         Command::History(command) => history::run(command, url, format),
+        Command::Limit(command) => limit::run(command, url, format),
     }
 }

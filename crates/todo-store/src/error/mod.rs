@@ -275,7 +275,10 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
         // A task's owner, or the account whose limit is set, vanished
         // (deleted concurrently).
         K::ForeignKeyViolation
-            if matches!(constraint, "tasks_user_id_fkey" | "task_counts_user_id_fkey") =>
+            if matches!(
+                constraint,
+                "tasks_user_id_fkey" | "task_counts_user_id_fkey"
+            ) =>
         {
             Error::NotFound(Entity::User)
         }

@@ -320,7 +320,10 @@ pub(crate) fn count(conn: &mut PgConnection, owner: &Owner, filter: &TaskFilter)
     let n = match count_statement(owner, filter)? {
         CountStatement::Kept(kept) => {
             // No row: the owner never had a task.
-            let (total, done) = kept.get_result::<(i32, i32)>(conn).optional()?.unwrap_or((0, 0));
+            let (total, done) = kept
+                .get_result::<(i32, i32)>(conn)
+                .optional()?
+                .unwrap_or((0, 0));
             i64::from(match filter.status {
                 StatusFilter::All => total,
                 StatusFilter::Open => total - done,
