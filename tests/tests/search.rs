@@ -1,0 +1,205 @@
+//! Search through the trigram index gives exactly what the plain
+//! case-insensitive substring match gives: the same tasks, on random
+//! titles and descriptions (mixed case, accents, `ß`, `İ`, Greek, CJK, an
+//! emoji, LIKE's own `%`, `_` and `\`), for random searches of one to six
+//! characters and for pieces of stored text in another letter case. Each
+//! search runs on one connection with the index usable and on another with
+//! it unusable (no bitmap scans: GIN has no other way in), and the first
+//! must read `tasks_user_search_idx` for every search that holds three
+//! word characters in a row.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::unique_email;
+use diesel::{PgConnection, connection::SimpleConnection};
+use todo_store::{
+    MAX_PAGE_SIZE, NewTask, Owner, TaskFilter, TaskId, TaskQuery, TaskRepo, explain::explain_list,
+};
+use todo_store_tests::TestDb;
+
+/// Characters the random texts are made of: ASCII letters in both cases,
+/// letters whose case mapping is special, LIKE's wildcards and escape, and
+/// characters that are not word characters to the trigram index.
+const ALPHABET: &[&str] = &[
+    "a", "b", "c", "d", "e", "A", "B", "C", "D", "E", "é", "É", "ß", "ẞ", "İ", "ı", "i", "I", "σ",
+    "Σ", "ς", "日", "本", "🙂", "%", "_", "\\", "'", " ", " ", "-", "1",
+];
+
+fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move |n| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    }
+}
+
+fn random_text(next: &mut impl FnMut(u64) -> u64, min: u64, max: u64) -> String {
+    let len = min + next(max - min + 1);
+    (0..len)
+        .map(|_| ALPHABET[next(ALPHABET.len() as u64) as usize])
+        .collect()
+}
+
+/// A valid title: trimmed, not empty.
+fn random_title(next: &mut impl FnMut(u64) -> u64) -> String {
+    let title = random_text(next, 3, 30);
+    let trimmed = title.trim();
+    if trimmed.is_empty() {
+        "x".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+fn seed_tasks(db: &TestDb, owner: &Owner, seed: u64, n: usize) -> Vec<NewTask> {
+    let mut next = rng(seed);
+    let tasks: Vec<NewTask> = (0..n)
+        .map(|_| {
+            let task = NewTask::new(random_title(&mut next));
+            match next(3) {
+                0 => task,
+                _ => task.description(random_text(&mut next, 0, 80)),
+            }
+        })
+        .collect();
+    db.conn().create_tasks(owner, tasks.clone()).unwrap();
+    tasks
+}
+
+/// Searches: random strings, and pieces of stored text with their letter
+/// case flipped (which a case-insensitive search must still find).
+fn searches(stored: &[NewTask], seed: u64, n: usize) -> Vec<String> {
+    let mut next = rng(seed);
+    let mut all = Vec::new();
+    while all.len() < n {
+        let search = if next(2) == 0 {
+            random_text(&mut next, 1, 6)
+        } else {
+            let task = &stored[next(stored.len() as u64) as usize];
+            let text = match (&task.description, next(2)) {
+                (Some(description), 0) => description.clone(),
+                _ => task.title.clone(),
+            };
+            let chars: Vec<char> = text.chars().collect();
+            let start = next(chars.len() as u64) as usize;
+            let len = 1 + next(6) as usize;
+            chars[start..(start + len).min(chars.len())]
+                .iter()
+                .map(|c| match next(2) {
+                    0 => c.to_uppercase().collect::<String>(),
+                    _ => c.to_lowercase().collect(),
+                })
+                .collect()
+        };
+        // The library refuses a search that is blank after trimming.
+        if !search.trim().is_empty() {
+            all.push(search);
+        }
+    }
+    all
+}
+
+/// Every task the search finds, walking all pages.
+fn found(conn: &mut PgConnection, owner: &Owner, search: &str) -> BTreeSet<TaskId> {
+    let mut query = TaskQuery::new()
+        .filter(TaskFilter::default().search(search))
+        .limit(MAX_PAGE_SIZE);
+    let mut ids = BTreeSet::new();
+    loop {
+        let page = conn.list_tasks(owner, &query).unwrap();
+        ids.extend(page.items.iter().map(|task| task.id));
+        match page.next_cursor {
+            Some(cursor) => query = query.after(cursor),
+            None => break,
+        }
+    }
+    let count = conn
+        .count_tasks(owner, &TaskFilter::default().search(search))
+        .unwrap();
+    assert_eq!(
+        count,
+        ids.len() as u64,
+        "count and list disagree: {search:?}"
+    );
+    ids
+}
+
+/// Whether the search holds three word characters in a row: then the
+/// trigram index has something to look up besides the owner. (With fewer,
+/// e.g. `ab` or `%_`, it can only narrow by owner, and the search reads all
+/// of the owner's tasks, as it would without the index.)
+fn has_trigram(search: &str) -> bool {
+    let mut run = 0;
+    for c in search.chars() {
+        run = if c.is_alphanumeric() { run + 1 } else { 0 };
+        if run == 3 {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn the_index_finds_exactly_what_the_substring_match_finds() {
+    let db = TestDb::new();
+    let owner = db.owner(&unique_email("searcher"));
+    let other = db.owner(&unique_email("neighbour"));
+    let stored = seed_tasks(&db, &owner, 7, 1_500);
+    // Another user's tasks, with the same texts: never in the owner's results.
+    db.conn()
+        .create_tasks(&other, stored.iter().take(500).cloned().collect())
+        .unwrap();
+    db.conn().batch_execute("VACUUM (ANALYZE) tasks").unwrap();
+
+    // With the index: no sequential or plain index scans, so that the
+    // planner picks between the trigram index and a B-tree bitmap on the
+    // owner alone. Without: no bitmap scans, which leaves GIN no way in.
+    let mut with_index = db.conn();
+    with_index
+        .batch_execute("SET enable_seqscan = off; SET enable_indexscan = off")
+        .unwrap();
+    let mut without_index = db.conn();
+    without_index
+        .batch_execute("SET enable_bitmapscan = off")
+        .unwrap();
+
+    let mut through_index = 0;
+    let mut matched = 0;
+    for search in searches(&stored, 11, 300) {
+        let expected = found(&mut without_index, &owner, &search);
+        let got = found(&mut with_index, &owner, &search);
+        assert_eq!(got, expected, "search {search:?}");
+        matched += usize::from(!got.is_empty());
+
+        let query = TaskQuery::new().filter(TaskFilter::default().search(&search));
+        let plan = explain_list(&mut with_index, &owner, &query)
+            .unwrap()
+            .join("\n");
+        let unindexed = explain_list(&mut without_index, &owner, &query)
+            .unwrap()
+            .join("\n");
+        assert!(
+            !unindexed.contains("tasks_user_search_idx"),
+            "{search:?}:\n{unindexed}"
+        );
+        if has_trigram(&search) {
+            assert!(
+                plan.contains("tasks_user_search_idx"),
+                "{search:?} does not read the trigram index:\n{plan}"
+            );
+            through_index += 1;
+        }
+    }
+    // The random searches did find things, and most went through the index.
+    assert!(matched > 100, "only {matched} searches found anything");
+    assert!(
+        through_index > 100,
+        "only {through_index} through the index"
+    );
+}
