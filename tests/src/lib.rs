@@ -275,6 +275,14 @@ fn template() -> &'static str {
         if !database_exists(&mut admin, &name) {
             build_template(&mut admin, &name);
         }
+        // When it was last used: another checkout's runs (other migrations)
+        // sweep it only once it has not been used for a while.
+        admin
+            .batch_execute(&format!(
+                "COMMENT ON DATABASE \"{name}\" IS '{}'",
+                unix_secs()
+            ))
+            .unwrap();
         admin
             .batch_execute(&format!("SELECT pg_advisory_unlock({HARNESS_LOCK})"))
             .unwrap();
@@ -316,13 +324,39 @@ fn database_names(admin: &mut PgConnection) -> Vec<String> {
         .collect()
 }
 
+#[derive(QueryableByName)]
+struct Described {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    description: String,
+}
+
+/// Each template's last use, from its comment (Unix seconds).
+fn template_use_times(admin: &mut PgConnection) -> std::collections::HashMap<String, u64> {
+    sql_query(format!(
+        "SELECT datname AS name, shobj_description(oid, 'pg_database') AS description
+           FROM pg_database
+          WHERE datname LIKE '{TEMPLATE_PREFIX}%'
+            AND shobj_description(oid, 'pg_database') IS NOT NULL"
+    ))
+    .load::<Described>(admin)
+    .unwrap()
+    .into_iter()
+    .filter_map(|row| Some((row.name, row.description.parse().ok()?)))
+    .collect()
+}
+
 fn database_exists(admin: &mut PgConnection, name: &str) -> bool {
     database_names(admin).iter().any(|n| n == name)
 }
 
-/// Drops templates of other migrations and test databases of crashed runs.
+/// Drops templates of other migrations that no run has used for a while
+/// (another checkout may be testing other migrations at the same time),
+/// and test databases of crashed runs.
 fn sweep(admin: &mut PgConnection, current_template: &str) {
     let now = unix_secs();
+    let last_used = template_use_times(admin);
     for name in database_names(admin) {
         let stale = if let Some(rest) = name.strip_prefix(TEST_DB_PREFIX) {
             let created: u64 = rest
@@ -332,7 +366,10 @@ fn sweep(admin: &mut PgConnection, current_template: &str) {
                 .unwrap_or(0);
             now.saturating_sub(created) > STALE_AFTER.as_secs()
         } else {
-            name.starts_with(TEMPLATE_PREFIX) && name != current_template
+            let used = last_used.get(&name).copied().unwrap_or(0);
+            name.starts_with(TEMPLATE_PREFIX)
+                && name != current_template
+                && now.saturating_sub(used) > STALE_AFTER.as_secs()
         };
         if stale {
             // Best effort: a database still in use is left for a later sweep.

@@ -244,7 +244,8 @@ fn the_sql_text_of_a_call_returns_what_the_call_returns() {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         count: i64,
     }
-    let filter = TaskFilter::default().status(StatusFilter::Open);
+    // Any filter beyond the status counts the tasks…
+    let filter = TaskFilter::default().status(StatusFilter::Open).search("e");
     let count = sql_text::count_tasks(&mut conn, &owner, &filter).unwrap();
     assert!(count.sql().contains("$1") && !count.inlined().contains('$'));
     let counted = sql_query(count.inlined().replacen("COUNT(*)", "COUNT(*) AS count", 1))
@@ -252,4 +253,79 @@ fn the_sql_text_of_a_call_returns_what_the_call_returns() {
         .unwrap()
         .count;
     assert_eq!(counted as u64, conn.count_tasks(&owner, &filter).unwrap());
+
+    // …the status alone reads the owner's row of counts: all and done.
+    #[derive(QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        total: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        done: i32,
+    }
+    let filter = TaskFilter::default().status(StatusFilter::Open);
+    let kept = sql_text::count_tasks(&mut conn, &owner, &filter).unwrap();
+    let row = sql_query(kept.inlined())
+        .get_result::<Kept>(&mut conn)
+        .unwrap();
+    assert_eq!(
+        (row.total - row.done) as u64,
+        conn.count_tasks(&owner, &filter).unwrap()
+    );
+}
+
+#[test]
+fn a_search_reads_the_trigram_index_or_a_list_index_never_the_table() {
+    let db = seeded();
+    let mut conn = db.conn();
+    let owner = conn
+        .operator_owner("heavy41@seed3.todo-store.invalid")
+        .unwrap();
+    conn.create_task(&owner, NewTask::new("Feed the axolotl"))
+        .unwrap();
+    // A common word of the seeded titles, and a word found once.
+    let common = conn
+        .list_tasks(&owner, &TaskQuery::new().limit(1))
+        .unwrap()
+        .items[0]
+        .title
+        .split(' ')
+        .max_by_key(|word| word.len())
+        .unwrap()
+        .to_owned();
+    // List statements with a filter are not cached as prepared statements
+    // (Diesel caches no boxed query), so the plan of a first run is the one
+    // every call gets.
+    for (word, rare) in [("axolotl", true), (common.as_str(), false)] {
+        for key in KEYS {
+            let query = TaskQuery::new()
+                .filter(TaskFilter::default().search(word))
+                .sort(TaskSort::new(key, SortOrder::Desc))
+                .limit(50);
+            let plan = explain_list(&mut conn, &owner, &query).unwrap().join("\n");
+            assert!(
+                !plan.contains("Seq Scan"),
+                "{word} {key:?}: seq scan:\n{plan}"
+            );
+            if rare {
+                assert!(
+                    plan.contains("Bitmap Index Scan on tasks_user_search_idx"),
+                    "{word} {key:?}: not through the trigram index:\n{plan}"
+                );
+            }
+        }
+        let count =
+            sql_text::count_tasks(&mut conn, &owner, &TaskFilter::default().search(word)).unwrap();
+        let plan: Vec<PlanLine> = sql_query(format!("EXPLAIN {}", count.inlined()))
+            .load(&mut conn)
+            .unwrap();
+        let plan = plan
+            .into_iter()
+            .map(|l| l.line)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            !plan.contains("Seq Scan"),
+            "count {word}: seq scan:\n{plan}"
+        );
+    }
 }
