@@ -48,12 +48,69 @@ pub struct SeedArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
-    use super::Cli;
+    use super::{Cli, Command};
 
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn bench(args: &[&str]) -> Result<todo_store_bench::bench::Settings, clap::Error> {
+        let all = ["todo-store-bench", "bench"]
+            .into_iter()
+            .chain(args.iter().copied());
+        match Cli::try_parse_from(all)?.command {
+            Command::Bench(settings) => Ok(settings),
+            Command::Seed(_) => unreachable!("bench was asked for"),
+        }
+    }
+
+    #[test]
+    fn bench_takes_the_side_by_side_flags() {
+        let plain = bench(&[]).expect("valid");
+        assert!(!plain.heavy_vs_light && plain.compare_url.is_none());
+        assert_eq!(plain.rounds, 3);
+        let settings = bench(&[
+            "--heavy-vs-light",
+            "--compare-url",
+            "postgres://localhost/todo_bench_a",
+            "--compare-label",
+            "volume A",
+            "--main-label",
+            "volume B",
+            "--rounds",
+            "2",
+        ])
+        .expect("valid");
+        assert!(settings.heavy_vs_light);
+        let url = settings.compare_url.as_ref().map(|url| url.expose());
+        assert_eq!(url, Some("postgres://localhost/todo_bench_a"));
+        assert_eq!(settings.compare_label.as_deref(), Some("volume A"));
+        assert_eq!(settings.main_label.as_deref(), Some("volume B"));
+        assert_eq!(settings.rounds, 2);
+        // The earlier flag still runs as it did.
+        let old = bench(&[
+            "--without-history-url",
+            "postgres://localhost/a0",
+            "--rounds",
+            "3",
+        ])
+        .expect("valid");
+        assert!(old.without_history_url.is_some() && old.compare_url.is_none());
+    }
+
+    #[test]
+    fn bench_refuses_two_second_databases_and_labels_without_one() {
+        for args in [
+            &["--compare-url", "a", "--without-history-url", "b"][..],
+            &["--compare-label", "volume A"],
+            &["--main-label", "volume B"],
+            &["--heavy-vs-light", "yes"],
+        ] {
+            let err = bench(args).expect_err("a usage error");
+            assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
+        }
     }
 }

@@ -352,6 +352,12 @@ fn bench_compares_the_writes_with_a_database_without_history() {
             assert!(row[key].as_f64().unwrap() > 0.0, "{key}: {row}");
         }
     }
+    // The same rows, as the general comparison labelled by the history.
+    let compared = &report["write_comparison"];
+    assert_eq!(compared["main"]["label"], "with history");
+    assert_eq!(compared["compared"]["label"], "without history");
+    assert_eq!(compared["rows"].as_array().unwrap().len(), costs.len());
+    assert_eq!(compared["rows"][0]["p95_ratio"], costs[0]["p95_ratio"]);
     // The main table's writes are the side with history.
     assert_eq!(report["shapes"].as_array().unwrap().len(), 4);
     // Only the database with history recorded the writes.
@@ -460,4 +466,232 @@ fn bench_measures_the_change_feed_from_tokens_behind_and_cleans_up() {
         3,
     );
     assert!(line.contains("changes_behind"), "{line}");
+}
+
+#[test]
+fn bench_measures_reads_for_light_and_heavy_users_side_by_side() {
+    let db = TestDb::new();
+    // 12 users: the 10 heaviest are the heavy ones, the first two light.
+    let seed = [
+        "seed",
+        "--users",
+        "2",
+        "--tasks-per-user",
+        "20",
+        "--heavy-users",
+        "10",
+        "--heavy-tasks",
+        "60",
+        "--seed",
+        "7",
+    ];
+    json(&db, &seed);
+    let shapes = ["list_due", "deep_page", "search", "count"];
+    let mut args = vec![
+        "bench",
+        "--duration",
+        "1",
+        "--clients",
+        "2",
+        "--heavy-vs-light",
+        "--rounds",
+        "2",
+        "--pgbench",
+        "/nonexistent/pgbench",
+    ];
+    for shape in shapes {
+        args.extend(["--shape", shape]);
+    }
+    let report = json(&db, &args);
+    let compared = &report["heavy_vs_light"];
+    assert_eq!(compared["rounds"], 2, "{compared}");
+    assert_eq!(compared["skipped"], serde_json::json!(["deep_page"]));
+    let (light, heavy) = (&compared["light"], &compared["heavy"]);
+    assert_eq!((int(light, "users"), int(light, "max_tasks")), (2, 20));
+    assert_eq!((int(heavy, "users"), int(heavy, "min_tasks")), (10, 60));
+    let rows: Vec<(&str, u64)> = compared["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            for key in [
+                "light_p50_ms",
+                "light_p95_ms",
+                "heavy_p50_ms",
+                "heavy_p95_ms",
+            ] {
+                assert!(row[key].as_f64().unwrap() > 0.0, "{key}: {row}");
+            }
+            let ratio =
+                row["heavy_p95_ms"].as_f64().unwrap() / row["light_p95_ms"].as_f64().unwrap();
+            assert!(
+                (row["p95_ratio"].as_f64().unwrap() - ratio).abs() < 0.01,
+                "{row}"
+            );
+            (
+                row["shape"].as_str().unwrap(),
+                row["clients"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("list_due", 1),
+            ("search", 1),
+            ("count", 1),
+            ("list_due", 2),
+            ("search", 2),
+            ("count", 2)
+        ]
+    );
+    // The main table still has every shape.
+    assert_eq!(report["shapes"].as_array().unwrap().len(), 2 * shapes.len());
+    assert!(report.get("write_comparison").is_none(), "{report}");
+
+    // Without users besides the heavy ones there is nothing to compare.
+    let only_heavy = TestDb::new();
+    json(
+        &only_heavy,
+        &[
+            "seed",
+            "--users",
+            "0",
+            "--heavy-users",
+            "3",
+            "--heavy-tasks",
+            "60",
+        ],
+    );
+    let line = failed(
+        &run(
+            &only_heavy,
+            &[
+                "bench",
+                "--duration",
+                "1",
+                "--heavy-vs-light",
+                "--shape",
+                "get",
+            ],
+        ),
+        3,
+    );
+    assert!(line.contains("heavy_vs_light"), "{line}");
+}
+
+#[test]
+fn bench_compares_the_writes_with_a_database_of_another_volume() {
+    let (large, small) = (TestDb::new(), TestDb::new());
+    json(&large, &SMALL_SEED);
+    json(
+        &small,
+        &[
+            "seed",
+            "--users",
+            "3",
+            "--tasks-per-user",
+            "10",
+            "--seed",
+            "9",
+        ],
+    );
+    let before = (
+        seeded_rows(&mut large.conn()),
+        seeded_rows(&mut small.conn()),
+    );
+    let report = json(
+        &large,
+        &[
+            "bench",
+            "--duration",
+            "1",
+            "--clients",
+            "1",
+            "--shape",
+            "create",
+            "--shape",
+            "update",
+            "--shape",
+            "delete",
+            "--compare-url",
+            small.url().expose(),
+            "--compare-label",
+            "small",
+            "--main-label",
+            "large",
+            "--rounds",
+            "2",
+        ],
+    );
+    let compared = &report["write_comparison"];
+    assert_eq!(compared["rounds"], 2);
+    assert_eq!(
+        compared["main"],
+        serde_json::json!({"label": "large", "users": 6, "tasks": 400})
+    );
+    assert_eq!(
+        compared["compared"],
+        serde_json::json!({"label": "small", "users": 3, "tasks": 30})
+    );
+    let rows = compared["rows"].as_array().unwrap();
+    let shapes: Vec<&str> = rows
+        .iter()
+        .map(|row| row["shape"].as_str().unwrap())
+        .collect();
+    assert_eq!(shapes, ["create", "update", "delete"]);
+    for row in rows {
+        for key in ["main_p95_ms", "compared_p95_ms", "p50_ratio", "p95_ratio"] {
+            assert!(row[key].as_f64().unwrap() > 0.0, "{key}: {row}");
+        }
+    }
+    // Only --without-history-url reports the history's cost.
+    assert!(report.get("history_cost").is_none(), "{report}");
+    // Both left as found, with no check of history triggers or sizes.
+    assert_eq!(
+        (
+            seeded_rows(&mut large.conn()),
+            seeded_rows(&mut small.conn())
+        ),
+        before
+    );
+}
+
+/// The long flags (`--name`) `--help` shows for `args`.
+fn help_flags(args: &[&str]) -> Vec<String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_todo-store-bench"))
+        .args(args)
+        .arg("--help")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(0));
+    let mut flags: Vec<String> = text(&output.stdout)
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| word.starts_with("--") && word.len() > 2)
+        .map(str::to_owned)
+        .collect();
+    flags.sort_unstable();
+    flags.dedup();
+    flags
+}
+
+#[test]
+fn the_readme_lists_every_flag_of_the_tool() {
+    let readme = include_str!("../../../README.md");
+    let start = readme
+        .find("```text\ntodo-store-bench ")
+        .expect("the README's usage block");
+    let block = &readme[start..];
+    let block = &block[..block[3..].find("```").expect("the block's end")];
+    for command in [&[][..], &["seed"], &["bench"]] {
+        for flag in help_flags(command) {
+            let listed = block
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .any(|word| word == flag);
+            assert!(
+                listed,
+                "{flag} ({command:?}) is not in the README's usage block"
+            );
+        }
+    }
 }

@@ -29,7 +29,7 @@ struct Triggers {
     disabled: i64,
 }
 
-#[derive(QueryableByName, PartialEq, Eq)]
+#[derive(QueryableByName)]
 struct Size {
     #[diesel(sql_type = sql_types::BigInt)]
     users: i64,
@@ -55,11 +55,16 @@ fn triggers(conn: &mut PgConnection) -> Result<(usize, usize), Error> {
     ))
 }
 
-fn size(conn: &mut PgConnection) -> Result<Size, Error> {
-    Ok(sql_query(
+/// How many accounts and tasks the database holds.
+///
+/// # Errors
+/// The library's error.
+pub fn size(conn: &mut PgConnection) -> Result<(u64, u64), Error> {
+    let size: Size = sql_query(
         "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM tasks) AS tasks",
     )
-    .get_result(conn)?)
+    .get_result(conn)?;
+    Ok((size.users.unsigned_abs(), size.tasks.unsigned_abs()))
 }
 
 /// Checks that `measured` records history and `other` (at `url`) does not,
@@ -93,7 +98,7 @@ pub fn owners(
             "without_history_url",
             format!(
                 "is not seeded like --database-url: {} users and {} tasks there, {} and {} here",
-                theirs.users, theirs.tasks, ours.users, ours.tasks
+                theirs.0, theirs.1, ours.0, ours.1
             ),
         ));
     }

@@ -1,6 +1,6 @@
 //! Who the benchmark acts for, chosen once at the start: users at random,
 //! the users with the deepest lists, and for each read shape a fixed set of
-//! calls on them.
+//! calls on them (on all of them, or on one [`Population`]).
 
 use diesel::{OptionalExtension, PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types};
 use todo_store::{
@@ -23,11 +23,50 @@ const MAX_USERS_READ: usize = 100_000;
 /// The domain of the accounts [`crate::seed`] makes.
 const SEEDED_DOMAIN: &str = ".todo-store.invalid";
 
+/// Whose calls a read shape makes, for `--heavy-vs-light`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Population {
+    /// The randomly chosen users that are not among the heavy ones.
+    Light,
+    /// The users with the most tasks.
+    Heavy,
+}
+
+/// A user the reads act for, and what their calls need: one of their task
+/// ids and a word of that task's title (both from their newest page).
+#[derive(Debug, Clone)]
+struct Pick {
+    owner: Owner,
+    task: TaskId,
+    word: String,
+}
+
+impl Pick {
+    /// A random task of `page` (which must not be empty).
+    fn from(owner: Owner, page: &[todo_store::Task], rng: &mut Rng) -> Self {
+        let task = rng.pick(page);
+        Self {
+            owner,
+            task: task.id,
+            word: search_word(&task.title),
+        }
+    }
+}
+
+/// One of the users with the most tasks.
+#[derive(Debug, Clone)]
+struct Heavy {
+    pick: Pick,
+    /// 90% of the way down their newest-first list.
+    cursor: todo_store::Cursor,
+    tasks: u64,
+}
+
 /// The users and calls a benchmark run uses, chosen once at the start.
 #[derive(Debug)]
 pub struct Fixture {
-    /// Randomly chosen users, for the reads.
-    pub owners: Vec<Owner>,
+    /// Randomly chosen users (those with tasks), for the reads.
+    picks: Vec<Pick>,
     /// Whose tasks the write shapes create, change and delete: seeded
     /// accounts only, never a real user's; a temporary account of the run's
     /// own when the sample holds no seeded one.
@@ -35,9 +74,7 @@ pub struct Fixture {
     /// The temporary account, deleted (with its tasks) at the end.
     temporary: Option<Owner>,
     /// Users with the most tasks, each with a cursor deep in their list.
-    heavy: Vec<(Owner, todo_store::Cursor)>,
-    /// For each chosen user: one of their task ids and a word of one title.
-    picks: Vec<(TaskId, String)>,
+    heavy: Vec<Heavy>,
     /// Accounts in the database.
     pub users: u64,
 }
@@ -49,7 +86,6 @@ impl Fixture {
     /// A validation failure if the database holds no tasks; the library's error.
     pub fn prepare(conn: &mut PgConnection, rng: &mut Rng) -> Result<Fixture, Error> {
         let everyone = all_users(conn)?;
-        let mut owners = Vec::new();
         let mut writers = Vec::new();
         let mut picks = Vec::new();
         for (_, email) in sample(&everyone, PARAM_SETS, rng) {
@@ -61,17 +97,15 @@ impl Fixture {
             if page.items.is_empty() {
                 continue;
             }
-            let task = rng.pick(&page.items);
-            picks.push((task.id, search_word(&task.title)));
-            owners.push(owner);
+            picks.push(Pick::from(owner, &page.items, rng));
         }
-        if owners.is_empty() {
+        if picks.is_empty() {
             return Err(Error::validation(
                 "database",
                 "holds no tasks to measure: run `todo-store-bench seed` first",
             ));
         }
-        let heavy = heavy_users(conn)?;
+        let heavy = heavy_users(conn, rng)?;
         let temporary = if writers.is_empty() {
             let email = format!("bench{}@run.todo-store.invalid", std::process::id());
             conn.create_user(NewUser::new(email.as_str()))?;
@@ -82,11 +116,10 @@ impl Fixture {
             None
         };
         Ok(Fixture {
-            owners,
+            picks,
             writers,
             temporary,
             heavy,
-            picks,
             users: user_count(conn)?,
         })
     }
@@ -104,50 +137,93 @@ impl Fixture {
 
     /// The calls a read shape picks from (empty for a write shape).
     pub fn reads(&self, shape: Shape) -> Vec<Read> {
-        let each = |make: &dyn Fn(&Owner, &(TaskId, String)) -> Read| -> Vec<Read> {
-            self.owners
+        reads_of(shape, &self.picks, &self.heavy)
+    }
+
+    /// The calls a read shape picks from when it acts for `population`
+    /// only: the first page, open tasks, search, get and count of each of
+    /// its users; `heavy_first_page` and `deep_page` are the heavy users'
+    /// whatever the population.
+    pub fn reads_for(&self, shape: Shape, population: Population) -> Vec<Read> {
+        match population {
+            Population::Light => reads_of(shape, &self.light(), &self.heavy),
+            Population::Heavy => {
+                let picks: Vec<Pick> = self.heavy.iter().map(|h| h.pick.clone()).collect();
+                reads_of(shape, &picks, &self.heavy)
+            }
+        }
+    }
+
+    /// How many users `population` holds, and the fewest and most tasks
+    /// one of them has (for the light ones: as counted by the library).
+    ///
+    /// # Errors
+    /// The library's error.
+    pub fn sizes(
+        &self,
+        conn: &mut PgConnection,
+        population: Population,
+    ) -> Result<(usize, u64, u64), Error> {
+        let tasks = match population {
+            Population::Heavy => self.heavy.iter().map(|h| h.tasks).collect(),
+            Population::Light => self
+                .light()
                 .iter()
-                .zip(&self.picks)
-                .map(|(owner, pick)| make(owner, pick))
-                .collect()
+                .map(|pick| conn.count_tasks(&pick.owner, &TaskFilter::default()))
+                .collect::<Result<Vec<u64>, _>>()?,
         };
-        match shape {
-            Shape::List(key) => each(&|owner, _| {
-                Read::List(
-                    owner.clone(),
-                    TaskQuery::new().sort(natural(key)).limit(PAGE),
-                )
-            }),
-            Shape::HeavyFirstPage => self
-                .heavy
-                .iter()
-                .map(|(owner, _)| Read::List(owner.clone(), newest_first()))
-                .collect(),
-            Shape::DeepPage => self
-                .heavy
-                .iter()
-                .map(|(owner, cursor)| {
-                    Read::List(owner.clone(), newest_first().after(cursor.clone()))
-                })
-                .collect(),
-            Shape::OpenByPriority => each(&|owner, _| {
-                let query = TaskQuery::new()
-                    .filter(TaskFilter::default().status(StatusFilter::Open))
-                    .sort(natural(SortKey::Priority))
-                    .limit(PAGE);
-                Read::List(owner.clone(), query)
-            }),
-            Shape::Search => each(&|owner, (_, word)| {
-                let query = newest_first().filter(TaskFilter::default().search(word.clone()));
-                Read::List(owner.clone(), query)
-            }),
-            Shape::Get => each(&|owner, (id, _)| Read::Get(owner.clone(), *id)),
-            Shape::Count => each(&|owner, _| Read::Count(owner.clone(), TaskFilter::default())),
-            Shape::Create
-            | Shape::Update
-            | Shape::Complete
-            | Shape::Delete
-            | Shape::ChangesSince => Vec::new(),
+        let least = tasks.iter().copied().min().unwrap_or(0);
+        let most = tasks.iter().copied().max().unwrap_or(0);
+        Ok((tasks.len(), least, most))
+    }
+
+    /// The randomly chosen users that are not heavy ones.
+    fn light(&self) -> Vec<Pick> {
+        self.picks
+            .iter()
+            .filter(|pick| {
+                let id = pick.owner.user_id();
+                !self.heavy.iter().any(|h| h.pick.owner.user_id() == id)
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// The calls of `shape` on `picks` (and on `heavy`, for the shapes that
+/// read the heavy users' lists).
+fn reads_of(shape: Shape, picks: &[Pick], heavy: &[Heavy]) -> Vec<Read> {
+    let each = |make: &dyn Fn(&Pick) -> Read| -> Vec<Read> { picks.iter().map(make).collect() };
+    match shape {
+        Shape::List(key) => each(&|pick| {
+            Read::List(
+                pick.owner.clone(),
+                TaskQuery::new().sort(natural(key)).limit(PAGE),
+            )
+        }),
+        Shape::HeavyFirstPage => heavy
+            .iter()
+            .map(|h| Read::List(h.pick.owner.clone(), newest_first()))
+            .collect(),
+        Shape::DeepPage => heavy
+            .iter()
+            .map(|h| Read::List(h.pick.owner.clone(), newest_first().after(h.cursor.clone())))
+            .collect(),
+        Shape::OpenByPriority => each(&|pick| {
+            let query = TaskQuery::new()
+                .filter(TaskFilter::default().status(StatusFilter::Open))
+                .sort(natural(SortKey::Priority))
+                .limit(PAGE);
+            Read::List(pick.owner.clone(), query)
+        }),
+        Shape::Search => each(&|pick| {
+            let query = newest_first().filter(TaskFilter::default().search(pick.word.clone()));
+            Read::List(pick.owner.clone(), query)
+        }),
+        Shape::Get => each(&|pick| Read::Get(pick.owner.clone(), pick.task)),
+        Shape::Count => each(&|pick| Read::Count(pick.owner.clone(), TaskFilter::default())),
+        Shape::Create | Shape::Update | Shape::Complete | Shape::Delete | Shape::ChangesSince => {
+            Vec::new()
         }
     }
 }
@@ -186,6 +262,23 @@ fn user_count(conn: &mut PgConnection) -> Result<u64, Error> {
     Ok(count.users.unsigned_abs())
 }
 
+/// Up to [`PARAM_SETS`] seeded accounts, drawn at random from the first
+/// [`MAX_USERS_READ`] accounts of the database (none if it holds no seeded one).
+///
+/// # Errors
+/// The library's error.
+pub fn seeded_sample(conn: &mut PgConnection, rng: &mut Rng) -> Result<Vec<Owner>, Error> {
+    let everyone = all_users(conn)?;
+    let seeded: Vec<&(UserId, String)> = everyone
+        .iter()
+        .filter(|(_, email)| email.ends_with(SEEDED_DOMAIN))
+        .collect();
+    sample(&seeded, PARAM_SETS, rng)
+        .into_iter()
+        .map(|(_, email)| conn.operator_owner(email))
+        .collect()
+}
+
 /// Ids and emails of accounts, in id order, up to [`MAX_USERS_READ`]: the
 /// sample is drawn from these.
 fn all_users(conn: &mut PgConnection) -> Result<Vec<(UserId, String)>, Error> {
@@ -219,9 +312,10 @@ struct TaskCount {
     tasks: i64,
 }
 
-/// The users with the most tasks, each with a cursor 90% of the way down
-/// their newest-first list (found by walking it, as a client would).
-fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor)>, Error> {
+/// The users with the most tasks, each with a random task of their newest
+/// page and a cursor 90% of the way down their newest-first list (found by
+/// walking it, as a client would).
+fn heavy_users(conn: &mut PgConnection, rng: &mut Rng) -> Result<Vec<Heavy>, Error> {
     // An operator's whole-table query: the one place the benchmark reads
     // across users, to find the deepest lists.
     let counts: Vec<TaskCount> = sql_query(
@@ -238,8 +332,12 @@ fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor
         let mut walked = 0;
         let mut query = newest_first();
         let mut cursor = None;
+        let mut pick = None;
         while walked < depth {
             let page = conn.list_tasks(&owner, &query)?;
+            if pick.is_none() && !page.items.is_empty() {
+                pick = Some(Pick::from(owner.clone(), &page.items, rng));
+            }
             walked += page.items.len() as u64;
             match page.next_cursor {
                 Some(next) => {
@@ -249,8 +347,12 @@ fn heavy_users(conn: &mut PgConnection) -> Result<Vec<(Owner, todo_store::Cursor
                 None => break,
             }
         }
-        if let Some(cursor) = cursor {
-            heavy.push((owner, cursor));
+        if let (Some(cursor), Some(pick)) = (cursor, pick) {
+            heavy.push(Heavy {
+                pick,
+                cursor,
+                tasks: tasks.unsigned_abs(),
+            });
         }
     }
     Ok(heavy)

@@ -6,13 +6,17 @@
 //! sets; `pgbench -M prepared` replays exactly those statements (one script
 //! each, SQL text from [`todo_store::sql_text`]). Write shapes work on tasks
 //! the run creates itself and deletes again, so the data is left as found.
-//! With `--without-history-url` the write shapes also run, alternately, on a
-//! second database without the history triggers. The `changes_since` shape
+//! With `--compare-url` (or `--without-history-url`, a second database
+//! without the history triggers) the write shapes also run, alternately, on
+//! a second database; with `--heavy-vs-light` the read shapes also run,
+//! alternately, for light and for heavy users. The `changes_since` shape
 //! runs once, with one client, after the others.
 
 mod baseline;
+mod compare;
 mod feed;
 mod fixture;
+mod heavy_light;
 mod pgbench;
 mod report;
 mod settings;
@@ -29,8 +33,12 @@ use diesel::PgConnection;
 use todo_store::{DatabaseUrl, Error, Owner, Store, StoreConfig};
 
 use crate::{rng::Rng, stats::Summary};
+use compare::Comparison;
 use fixture::Fixture;
-pub use report::{BenchReport, FeedResult, HistoryCost, ShapeResult};
+pub use report::{
+    BenchReport, ComparedWrite, Database, FeedResult, HeavyLightRow, HeavyVsLight, HistoryCost,
+    Population, ShapeResult, WriteComparison,
+};
 pub use settings::{RowSecurityArg, Settings};
 use shape::{Read, Shape};
 use writer::Writer;
@@ -57,14 +65,26 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
     if shapes.contains(&Shape::ChangesSince) {
         feed::check(&settings.changes_behind, settings.changes_limit)?;
     }
+    let comparison = Comparison::of(settings);
     let mut conn = config(url)?.establish()?;
     let mut rng = Rng::stream(settings.seed, 0);
     let fixture = Fixture::prepare(&mut conn, &mut rng)?;
     // The library may connect as another role (`--app-url`): the fixture,
     // pgbench and the clean-up keep the operator's URL.
     let measured_url = settings.app_url.clone().unwrap_or_else(|| url.clone());
-    let mut sides = match sides(&measured_url, settings, &mut conn, &fixture) {
-        Ok(sides) => sides,
+    let prepared = prepare_comparisons(settings, &shapes, &mut conn, &fixture, comparison.as_ref())
+        .and_then(|comparisons| {
+            sides(
+                &measured_url,
+                settings,
+                &mut conn,
+                &fixture,
+                comparison.as_ref(),
+            )
+            .map(|sides| (comparisons, sides))
+        });
+    let ((mut heavy_vs_light, mut write_comparison), mut sides) = match prepared {
+        Ok(prepared) => prepared,
         Err(err) => {
             // The fixture's temporary account goes, whatever went wrong.
             fixture.clean_up(&mut conn)?;
@@ -97,9 +117,19 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
         .iter_mut()
         .try_for_each(Side::clean_up)
         .and_then(|()| fixture.clean_up(&mut conn));
-    let (shapes, history_cost) = measured?;
+    let (shapes, compared_writes, heavy_light_rows) = measured?;
     let changes_since = feed?;
     cleaned?;
+    if let Some(report) = &mut heavy_vs_light {
+        report.rows = heavy_light_rows;
+    }
+    let mut history_cost = Vec::new();
+    if let Some(report) = &mut write_comparison {
+        report.rows = compared_writes;
+        if comparison.as_ref().is_some_and(|c| c.without_history) {
+            history_cost = report.history_cost();
+        }
+    }
     Ok(BenchReport {
         duration_s: settings.duration,
         users: fixture.users,
@@ -107,27 +137,70 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
         pgbench_error,
         row_security: settings.row_security.name(),
         app_url: settings.app_url.is_some(),
+        heavy_vs_light: heavy_vs_light.map(Box::new),
+        write_comparison: write_comparison.map(Box::new),
         history_cost,
         changes_since,
     })
 }
 
-/// Where the write shapes run: the measured database, and with
-/// `--without-history-url` the one without history, in the same accounts.
+/// The side-by-side comparisons' reports, before anything is measured (and
+/// so without rows): who the light and heavy users are, what each database
+/// holds.
+fn prepare_comparisons(
+    settings: &Settings,
+    shapes: &[Shape],
+    conn: &mut PgConnection,
+    fixture: &Fixture,
+    comparison: Option<&Comparison>,
+) -> Result<(Option<HeavyVsLight>, Option<WriteComparison>), Error> {
+    let heavy_vs_light = match settings.heavy_vs_light && shapes.iter().any(|s| s.is_read()) {
+        true => Some(heavy_light::prepare(
+            conn,
+            fixture,
+            shapes,
+            settings.rounds,
+        )?),
+        false => None,
+    };
+    let write_comparison = match comparison {
+        Some(comparison) if shapes.iter().any(|s| s.is_write()) => {
+            let database = |label: &str, (users, tasks)| Database {
+                label: label.to_owned(),
+                users,
+                tasks,
+            };
+            let mut other = baseline::connect(&comparison.url)?;
+            Some(WriteComparison {
+                rounds: settings.rounds,
+                main: database(&comparison.main_label, baseline::size(conn)?),
+                compared: database(&comparison.label, baseline::size(&mut other)?),
+                rows: Vec::new(),
+            })
+        }
+        _ => None,
+    };
+    Ok((heavy_vs_light, write_comparison))
+}
+
+/// Where the write shapes run: the measured database, and with a
+/// comparison the second one, in the same accounts (without history) or
+/// in seeded accounts of its own.
 fn sides(
     measured_url: &DatabaseUrl,
     settings: &Settings,
     conn: &mut PgConnection,
     fixture: &Fixture,
+    comparison: Option<&Comparison>,
 ) -> Result<Vec<Side>, Error> {
     let mut sides = vec![Side::new(
         store(measured_url, settings)?,
         fixture.writers.clone(),
     )];
-    if let Some(other_url) = &settings.without_history_url {
-        let mut other = baseline::connect(other_url)?;
-        let owners = baseline::owners(conn, &mut other, &fixture.writers)?;
-        sides.push(Side::new(store(other_url, settings)?, owners));
+    if let Some(comparison) = comparison {
+        let mut other = baseline::connect(&comparison.url)?;
+        let owners = comparison.owners(conn, &mut other, &fixture.writers, settings.seed)?;
+        sides.push(Side::new(store(&comparison.url, settings)?, owners));
     }
     Ok(sides)
 }
@@ -190,17 +263,15 @@ struct Run<'a> {
 impl Run<'_> {
     /// Every shape with one client, then with `--clients` (but
     /// `changes_since`, measured on its own); the write shapes on each side,
-    /// alternately.
-    fn all(
-        &mut self,
-        shapes: &[Shape],
-        sides: &mut [Side],
-    ) -> Result<(Vec<ShapeResult>, Vec<HistoryCost>), Error> {
+    /// alternately; with `--heavy-vs-light` the read shapes again for light
+    /// and heavy users, alternately.
+    fn all(&mut self, shapes: &[Shape], sides: &mut [Side]) -> Result<Measured, Error> {
         let duration = Duration::from_secs(self.settings.duration);
         let mut client_counts = vec![1, self.settings.clients];
         client_counts.dedup();
         let mut results = Vec::new();
-        let mut costs = Vec::new();
+        let mut compared = Vec::new();
+        let mut heavy_light_rows = Vec::new();
         for clients in client_counts {
             for side in sides.iter_mut() {
                 side.writers.resize_with(clients as usize, Writer::default);
@@ -211,9 +282,8 @@ impl Run<'_> {
                     measure_reads(self.store, &reads, clients, duration, self.settings.seed)?
                 } else if shape.is_write() {
                     let summaries = self.writes(shape, sides)?;
-                    if let [Some(with), Some(without)] = summaries[..] {
-                        let rounds = self.settings.rounds;
-                        costs.push(HistoryCost::new(shape, clients, rounds, with, without));
+                    if let [Some(main), Some(other)] = summaries[..] {
+                        compared.push(ComparedWrite::new(shape, clients, main, other));
                     }
                     summaries[0]
                 } else {
@@ -223,9 +293,22 @@ impl Run<'_> {
                 if let Some(library) = library {
                     results.push(ShapeResult::new(shape, clients, library, pgbench));
                 }
+                if self.settings.heavy_vs_light {
+                    let (store, seed) = (self.store, self.settings.seed);
+                    let rounds = self.settings.rounds;
+                    heavy_light_rows.extend(heavy_light::measure(
+                        store,
+                        self.fixture,
+                        shape,
+                        clients,
+                        duration,
+                        seed,
+                        rounds,
+                    )?);
+                }
             }
         }
-        Ok((results, costs))
+        Ok((results, compared, heavy_light_rows))
     }
 
     /// The write shape `shape` on each side: once on a single side; with a
@@ -239,17 +322,10 @@ impl Run<'_> {
         } else {
             1
         };
-        let mut samples: Vec<Sample> = sides.iter().map(|_| Sample::default()).collect();
-        for round in 0..rounds {
-            let mut order: Vec<usize> = (0..sides.len()).collect();
-            if round % 2 == 1 {
-                order.reverse();
-            }
-            for i in order {
-                let sample = measure_writes(&mut sides[i], shape, duration, self.settings.seed)?;
-                samples[i].add(sample);
-            }
-        }
+        let seed = self.settings.seed;
+        let samples = alternate(rounds, sides.len(), |i| {
+            measure_writes(&mut sides[i], shape, duration, seed)
+        })?;
         Ok(samples.into_iter().map(Sample::summary).collect())
     }
 
@@ -302,6 +378,32 @@ fn selected_shapes(names: &[String]) -> Result<Vec<Shape>, Error> {
         .collect())
 }
 
+/// What [`Run::all`] measured: the main table's rows, the write shapes on
+/// two databases, the read shapes for light and heavy users.
+type Measured = (Vec<ShapeResult>, Vec<ComparedWrite>, Vec<HeavyLightRow>);
+
+/// `rounds` runs of each of `sides` measurements (`run(i)` measures side
+/// `i`), alternating, the side that goes first changing from round to round
+/// (A B B A …) so that a drift in the machine's load falls on all alike;
+/// each side's runs added together.
+fn alternate(
+    rounds: u32,
+    sides: usize,
+    mut run: impl FnMut(usize) -> Result<Sample, Error>,
+) -> Result<Vec<Sample>, Error> {
+    let mut samples: Vec<Sample> = (0..sides).map(|_| Sample::default()).collect();
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (0..sides).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            samples[i].add(run(i)?);
+        }
+    }
+    Ok(samples)
+}
+
 /// Runs `reads` (one picked at random per call) from `clients` threads.
 fn measure_reads(
     store: &Store,
@@ -310,18 +412,28 @@ fn measure_reads(
     duration: Duration,
     seed: u64,
 ) -> Result<Option<Summary>, Error> {
+    Ok(sample_reads(store, reads, clients, duration, seed)?.summary())
+}
+
+/// [`measure_reads`], unsummarised (empty without any reads).
+fn sample_reads(
+    store: &Store,
+    reads: &[Read],
+    clients: u32,
+    duration: Duration,
+    seed: u64,
+) -> Result<Sample, Error> {
     if reads.is_empty() {
-        return Ok(None);
+        return Ok(Sample::default());
     }
-    let sample = measure(clients, duration, |client| {
+    measure(clients, duration, |client| {
         let mut store = store.clone();
         let mut rng = Rng::stream(seed, u64::from(client) + 1);
         move || {
             rng.pick(reads).call(&mut store)?;
             Ok(true)
         }
-    })?;
-    Ok(sample.summary())
+    })
 }
 
 /// Runs the write shape `shape` on `side`, each client on its own tasks.
@@ -410,4 +522,25 @@ where
         latencies_us: per_client.concat(),
         wall: started.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alternating_sides_change_who_goes_first() {
+        let mut order = Vec::new();
+        let samples = alternate(3, 2, |i| {
+            order.push(i);
+            Ok(Sample {
+                latencies_us: vec![i as u64],
+                wall: Duration::from_secs(1),
+            })
+        })
+        .expect("no error");
+        assert_eq!(order, [0, 1, 1, 0, 0, 1]);
+        assert_eq!(samples[1].latencies_us, [1, 1, 1]);
+        assert_eq!(samples[0].wall, Duration::from_secs(3));
+    }
 }

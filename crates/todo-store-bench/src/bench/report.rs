@@ -1,7 +1,14 @@
 //! What a benchmark run reports: one row per shape and client count, as
-//! JSON (serde) or as a Markdown table.
+//! JSON (serde) or as a Markdown table; and the side-by-side comparisons
+//! ([`comparison`], [`heavy_light`]).
+
+mod comparison;
+mod heavy_light;
 
 use serde::Serialize;
+
+pub use comparison::{ComparedWrite, Database, WriteComparison};
+pub use heavy_light::{HeavyLightRow, HeavyVsLight, Population};
 
 use super::shape::Shape;
 use crate::stats::Summary;
@@ -25,8 +32,16 @@ pub struct BenchReport {
     /// application role, so that the policies were evaluated), rather than
     /// with the URL of the fixture and pgbench.
     pub app_url: bool,
-    /// With `--without-history-url`: each write shape and client count on
-    /// both databases, measured alternately.
+    /// With `--heavy-vs-light`: each read shape and client count for light
+    /// and heavy users, measured alternately.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heavy_vs_light: Option<Box<HeavyVsLight>>,
+    /// With `--compare-url` or `--without-history-url`: each write shape and
+    /// client count on both databases, measured alternately.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_comparison: Option<Box<WriteComparison>>,
+    /// With `--without-history-url`: the rows of `write_comparison` as
+    /// reports had them before `--compare-url` (with history = main).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub history_cost: Vec<HistoryCost>,
     /// With the `changes_since` shape: the feed from each token.
@@ -62,35 +77,6 @@ pub struct HistoryCost {
     pub p50_ratio: f64,
     /// `with_p95_ms / without_p95_ms`.
     pub p95_ratio: f64,
-}
-
-impl HistoryCost {
-    /// The row of `shape` at `clients`, from both sides' summaries.
-    pub(super) fn new(
-        shape: Shape,
-        clients: u32,
-        rounds: u32,
-        with: Summary,
-        without: Summary,
-    ) -> Self {
-        let ratio = |ours: f64, theirs: f64| match theirs {
-            t if t > 0.0 => round(ours / t, 2),
-            _ => 0.0,
-        };
-        Self {
-            shape: shape.name(),
-            clients,
-            rounds,
-            with_p50_ms: round(with.p50_ms, 3),
-            with_p95_ms: round(with.p95_ms, 3),
-            with_ops_per_s: round(with.ops_per_s, 0),
-            without_p50_ms: round(without.p50_ms, 3),
-            without_p95_ms: round(without.p95_ms, 3),
-            without_ops_per_s: round(without.ops_per_s, 0),
-            p50_ratio: ratio(with.p50_ms, without.p50_ms),
-            p95_ratio: ratio(with.p95_ms, without.p95_ms),
-        }
-    }
 }
 
 /// `changes_since` from one token, paging to the end of the feed
@@ -236,30 +222,13 @@ impl BenchReport {
         if let Some(err) = &self.pgbench_error {
             text += &format!("\npgbench figures are missing: {err}\n");
         }
-        if let Some(first) = self.history_cost.first() {
-            text += &format!(
-                "\nWrite shapes with and without history: {} alternating runs of {} s on each \
-                 database; ratios are with / without.\n\n\
-                 | shape | clients | with p50 | with p95 | without p50 | without p95 \
-                 | p50 ratio | p95 ratio | ops/s with | ops/s without |\n\
-                 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-                first.rounds, self.duration_s
-            );
-            for r in &self.history_cost {
-                text += &format!(
-                    "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.0} | {:.0} |\n",
-                    r.shape,
-                    r.clients,
-                    r.with_p50_ms,
-                    r.with_p95_ms,
-                    r.without_p50_ms,
-                    r.without_p95_ms,
-                    r.p50_ratio,
-                    r.p95_ratio,
-                    r.with_ops_per_s,
-                    r.without_ops_per_s,
-                );
-            }
+        if let Some(comparison) = &self.heavy_vs_light {
+            text += "\n";
+            text += &comparison.markdown(self.duration_s);
+        }
+        if let Some(comparison) = &self.write_comparison {
+            text += "\n";
+            text += &comparison.markdown(self.duration_s);
         }
         if let Some(first) = self.changes_since.first() {
             text += &format!(

@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 use todo_store::{DatabaseUrl, RowSecurity};
 
 /// The settings of one [`run`](super::run).
 #[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("second_database").args(["compare_url", "without_history_url"])))]
 pub struct Settings {
     /// Seconds each shape runs per client count (for the library, then pgbench)
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
@@ -18,14 +19,33 @@ pub struct Settings {
     /// Run only this shape (repeatable); all shapes by default
     #[arg(long = "shape", value_name = "NAME")]
     pub shapes: Vec<String>,
+    /// Also measure every read shape (but heavy_first_page and deep_page)
+    /// for the light users and for the heavy ones (the 10 with the most
+    /// tasks), alternating (--rounds times each), side by side in one run
+    #[arg(long)]
+    pub heavy_vs_light: bool,
+    /// Also run the write shapes on this second database, in seeded accounts
+    /// of its own, alternating with the first (--rounds times each); ratios
+    /// are --database-url / --compare-url
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub compare_url: Option<DatabaseUrl>,
     /// Also run the write shapes on this second database, seeded like
     /// --database-url but with the history triggers disabled, alternating
     /// with the first (--rounds times each): the cost of the history, side
-    /// by side in one run
+    /// by side in one run. Checks both databases first; the labels default
+    /// to "with history" and "without history"
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub without_history_url: Option<DatabaseUrl>,
-    /// Alternations of each write shape and client count between the two
-    /// databases of --without-history-url
+    /// What the report calls the second database [default: compared]
+    #[arg(long, value_name = "LABEL", requires = "second_database")]
+    pub compare_label: Option<String>,
+    /// What the report calls --database-url beside the second database
+    /// [default: main]
+    #[arg(long, value_name = "LABEL", requires = "second_database")]
+    pub main_label: Option<String>,
+    /// Alternations of each measurement of a side-by-side comparison:
+    /// each write shape and client count between the two databases, each
+    /// read shape and client count between light and heavy users
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub rounds: u32,
     /// The `changes_since` shape: the feed is measured from tokens this many
