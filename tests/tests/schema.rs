@@ -155,6 +155,10 @@ fn tasks_belong_to_users_with_cascade_and_owner_first_primary_key() {
         triggers,
         [
             "tasks_before_update",
+            "tasks_count_delete",
+            "tasks_count_insert",
+            "tasks_count_truncate",
+            "tasks_count_update",
             "tasks_history_delete",
             "tasks_history_insert",
             "tasks_history_update",
@@ -162,8 +166,8 @@ fn tasks_belong_to_users_with_cascade_and_owner_first_primary_key() {
             "users_touch_updated_at"
         ]
     );
-    // The history goes with its account.
-    for table in ["task_history", "task_sync_state"] {
+    // The history and the counts go with their account.
+    for table in ["task_history", "task_sync_state", "task_counts"] {
         let cascades = lines(
             &mut conn,
             &format!(
@@ -196,6 +200,8 @@ fn list_and_lookup_indexes_exist() {
         "tasks_user_due_idx btree (user_id, COALESCE(due_at, 'infinity'::timestamp with time zone), id)",
         "tasks_user_title_idx btree (user_id, lower(title), id)",
         "tasks_user_open_priority_idx btree (user_id, priority, id) WHERE (NOT completed)",
+        "tasks_user_search_idx gin (user_id, title gin_trgm_ops, description gin_trgm_ops) \
+         WITH (fastupdate='on', gin_pending_list_limit='1024')",
         "users_email_lower_key btree (lower(email))",
         "users_auth_subject_key btree (auth_subject)",
     ] {
