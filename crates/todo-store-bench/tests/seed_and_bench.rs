@@ -134,6 +134,28 @@ fn seed_adds_only_its_own_users_beside_real_ones() {
 }
 
 #[test]
+fn seed_raises_a_task_limit_its_largest_account_would_not_fit_under() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    // Room for the seed's 300-task heavy user, but not for a benchmark's
+    // writes beside it.
+    todo_store::limits::set_default_task_limit(&mut conn, 400).unwrap();
+    let report = json(&db, &SMALL_SEED);
+    let raised = &report["task_limit_raised"];
+    assert_eq!(
+        (raised[0].as_u64(), raised[1].as_u64()),
+        (Some(400), Some(1_300))
+    );
+    assert_eq!(
+        todo_store::limits::default_task_limit(&mut conn).unwrap(),
+        1_300
+    );
+    // Run again: nothing to load, nothing to raise.
+    let again = text(&run(&db, &SMALL_SEED).stdout);
+    assert!(!again.contains("raised"), "{again}");
+}
+
+#[test]
 fn the_same_seed_gives_the_same_rows_and_a_rerun_finishes_an_interrupted_load() {
     let (a, b) = (TestDb::new(), TestDb::new());
     json(&a, &SMALL_SEED);

@@ -15,6 +15,7 @@ use serde::Serialize;
 use todo_store::{
     Error, UserRepo,
     bulk::{self, LoadBatch},
+    limits,
 };
 
 use crate::stats::per_second;
@@ -22,6 +23,10 @@ pub use data::{MAX_TASKS_PER_USER, Plan};
 
 /// Tasks per `COPY` transaction unless told otherwise (`--batch-rows`).
 pub const DEFAULT_BATCH_ROWS: u32 = 50_000;
+
+/// Room left above the seed's largest account for the tasks a benchmark's
+/// writes create in it.
+pub const WRITE_HEADROOM: u32 = 1_000;
 
 /// What [`run`] did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,6 +49,9 @@ pub struct SeedReport {
     pub rows_per_second: f64,
     /// Time spent on `VACUUM (ANALYZE)` afterwards, in seconds.
     pub vacuum_seconds: f64,
+    /// The deployment's task limit, if the seed had to raise it: from what,
+    /// to what.
+    pub task_limit_raised: Option<(u32, u32)>,
 }
 
 /// Loads the users of `plan` that `conn`'s database does not hold yet, in
@@ -66,6 +74,7 @@ pub fn run(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<SeedReport, Error> {
     let plan = plan.validated()?;
+    let task_limit_raised = make_room(conn, &plan)?;
     let first = users_present(conn, &plan)?;
     let remaining: u64 = (first..plan.total_users())
         .map(|index| u64::from(plan.tasks_of(index)))
@@ -80,7 +89,8 @@ pub fn run(
     let started = Instant::now();
     // The history too: the load adds a row per task there, and a benchmark
     // that follows should not wait for autovacuum's statistics.
-    sql_query("VACUUM (ANALYZE) users, tasks, task_history, task_sync_state").execute(conn)?;
+    sql_query("VACUUM (ANALYZE) users, tasks, task_history, task_sync_state, task_counts")
+        .execute(conn)?;
     let vacuum_time = started.elapsed();
 
     Ok(SeedReport {
@@ -93,7 +103,26 @@ pub fn run(
         load_seconds: load_time.as_secs_f64(),
         rows_per_second: per_second(users_loaded + tasks_loaded, load_time),
         vacuum_seconds: vacuum_time.as_secs_f64(),
+        task_limit_raised,
     })
+}
+
+/// Raises the deployment's task limit if the plan's largest account, with
+/// [`WRITE_HEADROOM`] for a benchmark's writes, would not fit under it: the
+/// database refuses to load an account beyond its limit, and a benchmark
+/// writing to an account at its limit would measure refusals.
+fn make_room(conn: &mut PgConnection, plan: &Plan) -> Result<Option<(u32, u32)>, Error> {
+    let largest = match plan.heavy_users {
+        0 => plan.tasks_per_user,
+        _ => plan.tasks_per_user.max(plan.heavy_tasks),
+    };
+    let needed = largest.saturating_add(WRITE_HEADROOM);
+    let limit = limits::default_task_limit(conn)?;
+    if needed <= limit {
+        return Ok(None);
+    }
+    limits::set_default_task_limit(conn, needed)?;
+    Ok(Some((limit, needed)))
 }
 
 impl SeedReport {
@@ -104,6 +133,12 @@ impl SeedReport {
             text += &format!(
                 "{} of the seed's {} users were already loaded.\n",
                 self.users_present, self.planned_users
+            );
+        }
+        if let Some((from, to)) = self.task_limit_raised {
+            text += &format!(
+                "The deployment's task limit was raised from {from} to {to} tasks per user, \
+                 so that the seed's largest account fits with room for a benchmark's writes.\n"
             );
         }
         text += &format!(
