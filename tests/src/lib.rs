@@ -442,6 +442,19 @@ pub fn count(conn: &mut PgConnection, sql_from: &str) -> i64 {
         .n
 }
 
+/// A small deterministic random generator (xorshift): `next(n)` is in
+/// `0..n`. The same seed gives the same sequence, so a failing random test
+/// can be replayed.
+pub fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move |n| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    }
+}
+
 /// A unique email address for a test user, e.g. `ada-0193…@example.com`.
 pub fn unique_email(name: &str) -> String {
     format!("{name}-{}@example.com", uuid_like())

@@ -19,7 +19,7 @@ use diesel::{PgConnection, connection::SimpleConnection};
 use todo_store::{
     MAX_PAGE_SIZE, NewTask, Owner, TaskFilter, TaskId, TaskQuery, TaskRepo, explain::explain_list,
 };
-use todo_store_tests::TestDb;
+use todo_store_tests::{TestDb, rng};
 
 /// Characters the random texts are made of: ASCII letters in both cases,
 /// letters whose case mapping is special, LIKE's wildcards and escape, and
@@ -28,16 +28,6 @@ const ALPHABET: &[&str] = &[
     "a", "b", "c", "d", "e", "A", "B", "C", "D", "E", "é", "É", "ß", "ẞ", "İ", "ı", "i", "I", "σ",
     "Σ", "ς", "日", "本", "🙂", "%", "_", "\\", "'", " ", " ", "-", "1",
 ];
-
-fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move |n| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    }
-}
 
 fn random_text(next: &mut impl FnMut(u64) -> u64, min: u64, max: u64) -> String {
     let len = min + next(max - min + 1);

@@ -24,7 +24,7 @@ use todo_store::{
     limits::{self, DEFAULT_TASK_LIMIT},
     sql_text,
 };
-use todo_store_tests::TestDb;
+use todo_store_tests::{TestDb, rng};
 
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Counted {
@@ -51,17 +51,6 @@ fn kept_and_counted(conn: &mut PgConnection) -> (Vec<Counted>, Vec<Counted>) {
     .load(conn)
     .unwrap();
     (kept, counted)
-}
-
-/// A small xorshift generator: the same seed, the same writes.
-fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move |n| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    }
 }
 
 /// Random creates (one and many), edits, status changes and deletes of the
