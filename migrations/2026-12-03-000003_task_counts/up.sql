@@ -20,6 +20,18 @@ CREATE TABLE store_settings (
 );
 INSERT INTO store_settings DEFAULT VALUES;
 
+-- Without its row, no limit would apply: the row cannot be deleted.
+CREATE FUNCTION todo_store_keep_settings() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'store_settings keeps its one row: UPDATE it instead'
+        USING ERRCODE = 'restrict_violation';
+END
+$$;
+CREATE TRIGGER store_settings_keep_row
+    BEFORE DELETE OR TRUNCATE ON store_settings
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_settings();
+
 CREATE TABLE task_counts (
     user_id   uuid    PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     total     integer NOT NULL DEFAULT 0,
@@ -63,8 +75,12 @@ $$;
 -- one after the other, and the limit check of an insert sees every task
 -- committed before it.
 --
--- SECURITY DEFINER, with its search_path pinned below, as the history's
--- trigger function (see there why).
+-- SECURITY DEFINER, with its search_path pinned below (pg_catalog first,
+-- so that no function or operator of the caller's making with the same
+-- signature as a built-in one is called instead; `format`, whose built-in
+-- signature is variadic, is named with its schema), as the history's
+-- trigger function (see there why). Nobody but the tables' owner may
+-- execute it, or attach it to another table (it refuses to run for one).
 CREATE FUNCTION todo_store_count_tasks() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -72,6 +88,12 @@ DECLARE
     over_total integer;
     over_limit integer;
 BEGIN
+    -- Only for `tasks`: attached to a table of someone else's making, it
+    -- would write counts (as the tables' owner) from that table's rows.
+    IF TG_RELID <> 'tasks'::regclass THEN
+        RAISE EXCEPTION 'todo_store_count_tasks() counts the tasks table only'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     IF TG_OP = 'INSERT' THEN
         WITH per_owner AS (
             SELECT user_id, count(*)::integer AS total,
@@ -98,7 +120,7 @@ BEGIN
                 USING ERRCODE = 'check_violation',
                       CONSTRAINT = 'task_counts_limit',
                       TABLE = 'tasks',
-                      DETAIL = format('User %s would have %s tasks.', over_user, over_total);
+                      DETAIL = pg_catalog.format('User %s would have %s tasks.', over_user, over_total);
         END IF;
     ELSIF TG_OP = 'UPDATE' THEN
         -- Only completing and reopening change a count.
@@ -131,21 +153,32 @@ $$;
 DO $$
 BEGIN
     EXECUTE format(
-        'ALTER FUNCTION todo_store_count_tasks() SET search_path = %I, pg_temp',
+        'ALTER FUNCTION todo_store_count_tasks() SET search_path = pg_catalog, %I, pg_temp',
         current_schema());
 END
 $$;
 
-CREATE TRIGGER tasks_count_insert
+-- PostgreSQL's default grants EXECUTE to PUBLIC: a role could then attach
+-- these functions, which run as the tables' owner, to a temporary table of
+-- its own and write any user's counts or history. The triggers on `tasks`
+-- fire whoever writes (no EXECUTE privilege is needed for that).
+REVOKE EXECUTE ON FUNCTION todo_store_count_tasks() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION todo_store_record_task_changes() FROM PUBLIC;
+
+-- Named to fire after the history's triggers (PostgreSQL fires the
+-- triggers of one event in name order): every write then locks its
+-- owners' rows in one order, `task_sync_state` before `task_counts`, and
+-- two transactions of one owner cannot deadlock on them.
+CREATE TRIGGER tasks_tally_insert
     AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION todo_store_count_tasks();
-CREATE TRIGGER tasks_count_update
+CREATE TRIGGER tasks_tally_update
     AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION todo_store_count_tasks();
-CREATE TRIGGER tasks_count_delete
+CREATE TRIGGER tasks_tally_delete
     AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION todo_store_count_tasks();
-CREATE TRIGGER tasks_count_truncate
+CREATE TRIGGER tasks_tally_truncate
     AFTER TRUNCATE ON tasks
     FOR EACH STATEMENT EXECUTE FUNCTION todo_store_count_tasks();
 

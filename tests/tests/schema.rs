@@ -154,15 +154,16 @@ fn tasks_belong_to_users_with_cascade_and_owner_first_primary_key() {
     assert_eq!(
         triggers,
         [
+            "store_settings_keep_row",
             "tasks_before_update",
-            "tasks_count_delete",
-            "tasks_count_insert",
-            "tasks_count_truncate",
-            "tasks_count_update",
             "tasks_history_delete",
             "tasks_history_insert",
             "tasks_history_update",
             "tasks_no_truncate",
+            "tasks_tally_delete",
+            "tasks_tally_insert",
+            "tasks_tally_truncate",
+            "tasks_tally_update",
             "users_touch_updated_at"
         ]
     );

@@ -376,11 +376,83 @@ fn a_downstream_crates_own_insert_is_bound_and_cannot_raise_the_limit() {
             .map_err(Error::from)
     });
     assert!(raised.is_err(), "{raised:?}");
+    // Nor can it run the counting trigger, which runs as the tables'
+    // owner, on a table of its own.
+    let attached = conn.batch_execute(
+        "CREATE TEMP TABLE fake (user_id uuid, id uuid, completed boolean);
+         CREATE TRIGGER fake_tally AFTER TRUNCATE ON fake
+             FOR EACH STATEMENT EXECUTE FUNCTION todo_store_count_tasks();",
+    );
+    let err = attached.unwrap_err().to_string();
+    assert!(err.contains("permission denied"), "{err}");
+    let attached = conn.batch_execute(
+        "CREATE TEMP TABLE fake2 (user_id uuid, id uuid);
+         CREATE TRIGGER fake_history AFTER INSERT ON fake2 REFERENCING NEW TABLE AS new_rows
+             FOR EACH STATEMENT EXECUTE FUNCTION todo_store_record_task_changes();",
+    );
+    let err = attached.unwrap_err().to_string();
+    assert!(err.contains("permission denied"), "{err}");
     assert_eq!(
         limits::task_limit(&mut db.conn(), owner.user_id())
             .unwrap()
             .limit,
         1
+    );
+}
+
+#[test]
+fn the_settings_row_cannot_be_deleted_and_one_owners_writes_do_not_deadlock() {
+    let db = TestDb::new();
+    let mut admin = db.conn();
+    let err = admin
+        .batch_execute("DELETE FROM store_settings")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("keeps its one row"), "{err}");
+    assert_eq!(
+        limits::default_task_limit(&mut admin).unwrap(),
+        DEFAULT_TASK_LIMIT
+    );
+
+    // An edit then a create in one transaction, beside a create of the same
+    // owner: both take the owner's rows in the same order, so the second
+    // waits for the first instead of deadlocking with it.
+    let owner = db.owner(&unique_email("ordered"));
+    let task = db
+        .conn()
+        .create_task(&owner, NewTask::new("first"))
+        .unwrap();
+    let app = db.app_role();
+    let (mut first, mut second) = (app.conn(), app.conn());
+    let barrier = std::sync::Barrier::new(2);
+    thread::scope(|scope| {
+        let edit_then_create = scope.spawn(|| {
+            in_owner_scope(&mut first, &owner, |conn| {
+                conn.update_task(
+                    &owner,
+                    task.id,
+                    TaskPatch::default().title("renamed"),
+                    VersionCheck::Any,
+                )?;
+                barrier.wait();
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                conn.create_task(&owner, NewTask::new("after the edit"))
+            })
+        });
+        let create = scope.spawn(|| {
+            barrier.wait();
+            in_owner_scope(&mut second, &owner, |conn| {
+                conn.create_task(&owner, NewTask::new("meanwhile"))
+            })
+        });
+        edit_then_create.join().unwrap().unwrap();
+        create.join().unwrap().unwrap();
+    });
+    assert_eq!(
+        db.conn()
+            .count_tasks(&owner, &TaskFilter::default())
+            .unwrap(),
+        3
     );
 }
 

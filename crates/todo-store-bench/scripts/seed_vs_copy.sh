@@ -2,11 +2,14 @@
 # seed_vs_copy.sh SOURCE_DB [seed flags…]: volume A loaded by `todo-store-bench seed` and by
 # raw `\copy tasks from` (users loaded first, untimed) into fresh, migrated databases, in the
 # order seed, COPY, COPY, seed. SOURCE_DB holds a volume A seeded with --seed 1, whose rows are
-# dumped for the raw COPY. Needs `todo-store` and `todo-store-bench` on the PATH.
+# dumped for the raw COPY in their physical order, which is the order the seed loaded them
+# (a dump sorted by key would hand raw COPY index inserts in key order, which the seed's
+# users, loaded in their plan's order, do not get). Needs `todo-store` and
+# `todo-store-bench` on the PATH.
 set -e
 src=$1; shift
-psql -qd "$src" -c "\copy (select * from users where email like '%@seed1.todo-store.invalid' order by id) to users.tsv" \
-  -c "\copy (select * from tasks where title not like 'Bench task%' order by user_id, id) to tasks.tsv"
+psql -qd "$src" -c "\copy (select * from users where email like '%@seed1.todo-store.invalid') to users.tsv" \
+  -c "\copy (select * from tasks where title not like 'Bench task%') to tasks.tsv"
 fresh() { psql -qd postgres -c "DROP DATABASE IF EXISTS todo_seedcmp_$1" >/dev/null 2>&1; createdb todo_seedcmp_$1
           todo-store --database-url postgres://localhost/todo_seedcmp_$1 setup >/dev/null; }
 seed() { fresh $1; /usr/bin/time -f "client: user %U s sys %S s maxrss %M kB" \

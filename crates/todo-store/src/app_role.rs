@@ -34,9 +34,11 @@ struct Existing {
 /// Creates (if missing) the role `name` that an application connects as, and
 /// grants it exactly what the library needs on the current database: connect,
 /// use the schema, `SELECT, INSERT, UPDATE, DELETE` on `users` and `tasks`,
-/// and `SELECT` on the history (`task_history`, `task_sync_state`, which only
-/// the database's triggers write). Nothing else: it cannot change the schema
-/// or the history, and row-level security applies to it.
+/// and `SELECT` on what only the database's triggers (and the operator)
+/// write: the history (`task_history`, `task_sync_state`), the task counts
+/// and limits (`task_counts`, `store_settings`). Nothing else: it cannot
+/// change the schema, the history, the counts or a limit, and row-level
+/// security applies to it.
 ///
 /// A new role is `LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`,
 /// without a password: set one with psql's `\password NAME` (which hashes it

@@ -83,10 +83,17 @@ pub fn default_task_limit(conn: &mut PgConnection) -> Result<u32> {
 /// error if the role may not change it.
 pub fn set_default_task_limit(conn: &mut PgConnection, limit: u32) -> Result<()> {
     let limit = stored(limit)?;
-    diesel::update(store_settings::table)
+    // The row cannot be deleted (a trigger refuses), but a role that may
+    // not see it updates nothing: that is not a success.
+    match diesel::update(store_settings::table)
         .set(store_settings::max_tasks_per_user.eq(limit))
-        .execute(conn)?;
-    Ok(())
+        .execute(conn)?
+    {
+        1 => Ok(()),
+        _ => Err(Error::Database(
+            "store_settings has no row to update".into(),
+        )),
+    }
 }
 
 /// Gives the account `user` a limit of its own, or with `None` takes it
