@@ -12,8 +12,8 @@ psql -qd "$src" -c "\copy (select * from users where email like '%@seed1.todo-st
   -c "\copy (select * from tasks where title not like 'Bench task%') to tasks.tsv"
 fresh() { psql -qd postgres -c "DROP DATABASE IF EXISTS todo_seedcmp_$1" >/dev/null 2>&1; createdb todo_seedcmp_$1
           todo-store --database-url postgres://localhost/todo_seedcmp_$1 setup >/dev/null; }
-seed() { fresh $1; /usr/bin/time -f "client: user %U s sys %S s maxrss %M kB" \
-           todo-store-bench --database-url postgres://localhost/todo_seedcmp_$1 seed --users 10000 --tasks-per-user 100 --seed 1 "$@" 2>&1 | grep -v '^$'; }
+seed() { local name=$1; shift; fresh $name; /usr/bin/time -f "client: user %U s sys %S s maxrss %M kB" \
+           todo-store-bench --database-url postgres://localhost/todo_seedcmp_$name seed --users 10000 --tasks-per-user 100 --seed 1 "$@" 2>&1 | grep -v '^$'; }
 copy() { fresh $1; psql -qd todo_seedcmp_$1 -c "\copy users from users.tsv"; s=$(date +%s.%N)
          psql -qd todo_seedcmp_$1 -c "\copy tasks from tasks.tsv"; e=$(date +%s.%N)
          echo "raw COPY: 1000000 tasks in $(echo "$e - $s" | bc) s, $(echo "1000000 / ($e - $s)" | bc) rows/s"; }
