@@ -442,6 +442,25 @@ pub fn count(conn: &mut PgConnection, sql_from: &str) -> i64 {
         .n
 }
 
+/// Every task `query` lists for `owner`, following its cursor to the last
+/// page.
+pub fn walk_tasks(
+    repo: &mut impl todo_store::TaskRepo,
+    owner: &Owner,
+    query: todo_store::TaskQuery,
+) -> Vec<todo_store::Task> {
+    let mut query = query;
+    let mut tasks = Vec::new();
+    loop {
+        let page = repo.list_tasks(owner, &query).unwrap();
+        tasks.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => query = query.after(cursor),
+            None => return tasks,
+        }
+    }
+}
+
 /// A small deterministic random generator (xorshift): `next(n)` is in
 /// `0..n`. The same seed gives the same sequence, so a failing random test
 /// can be replayed.

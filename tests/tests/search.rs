@@ -19,7 +19,7 @@ use diesel::{PgConnection, connection::SimpleConnection};
 use todo_store::{
     MAX_PAGE_SIZE, NewTask, Owner, TaskFilter, TaskId, TaskQuery, TaskRepo, explain::explain_list,
 };
-use todo_store_tests::{TestDb, rng};
+use todo_store_tests::{TestDb, rng, walk_tasks};
 
 /// Characters the random texts are made of: ASCII letters in both cases,
 /// letters whose case mapping is special, LIKE's wildcards and escape, and
@@ -97,18 +97,13 @@ fn searches(stored: &[NewTask], seed: u64, n: usize) -> Vec<String> {
 
 /// Every task the search finds, walking all pages.
 fn found(conn: &mut PgConnection, owner: &Owner, search: &str) -> BTreeSet<TaskId> {
-    let mut query = TaskQuery::new()
+    let query = TaskQuery::new()
         .filter(TaskFilter::default().search(search))
         .limit(MAX_PAGE_SIZE);
-    let mut ids = BTreeSet::new();
-    loop {
-        let page = conn.list_tasks(owner, &query).unwrap();
-        ids.extend(page.items.iter().map(|task| task.id));
-        match page.next_cursor {
-            Some(cursor) => query = query.after(cursor),
-            None => break,
-        }
-    }
+    let ids: BTreeSet<TaskId> = walk_tasks(conn, owner, query)
+        .into_iter()
+        .map(|task| task.id)
+        .collect();
     let count = conn
         .count_tasks(owner, &TaskFilter::default().search(search))
         .unwrap();

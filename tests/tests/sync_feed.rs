@@ -20,7 +20,7 @@ use todo_store::{
     Changes, Error, NewTask, Owner, Store, SyncToken, Task, TaskId, TaskPatch, TaskQuery, TaskRepo,
     TaskStatus, VersionCheck, prune_history,
 };
-use todo_store_tests::TestDb;
+use todo_store_tests::{TestDb, walk_tasks};
 
 /// A device's copy of one owner's tasks.
 #[derive(Debug, Default)]
@@ -59,16 +59,10 @@ impl Device {
 
 /// All of the owner's tasks, by id.
 fn all_tasks(store: &mut Store, owner: &Owner) -> HashMap<TaskId, Task> {
-    let mut tasks = HashMap::new();
-    let mut query = TaskQuery::new().limit(200);
-    loop {
-        let page = store.list_tasks(owner, &query).unwrap();
-        tasks.extend(page.items.into_iter().map(|task| (task.id, task)));
-        match page.next_cursor {
-            Some(cursor) => query = query.after(cursor),
-            None => return tasks,
-        }
-    }
+    walk_tasks(store, owner, TaskQuery::new().limit(200))
+        .into_iter()
+        .map(|task| (task.id, task))
+        .collect()
 }
 
 #[test]

@@ -24,7 +24,7 @@ use todo_store::{
     limits::{self, DEFAULT_TASK_LIMIT},
     sql_text,
 };
-use todo_store_tests::{TestDb, rng};
+use todo_store_tests::{TestDb, rng, walk_tasks};
 
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Counted {
@@ -160,16 +160,14 @@ fn the_kept_counts_equal_count_star_after_random_concurrent_writes() {
 
 /// Every task of the owner (id → done), by walking the list.
 fn collect_all(store: &mut Store, owner: &Owner) -> BTreeMap<TaskId, bool> {
-    let mut all = BTreeMap::new();
-    let mut query = todo_store::TaskQuery::new().limit(DEFAULT_PAGE_SIZE);
-    loop {
-        let page = store.list_tasks(owner, &query).unwrap();
-        all.extend(page.items.iter().map(|task| (task.id, task.completed)));
-        match page.next_cursor {
-            Some(cursor) => query = query.after(cursor),
-            None => return all,
-        }
-    }
+    walk_tasks(
+        store,
+        owner,
+        todo_store::TaskQuery::new().limit(DEFAULT_PAGE_SIZE),
+    )
+    .into_iter()
+    .map(|task| (task.id, task.completed))
+    .collect()
 }
 
 #[test]

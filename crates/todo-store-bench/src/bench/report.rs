@@ -257,3 +257,12 @@ impl BenchReport {
         text
     }
 }
+
+/// A summary whose p50 and p95 are the given microseconds (for the report
+/// modules' tests).
+#[cfg(test)]
+fn summary(p50_us: u64, p95_us: u64) -> Summary {
+    let mut latencies = vec![p50_us; 50];
+    latencies.extend(vec![p95_us; 50]);
+    Summary::of(latencies, std::time::Duration::from_secs(1)).expect("latencies")
+}

@@ -1,9 +1,10 @@
 //! `limit show`, `limit set` and `limit reset`: how many tasks a user may
 //! have (see the library's `limits` module).
 
+use diesel::PgConnection;
 use serde::Serialize;
 use todo_store::{
-    DatabaseUrl, UserRepo,
+    DatabaseUrl, UserId,
     limits::{self, TaskLimit},
 };
 
@@ -13,7 +14,7 @@ use crate::{
     args::{LimitCommand, LimitReset, LimitSet, LimitShow},
     db, input,
     output::{Format, Report},
-    owner::about_user,
+    owner::{about_user, operator_owner},
 };
 
 /// Runs a `limit` command.
@@ -32,13 +33,11 @@ pub fn run(command: LimitCommand, url: &DatabaseUrl, format: Format) -> Result<(
 fn show(args: &LimitShow, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     let mut conn = db::connect(url)?;
     match &args.user {
-        None => format.print(&DefaultLimit {
-            max_tasks_per_user: limits::default_task_limit(&mut conn)?,
-        }),
-        Some(email) => format.print(&UserLimit {
-            email: email.clone(),
-            limit: user_limit(&mut conn, email)?,
-        }),
+        None => format.print(&DefaultLimit::of(&mut conn)?),
+        Some(email) => {
+            let user = operator_owner(&mut conn, email)?.user_id();
+            format.print(&UserLimit::of(&mut conn, email, user)?)
+        }
     }
 }
 
@@ -48,52 +47,36 @@ fn set(args: &LimitSet, url: &DatabaseUrl, format: Format) -> Result<(), Failure
     match &args.user {
         None => {
             limits::set_default_task_limit(&mut conn, max_tasks)?;
-            format.print(&DefaultLimit {
-                max_tasks_per_user: limits::default_task_limit(&mut conn)?,
-            })
+            format.print(&DefaultLimit::of(&mut conn)?)
         }
         Some(email) => {
-            let user = user_id(&mut conn, email)?;
+            let user = operator_owner(&mut conn, email)?.user_id();
             limits::set_task_limit(&mut conn, user, Some(max_tasks))
                 .map_err(|err| about_user(err, email))?;
-            format.print(&UserLimit {
-                email: email.clone(),
-                limit: user_limit(&mut conn, email)?,
-            })
+            format.print(&UserLimit::of(&mut conn, email, user)?)
         }
     }
 }
 
 fn reset(args: &LimitReset, url: &DatabaseUrl, format: Format) -> Result<(), Failure> {
     let mut conn = db::connect(url)?;
-    let user = user_id(&mut conn, &args.user)?;
+    let user = operator_owner(&mut conn, &args.user)?.user_id();
     limits::set_task_limit(&mut conn, user, None).map_err(|err| about_user(err, &args.user))?;
-    format.print(&UserLimit {
-        email: args.user.clone(),
-        limit: user_limit(&mut conn, &args.user)?,
-    })
-}
-
-fn user_id(conn: &mut diesel::PgConnection, email: &str) -> Result<todo_store::UserId, Failure> {
-    match conn.find_user_by_email(email) {
-        Ok(Some(user)) => Ok(user.id),
-        Ok(None) => Err(about_user(
-            todo_store::Error::NotFound(todo_store::Entity::User),
-            email,
-        )),
-        Err(err) => Err(err.into()),
-    }
-}
-
-fn user_limit(conn: &mut diesel::PgConnection, email: &str) -> Result<TaskLimit, Failure> {
-    let user = user_id(conn, email)?;
-    limits::task_limit(conn, user).map_err(|err| about_user(err, email))
+    format.print(&UserLimit::of(&mut conn, &args.user, user)?)
 }
 
 /// The deployment's limit.
 #[derive(Debug, Serialize)]
 struct DefaultLimit {
     max_tasks_per_user: u32,
+}
+
+impl DefaultLimit {
+    fn of(conn: &mut PgConnection) -> Result<Self, Failure> {
+        Ok(Self {
+            max_tasks_per_user: limits::default_task_limit(conn)?,
+        })
+    }
 }
 
 impl Report for DefaultLimit {
@@ -112,6 +95,15 @@ struct UserLimit {
     email: String,
     #[serde(flatten)]
     limit: TaskLimit,
+}
+
+impl UserLimit {
+    fn of(conn: &mut PgConnection, email: &str, user: UserId) -> Result<Self, Failure> {
+        Ok(Self {
+            email: email.to_owned(),
+            limit: limits::task_limit(conn, user).map_err(|err| about_user(err, email))?,
+        })
+    }
 }
 
 impl Report for UserLimit {

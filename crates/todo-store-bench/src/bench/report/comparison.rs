@@ -143,15 +143,9 @@ impl WriteComparison {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
-    fn summary(p50_us: u64, p95_us: u64) -> Summary {
-        let mut latencies = vec![p50_us; 50];
-        latencies.extend(vec![p95_us; 50]);
-        Summary::of(latencies, Duration::from_secs(1)).expect("latencies")
-    }
+    use super::super::summary;
 
     fn comparison() -> WriteComparison {
         let database = |label: &str, users, tasks| Database {
