@@ -274,7 +274,7 @@ fn the_sql_text_of_a_call_returns_what_the_call_returns() {
 }
 
 #[test]
-fn a_search_reads_the_trigram_index_or_a_list_index_never_the_table() {
+fn a_search_reads_the_search_keys_or_a_list_index_never_the_table() {
     let db = seeded();
     let mut conn = db.conn();
     let owner = conn
@@ -308,8 +308,8 @@ fn a_search_reads_the_trigram_index_or_a_list_index_never_the_table() {
             );
             if rare {
                 assert!(
-                    plan.contains("Bitmap Index Scan on tasks_user_search_idx"),
-                    "{word} {key:?}: not through the trigram index:\n{plan}"
+                    plan.contains("Bitmap Index Scan on tasks_search_keys_idx"),
+                    "{word} {key:?}: not through the search keys:\n{plan}"
                 );
             }
         }

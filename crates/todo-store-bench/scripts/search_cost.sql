@@ -2,8 +2,8 @@
 -- the 10 users with the most tasks and 10 users with about 1,000, for two kinds of
 -- word: a common one (the longest word of the user's newest title: 3-7 % of the
 -- seed's tasks) and a rare one (a ticket number of the seed's titles, #100 to #999:
--- a handful of matches). With the trigram index usable, then not (no bitmap scans:
--- GIN has no other way in), twice, alternating.
+-- a handful of matches). With the search keys' index usable, then not (no bitmap
+-- scans: GIN has no other way in), twice, alternating.
 -- Run: psql -d DB -f search_cost.sql
 CREATE TEMP TABLE probe AS
 WITH heavy AS (SELECT user_id FROM task_counts ORDER BY total DESC LIMIT 10),
@@ -24,9 +24,11 @@ BEGIN
     FOR r IN SELECT * FROM probe WHERE kind = k AND word_kind = wk LOOP
       -- A statement planned for its values, as the library's uncached list is.
       EXECUTE format('SELECT count(*) FROM (SELECT * FROM tasks WHERE user_id = %L
+                       AND todo_store_search_keys(user_id, title, description)
+                           @> todo_store_pattern_keys(%L, %L)
                        AND (title ILIKE %L OR description ILIKE %L)
                      ORDER BY created_at DESC, id DESC LIMIT 51) s',
-                     r.user_id, '%' || r.word || '%', '%' || r.word || '%');
+                     r.user_id, r.user_id, '%' || r.word || '%', '%' || r.word || '%', '%' || r.word || '%');
       n := n + 1;
     END LOOP;
   END LOOP;
@@ -38,7 +40,7 @@ LANGUAGE sql AS $$
     FROM unnest(ARRAY['rare', 'common']) wk
 $$;
 SELECT kind, word_kind, string_agg(word, ', ') AS words FROM probe GROUP BY 1, 2 ORDER BY 1, 2;
-SET enable_bitmapscan = on;  SELECT * FROM pg_temp.pass('trigram index');
+SET enable_bitmapscan = on;  SELECT * FROM pg_temp.pass('search keys');
 SET enable_bitmapscan = off; SELECT * FROM pg_temp.pass('none');
-SET enable_bitmapscan = on;  SELECT * FROM pg_temp.pass('trigram index');
+SET enable_bitmapscan = on;  SELECT * FROM pg_temp.pass('search keys');
 SET enable_bitmapscan = off; SELECT * FROM pg_temp.pass('none');

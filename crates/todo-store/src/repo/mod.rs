@@ -9,6 +9,7 @@ mod backend;
 mod calls;
 mod keyset;
 pub(crate) mod scope;
+mod search;
 pub(crate) mod task_queries;
 pub(crate) mod user_queries;
 

@@ -15,6 +15,7 @@ use diesel::{
 use super::{
     keyset::{After, Limited, SortExpr},
     scope::Txn,
+    search,
 };
 use crate::{
     ConflictKind, Entity, Error, NewTask, Owner, Page, Priority, Result, SortOrder, StatusFilter,
@@ -353,9 +354,7 @@ pub(crate) enum CountStatement {
 
 pub(crate) fn count_statement(owner: &Owner, filter: &TaskFilter) -> Result<CountStatement> {
     if *filter != TaskFilter::default().status(filter.status) {
-        return Ok(CountStatement::Scan(
-            filtered(owned_by(owner), filter)?.count(),
-        ));
+        return Ok(CountStatement::Scan(filtered(owner, filter)?.count()));
     }
     Ok(CountStatement::Kept(
         task_counts::table
@@ -366,7 +365,7 @@ pub(crate) fn count_statement(owner: &Owner, filter: &TaskFilter) -> Result<Coun
 
 /// The list query without its LIMIT: filter, keyset position and order.
 fn list_statement(owner: &Owner, query: &TaskQuery) -> Result<ListStatement> {
-    let mut statement = filtered(owned_by(owner), &query.filter)?;
+    let mut statement = filtered(owner, &query.filter)?;
     if let Some(cursor) = &query.after {
         let position = Position::decode(cursor)?;
         if position.sort != query.sort {
@@ -380,7 +379,8 @@ fn list_statement(owner: &Owner, query: &TaskQuery) -> Result<ListStatement> {
     Ok(ordered(statement, query.sort).select(Task::as_select()))
 }
 
-fn filtered(mut q: BoxedTasks<'static>, filter: &TaskFilter) -> Result<BoxedTasks<'static>> {
+fn filtered(owner: &Owner, filter: &TaskFilter) -> Result<BoxedTasks<'static>> {
+    let mut q = owned_by(owner);
     match filter.status {
         StatusFilter::All => {}
         // Written as `NOT completed` / `completed`, not compared with a bound
@@ -405,12 +405,7 @@ fn filtered(mut q: BoxedTasks<'static>, filter: &TaskFilter) -> Result<BoxedTask
     }
     if let Some(text) = &filter.search {
         let text = validate::line("search", text, MAX_SEARCH_CHARS)?;
-        let pattern = format!("%{}%", escape_like(text));
-        q = q.filter(
-            tasks::title
-                .ilike(pattern.clone())
-                .or(tasks::description.ilike(pattern)),
-        );
+        q = search::matching(q, owner, text);
     }
     if let (Some(from), Some(before)) = (filter.due_from, filter.due_before)
         && from >= before
@@ -427,18 +422,6 @@ fn filtered(mut q: BoxedTasks<'static>, filter: &TaskFilter) -> Result<BoxedTask
         q = q.filter(tasks::updated_at.ge(validate::timestamp("updated_since", since)?));
     }
     Ok(q)
-}
-
-/// LIKE treats `%`, `_` and `\` specially; a search for them means the characters.
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 fn ordered(q: BoxedTasks<'static>, sort: crate::TaskSort) -> BoxedTasks<'static> {
@@ -586,15 +569,5 @@ fn miss(conn: &mut PgConnection, owner: &Owner, id: TaskId, check: VersionCheck)
             .unwrap_or(Error::Conflict(ConflictKind::ConcurrentUpdate)),
         Ok(None) => Error::NotFound(Entity::Task),
         Err(err) => err.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_like;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(escape_like(r"50%_off\now"), r"50\%\_off\\now");
     }
 }

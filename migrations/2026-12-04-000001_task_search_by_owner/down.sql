@@ -1,0 +1,9 @@
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+CREATE INDEX tasks_user_search_idx ON tasks
+    USING gin (user_id, title gin_trgm_ops, description gin_trgm_ops)
+    WITH (fastupdate = on, gin_pending_list_limit = 1024);
+DROP INDEX tasks_search_keys_idx;
+DROP FUNCTION todo_store_pattern_keys(uuid, text);
+DROP FUNCTION todo_store_search_keys(uuid, text, text);
+DROP FUNCTION todo_store_trigram_keys(bigint, text);
