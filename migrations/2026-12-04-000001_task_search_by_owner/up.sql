@@ -62,10 +62,16 @@ RETURN (
     FROM todo_store_trigram_keys(pg_catalog.uuid_hash_extended(owner, 0), pg_catalog.lower(pattern)) AS keys
 );
 
--- Pending list as before (`task_search`): bulk loads merge in batches.
+-- New entries wait in a pending list, merged into the index in bulk when
+-- it fills; every search reads the whole list. 64 kB (the least allowed):
+-- at volume B, after a burst of writes, a full 1 MB list added 0.6-2.3 ms
+-- to every search and its merge cost the write that filled it up to 380 ms;
+-- with 64 kB searches stay within noise of an empty list, merges take up to
+-- 25 ms, and writes cost what they did (BENCHMARKS.md). `fastupdate = off`
+-- made writes 5-10 % slower.
 CREATE INDEX tasks_search_keys_idx ON tasks
     USING gin (todo_store_search_keys(user_id, title, description))
-    WITH (fastupdate = on, gin_pending_list_limit = 1024);
+    WITH (fastupdate = on, gin_pending_list_limit = 64);
 
 DROP INDEX tasks_user_search_idx;
 

@@ -202,7 +202,7 @@ fn list_and_lookup_indexes_exist() {
         "tasks_user_title_idx btree (user_id, lower(title), id)",
         "tasks_user_open_priority_idx btree (user_id, priority, id) WHERE (NOT completed)",
         "tasks_search_keys_idx gin (todo_store_search_keys(user_id, title, description)) \
-         WITH (fastupdate='on', gin_pending_list_limit='1024')",
+         WITH (fastupdate='on', gin_pending_list_limit='64')",
         "users_email_lower_key btree (lower(email))",
         "users_auth_subject_key btree (auth_subject)",
     ] {

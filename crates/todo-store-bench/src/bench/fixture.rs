@@ -33,12 +33,14 @@ pub enum Population {
 }
 
 /// A user the reads act for, and what their calls need: one of their task
-/// ids and a word of that task's title (both from their newest page).
+/// ids, a word of that task's title and the whole title (all from their
+/// newest page).
 #[derive(Debug, Clone)]
 struct Pick {
     owner: Owner,
     task: TaskId,
     word: String,
+    phrase: String,
 }
 
 impl Pick {
@@ -49,6 +51,7 @@ impl Pick {
             owner,
             task: task.id,
             word: search_word(&task.title),
+            phrase: task.title.clone(),
         }
     }
 }
@@ -218,6 +221,10 @@ fn reads_of(shape: Shape, picks: &[Pick], heavy: &[Heavy]) -> Vec<Read> {
         }),
         Shape::Search => each(&|pick| {
             let query = newest_first().filter(TaskFilter::default().search(pick.word.clone()));
+            Read::List(pick.owner.clone(), query)
+        }),
+        Shape::SearchPhrase => each(&|pick| {
+            let query = newest_first().filter(TaskFilter::default().search(pick.phrase.clone()));
             Read::List(pick.owner.clone(), query)
         }),
         Shape::Get => each(&|pick| Read::Get(pick.owner.clone(), pick.task)),
