@@ -1,34 +1,47 @@
--- Search keys that carry the owner.
+-- Search keys that carry the owner, where row-level security lets a search use them.
 --
 -- The trigram index of `task_search` keyed its entries by trigram alone,
 -- with the owner as a second column: the posting list of a common trigram
 -- ("the", "ing") spans every user's tasks, and each search intersected the
 -- owner's entries with such lists. Measured at 10,000 users, a search for a
--- common word cost more with that index than without it.
+-- common word cost more with that index than without it. Worse, no role
+-- that row-level security applies to (the application role, and the
+-- tables' owner: `tasks` forces it) could use it at all: PostgreSQL uses a
+-- query's condition inside an index only if its functions are LEAKPROOF
+-- (they might otherwise show rows the policy hides), and neither `ILIKE`
+-- nor any operator of a text index is; only a superuser can mark one so.
 --
--- Here each key is a 64-bit hash of (owner, trigram): a key's posting list
--- holds one owner's tasks only, so a search reads what its owner has and
--- nothing of anyone else's, however large the table grows.
+-- So the keys live beside the tasks, in `task_search_keys`, which has no
+-- policy and which no one but the tables' owner may read or write: one row
+-- per task, its keys a list of 64-bit hashes of (owner, three-character
+-- piece), GIN-indexed. A key's entries are one owner's tasks only, so a
+-- search reads what its owner has, however large the table grows. Triggers
+-- on `tasks` keep it (in the same transaction); the search asks
+-- `todo_store_search_candidates(owner, pattern)` (SECURITY DEFINER) for the
+-- ids of the owner's tasks that hold every piece of the pattern, and reads
+-- those tasks by primary key (`id = ANY (…)`: uuid equality is leakproof, so
+-- the probe works under the policy), where the ILIKE decides.
 --
 -- Exactness. The library's search is `title ILIKE p OR description ILIKE p`
 -- with `p = '%' || escaped search || '%'`. In a UTF-8 database ILIKE is
 -- `lower(text) LIKE lower(p)`, so a match means the lowered search, cut into
 -- runs of alphanumeric characters, lies inside runs of the lowered title or
 -- description: every three-character piece of the pattern's runs is a piece
--- of the row's runs. The index holds the row's pieces, the library asks for
--- rows that hold all of the pattern's (`@>`), and the ILIKE then decides:
--- the results are exactly those of the plain ILIKE. Both sides are cut by
--- the same function, so what counts as alphanumeric (the database's
--- `lc_ctype`) cannot differ between them. A hash collision can only let a
--- row through to the ILIKE, never keep one out.
+-- of the row's runs. The keys hold the row's pieces, the candidates are the
+-- rows that hold all of the pattern's, and the ILIKE then decides: the
+-- results are exactly those of the plain ILIKE. Both sides are cut by the
+-- same functions, so what counts as alphanumeric cannot differ between
+-- them. A hash collision can only let a row through to the ILIKE, never
+-- keep one out. (The functions lower with the database's default
+-- collation, as ILIKE does on `title` and `description`, which use it.)
 --
 -- A pattern with no run of three characters (a search of one or two
 -- letters, or of punctuation) has no piece: its keys are then the owner's
--- own key, which every row carries, and the index narrows to the owner's
--- tasks only, as a B-tree on the owner would.
+-- own key, which every row carries, and the candidates are all of the
+-- owner's tasks.
 --
--- The functions are SQL-standard bodies (`RETURN`), parsed now: the index
--- does not depend on `search_path` when it is rebuilt or restored.
+-- The functions are SQL-standard bodies (`RETURN`), parsed now: they do not
+-- depend on `search_path` when they run.
 
 -- The keys of every three-character piece of each alphanumeric run of
 -- `body`, hashed with `seed` (the owner's hash).
@@ -62,32 +75,125 @@ RETURN (
     FROM todo_store_trigram_keys(pg_catalog.uuid_hash_extended(owner, 0), pg_catalog.lower(pattern)) AS keys
 );
 
+CREATE TABLE task_search_keys (
+    user_id uuid NOT NULL,
+    task_id uuid NOT NULL,
+    keys bigint[] NOT NULL,
+    PRIMARY KEY (user_id, task_id)
+);
+REVOKE ALL ON task_search_keys FROM PUBLIC;
+
+-- Keeps `task_search_keys` as `tasks` changes, from one statement's
+-- transition tables: new tasks get their keys, a changed title or
+-- description new keys (a status change writes nothing here), deleted
+-- tasks lose theirs.
+-- SECURITY DEFINER with a pinned search_path, for the reasons given at
+-- `todo_store_count_tasks()`; it refuses any table but `tasks`.
+CREATE FUNCTION todo_store_keep_search_keys() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    IF TG_RELID <> 'tasks'::regclass THEN
+        RAISE EXCEPTION 'todo_store_keep_search_keys() keeps the tasks table only'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO task_search_keys (user_id, task_id, keys)
+        SELECT user_id, id, todo_store_search_keys(user_id, title, description)
+          FROM new_rows
+        ON CONFLICT (user_id, task_id) DO UPDATE SET keys = EXCLUDED.keys;
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- A task's owner and id never change (the database refuses it).
+        UPDATE task_search_keys k
+           SET keys = todo_store_search_keys(n.user_id, n.title, n.description)
+          FROM new_rows n
+          JOIN old_rows o ON o.user_id = n.user_id AND o.id = n.id
+         WHERE k.user_id = n.user_id AND k.task_id = n.id
+           AND (o.title, o.description) IS DISTINCT FROM (n.title, n.description);
+    ELSIF TG_OP = 'DELETE' THEN
+        DELETE FROM task_search_keys k
+         USING old_rows o
+         WHERE k.user_id = o.user_id AND k.task_id = o.id;
+    ELSE
+        DELETE FROM task_search_keys;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- The ids of `owner`'s tasks whose keys hold every piece of `pattern` (an
+-- ILIKE pattern): candidates, which the caller's ILIKE then decides on.
+-- Run as the tables' owner, since the keys are nobody else's to read; it
+-- returns ids only, and of the scoped owner only when a scope is set (the
+-- tasks themselves are then read under the caller's row security).
+CREATE FUNCTION todo_store_search_candidates(owner uuid, pattern text) RETURNS uuid[]
+LANGUAGE sql STABLE STRICT SECURITY DEFINER AS $$
+    SELECT coalesce(array_agg(task_id), '{}')
+      FROM task_search_keys
+     WHERE user_id = owner
+       AND owner = coalesce(todo_store_scope(), owner)
+       AND keys @> todo_store_pattern_keys(owner, pattern)
+$$;
+
+DO $$
+BEGIN
+    EXECUTE format(
+        'ALTER FUNCTION todo_store_keep_search_keys() SET search_path = pg_catalog, %I, pg_temp',
+        current_schema());
+    EXECUTE format(
+        'ALTER FUNCTION todo_store_search_candidates(uuid, text) SET search_path = pg_catalog, %I, pg_temp',
+        current_schema());
+END
+$$;
+REVOKE EXECUTE ON FUNCTION todo_store_keep_search_keys() FROM PUBLIC;
+
+-- Named to fire between the history's triggers and the counts' (name
+-- order): it locks no row of an owner's, so the lock order of those two
+-- stays as it was.
+CREATE TRIGGER tasks_search_keys_insert
+    AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_keys();
+CREATE TRIGGER tasks_search_keys_update
+    AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_keys();
+CREATE TRIGGER tasks_search_keys_delete
+    AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_keys();
+CREATE TRIGGER tasks_search_keys_truncate
+    AFTER TRUNCATE ON tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_keys();
+
+-- The keys of the tasks stored now (the triggers above already hold a
+-- lock on `tasks` that keeps writers out until this migration commits),
+-- then their index: built once, faster than entry by entry.
+INSERT INTO task_search_keys (user_id, task_id, keys)
+SELECT user_id, id, todo_store_search_keys(user_id, title, description) FROM tasks;
+
 -- New entries wait in a pending list, merged into the index in bulk when
 -- it fills; every search reads the whole list. 64 kB (the least allowed):
 -- at volume B, after a burst of writes, a full 1 MB list added 0.6-2.3 ms
 -- to every search and its merge cost the write that filled it up to 380 ms;
--- with 64 kB searches stay within noise of an empty list, merges take up to
--- 25 ms, and writes cost what they did (BENCHMARKS.md). `fastupdate = off`
--- made writes 5-10 % slower.
-CREATE INDEX tasks_search_keys_idx ON tasks
-    USING gin (todo_store_search_keys(user_id, title, description))
-    WITH (fastupdate = on, gin_pending_list_limit = 64);
+-- with 64 kB searches stay within noise of an empty list and merges take up
+-- to 25 ms (BENCHMARKS.md). `fastupdate = off` made writes 5-10 % slower.
+CREATE INDEX task_search_keys_idx ON task_search_keys
+    USING gin (keys) WITH (fastupdate = on, gin_pending_list_limit = 64);
+
 
 DROP INDEX tasks_user_search_idx;
 
 -- Nothing of this schema uses the extensions any more; they go, unless
--- something else of the database has come to use them.
+-- something else of the database depends on them (as PostgreSQL records
+-- it) or another role owns them.
 DO $$
 BEGIN
     DROP EXTENSION IF EXISTS btree_gin;
-EXCEPTION WHEN dependent_objects_still_exist THEN
-    RAISE NOTICE 'btree_gin is in use elsewhere: kept';
+EXCEPTION WHEN dependent_objects_still_exist OR insufficient_privilege THEN
+    RAISE NOTICE 'btree_gin is in use elsewhere or not ours to drop: kept';
 END
 $$;
 DO $$
 BEGIN
     DROP EXTENSION IF EXISTS pg_trgm;
-EXCEPTION WHEN dependent_objects_still_exist THEN
-    RAISE NOTICE 'pg_trgm is in use elsewhere: kept';
+EXCEPTION WHEN dependent_objects_still_exist OR insufficient_privilege THEN
+    RAISE NOTICE 'pg_trgm is in use elsewhere or not ours to drop: kept';
 END
 $$;

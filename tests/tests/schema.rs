@@ -160,6 +160,10 @@ fn tasks_belong_to_users_with_cascade_and_owner_first_primary_key() {
             "tasks_history_insert",
             "tasks_history_update",
             "tasks_no_truncate",
+            "tasks_search_keys_delete",
+            "tasks_search_keys_insert",
+            "tasks_search_keys_truncate",
+            "tasks_search_keys_update",
             "tasks_tally_delete",
             "tasks_tally_insert",
             "tasks_tally_truncate",
@@ -201,8 +205,8 @@ fn list_and_lookup_indexes_exist() {
         "tasks_user_due_idx btree (user_id, COALESCE(due_at, 'infinity'::timestamp with time zone), id)",
         "tasks_user_title_idx btree (user_id, lower(title), id)",
         "tasks_user_open_priority_idx btree (user_id, priority, id) WHERE (NOT completed)",
-        "tasks_search_keys_idx gin (todo_store_search_keys(user_id, title, description)) \
-         WITH (fastupdate='on', gin_pending_list_limit='64')",
+        "task_search_keys_pkey btree (user_id, task_id)",
+        "task_search_keys_idx gin (keys) WITH (fastupdate='on', gin_pending_list_limit='64')",
         "users_email_lower_key btree (lower(email))",
         "users_auth_subject_key btree (auth_subject)",
     ] {

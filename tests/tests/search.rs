@@ -175,18 +175,18 @@ fn the_index_finds_exactly_what_the_substring_match_finds() {
     db.conn()
         .create_tasks(&other, stored.iter().take(500).cloned().collect())
         .unwrap();
-    db.conn().batch_execute("VACUUM (ANALYZE) tasks").unwrap();
-
-    // The library, with the index the only way in besides a B-tree bitmap
-    // on the owner alone; the bare ILIKE, as the tables' owner, with no
-    // bitmap scan (GIN has no other way in).
-    let mut library = db.conn();
-    library
-        .batch_execute("SET enable_seqscan = off; SET enable_indexscan = off")
+    db.conn()
+        .batch_execute("VACUUM (ANALYZE) tasks, task_search_keys")
         .unwrap();
+
+    // The library as the application role, which row security applies to
+    // (as it does to the tables' owner: `tasks` forces it), and the bare
+    // ILIKE as the test's superuser, with no search keys involved.
+    let app = db.app_role();
+    let mut library = app.conn();
     let mut bare = db.conn();
 
-    let mut through_index = 0;
+    let mut through_keys = 0;
     let mut matched = 0;
     for search in searches(&stored, 11, 300) {
         let expected = plain_ilike(&mut bare, &owner, &search);
@@ -194,22 +194,123 @@ fn the_index_finds_exactly_what_the_substring_match_finds() {
         assert_eq!(got, expected, "search {search:?}");
         matched += usize::from(!got.is_empty());
 
+        // Under row security too, the candidates' ids are probed in the
+        // primary key: never a scan of the owner's tasks.
         if has_trigram(&search) {
             let query = TaskQuery::new().filter(TaskFilter::default().search(&search));
             let plan = explain_list(&mut library, &owner, &query)
                 .unwrap()
                 .join("\n");
+            let probes = plan
+                .lines()
+                .any(|line| line.contains("Index Cond: ((user_id = ") && line.contains("id = ANY"));
             assert!(
-                plan.contains("tasks_search_keys_idx"),
-                "{search:?} does not read the search keys:\n{plan}"
+                probes && plan.contains("InitPlan"),
+                "{search:?} does not probe the candidates:\n{plan}"
             );
-            through_index += 1;
+            through_keys += 1;
         }
     }
     // The random searches did find things, and most went through the index.
     assert!(matched > 100, "only {matched} searches found anything");
     assert!(
-        through_index > 100,
-        "only {through_index} through the index"
+        through_keys > 100,
+        "only {through_keys} with a piece to look up"
     );
+}
+
+#[derive(QueryableByName)]
+struct Stale {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Tasks whose row of search keys is missing or not what their text gives
+/// now, and rows of keys with no task: both must be none.
+fn stale_keys(conn: &mut PgConnection) -> i64 {
+    sql_query(
+        "SELECT count(*) AS n FROM tasks t
+           FULL JOIN task_search_keys k ON k.user_id = t.user_id AND k.task_id = t.id
+          WHERE k.keys IS DISTINCT FROM todo_store_search_keys(t.user_id, t.title, t.description)",
+    )
+    .get_result::<Stale>(conn)
+    .unwrap()
+    .n
+}
+
+#[test]
+fn the_search_keys_follow_every_write_and_are_the_tables_owners_alone() {
+    use todo_store::{TaskPatch, TaskStatus, VersionCheck};
+
+    let db = TestDb::new();
+    let owner = db.owner(&unique_email("keeper"));
+    seed_tasks(&db, &owner, 21, 60);
+    let mut conn = db.conn();
+    let ids: Vec<TaskId> = walk_tasks(&mut conn, &owner, TaskQuery::new())
+        .into_iter()
+        .map(|task| task.id)
+        .collect();
+    let mut next = rng(22);
+    for (i, id) in ids.iter().enumerate() {
+        match i % 6 {
+            0 => drop(
+                conn.update_task(
+                    &owner,
+                    *id,
+                    TaskPatch::default().title(random_title(&mut next)),
+                    VersionCheck::Any,
+                )
+                .unwrap(),
+            ),
+            1 => drop(
+                conn.update_task(
+                    &owner,
+                    *id,
+                    TaskPatch::default().description(random_text(&mut next, 1, 40)),
+                    VersionCheck::Any,
+                )
+                .unwrap(),
+            ),
+            2 => drop(
+                conn.update_task(
+                    &owner,
+                    *id,
+                    TaskPatch::default().clear_description(),
+                    VersionCheck::Any,
+                )
+                .unwrap(),
+            ),
+            3 => drop(
+                conn.set_task_status(&owner, *id, TaskStatus::Done, VersionCheck::Any)
+                    .unwrap(),
+            ),
+            4 => conn.delete_task(&owner, *id, VersionCheck::Any).unwrap(),
+            _ => {}
+        }
+    }
+    assert_eq!(conn.delete_tasks(&owner, &ids[5..7]).unwrap(), 2);
+    // Raw SQL of the tables' owner: one statement over many rows.
+    conn.batch_execute(&format!(
+        "UPDATE tasks SET title = title || ' again' WHERE user_id = '{}'",
+        owner.user_id()
+    ))
+    .unwrap();
+    assert_eq!(stale_keys(&mut conn), 0);
+    conn.batch_execute("DELETE FROM tasks").unwrap();
+    assert_eq!(stale_keys(&mut conn), 0);
+
+    // The application role can neither read the keys nor run their keeper.
+    let app = db.app_role();
+    let mut app_conn = app.conn();
+    for statement in [
+        "SELECT count(*) FROM task_search_keys",
+        "DELETE FROM task_search_keys",
+        "SELECT todo_store_keep_search_keys()",
+    ] {
+        let err = app_conn.batch_execute(statement).unwrap_err();
+        assert!(
+            err.to_string().contains("permission denied"),
+            "{statement}: {err}"
+        );
+    }
 }

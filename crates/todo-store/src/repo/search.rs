@@ -1,52 +1,67 @@
 //! The text search: a case-insensitive substring of the title or the
 //! description, answered through the owner's search keys.
 //!
-//! The index (`tasks_search_keys_idx`, migration `task_search_by_owner`)
-//! holds, for each task, hashes of (owner, three-character piece) of its
-//! text; a search asks for the rows that hold every piece of its pattern,
-//! then the ILIKE decides. The migration explains why that finds exactly
-//! what the ILIKE alone finds.
+//! `task_search_keys` (migration `task_search_by_owner`) holds, for each
+//! task, hashes of (owner, three-character piece) of its text; a search asks
+//! `todo_store_search_candidates` for the ids of the owner's tasks that
+//! hold every piece of its pattern, reads those by primary key, and the
+//! ILIKE decides. The migration explains why that finds exactly what the
+//! ILIKE alone finds, and why the keys are not an index on `tasks` (row
+//! security would keep every role but a superuser from using it).
 
 use diesel::{
+    dsl::sql,
     pg::Pg,
     prelude::*,
-    sql_types::{Nullable, Text, Uuid},
+    sql_types::{Bool, Text, Uuid},
 };
 
 use crate::{Owner, schema::tasks};
 
-diesel::define_sql_function! {
-    /// The keys the index holds for a task (migration `task_search_by_owner`).
-    fn todo_store_search_keys(owner: Uuid, title: Text, description: Nullable<Text>) -> Array<BigInt>;
-}
-
-diesel::define_sql_function! {
-    /// The keys a task must hold to match an ILIKE pattern: its pieces, or
-    /// the owner's own key when it has none.
-    fn todo_store_pattern_keys(owner: Uuid, pattern: Text) -> Array<BigInt>;
-}
-
 /// `query` narrowed to the tasks of `owner` whose title or description
 /// holds `text` (validated), ignoring case.
 ///
-/// The keys narrow, the ILIKE decides: both are always there, so a search
-/// of one or two characters (no piece to look up) is still exact.
+/// The candidates narrow, the ILIKE decides; a search of one or two
+/// characters (no piece to look up) is the ILIKE alone.
 pub(crate) fn matching(
     query: tasks::BoxedQuery<'static, Pg>,
     owner: &Owner,
     text: &str,
 ) -> tasks::BoxedQuery<'static, Pg> {
     let pattern = format!("%{}%", escape_like(text));
-    query
-        .filter(
-            todo_store_search_keys(tasks::user_id, tasks::title, tasks::description)
-                .contains(todo_store_pattern_keys(owner.user_id(), pattern.clone())),
+    let query = if has_piece(text) {
+        // `= ANY ((SELECT …)::uuid[])`: the candidates are fetched once (an init
+        // plan) whatever plan the statement gets, and uuid equality is
+        // leakproof, so the primary key answers it under row security.
+        // (Diesel's `eq_any` does not write a function's array result.)
+        query.filter(
+            sql::<Bool>(r#""tasks"."id" = ANY ((SELECT todo_store_search_candidates("#)
+                .bind::<Uuid, _>(owner.user_id())
+                .sql(", ")
+                .bind::<Text, _>(pattern.clone())
+                .sql("))::uuid[])"),
         )
-        .filter(
-            tasks::title
-                .ilike(pattern.clone())
-                .or(tasks::description.ilike(pattern)),
-        )
+    } else {
+        query
+    };
+    query.filter(
+        tasks::title
+            .ilike(pattern.clone())
+            .or(tasks::description.ilike(pattern)),
+    )
+}
+
+/// Whether `text` holds three letters or digits in a row: a piece the
+/// search keys can look up. Without one every task of the owner would be a
+/// candidate, so the search reads the owner's tasks directly. (Whether
+/// PostgreSQL's `[[:alnum:]]` agrees for every character only decides
+/// which way is taken: both find the same tasks.)
+fn has_piece(text: &str) -> bool {
+    let mut run = 0;
+    text.chars().any(|c| {
+        run = if c.is_alphanumeric() { run + 1 } else { 0 };
+        run == 3
+    })
 }
 
 /// LIKE treats `%`, `_` and `\` specially; a search for them means the characters.
@@ -63,10 +78,20 @@ fn escape_like(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_like;
+    use super::{escape_like, has_piece};
 
     #[test]
     fn like_wildcards_are_escaped() {
         assert_eq!(escape_like(r"50%_off\now"), r"50\%\_off\\now");
+    }
+
+    #[test]
+    fn a_piece_is_three_letters_or_digits_in_a_row() {
+        for text in ["abc", "x 12é", "日本語", "%ab_cde"] {
+            assert!(has_piece(text), "{text}");
+        }
+        for text in ["ab", "a b c", "%_", "ab-cd", "🙂🙂🙂"] {
+            assert!(!has_piece(text), "{text}");
+        }
     }
 }
