@@ -11,12 +11,13 @@
 -- (they might otherwise show rows the policy hides), and neither `ILIKE`
 -- nor any operator of a text index is; only a superuser can mark one so.
 --
--- So the keys live beside the tasks, in `task_search_keys`, which has no
--- policy and which no one but the tables' owner may read or write: one row
--- per task, its keys a list of 64-bit hashes of (owner, three-character
--- piece), GIN-indexed. A key's entries are one owner's tasks only, so a
--- search reads what its owner has, however large the table grows. Triggers
--- on `tasks` keep it (in the same transaction); the search asks
+-- So the keys are an index of a table beside the tasks, `task_search_text`,
+-- which has no policy and which no one but the tables' owner may read or
+-- write: a copy of each task's title and description, GIN-indexed by the
+-- 64-bit hashes of (owner, three-character piece) of its text. A key's
+-- entries are one owner's tasks only, so a search reads what its owner
+-- has, however large the table grows. Triggers on `tasks` keep the copy
+-- (in the same transaction); the search asks
 -- `todo_store_search_candidates(owner, pattern)` (SECURITY DEFINER) for the
 -- ids of the owner's tasks that hold every piece of the pattern, and reads
 -- those tasks by primary key (`id = ANY (…)`: uuid equality is leakproof, so
@@ -75,46 +76,49 @@ RETURN (
     FROM todo_store_trigram_keys(pg_catalog.uuid_hash_extended(owner, 0), pg_catalog.lower(pattern)) AS keys
 );
 
-CREATE TABLE task_search_keys (
+-- The text a search reads, a copy of each task's: the keys are an index
+-- over it, not stored (stored, they took 3.3 GB at volume B, the text a
+-- third of that).
+CREATE TABLE task_search_text (
     user_id uuid NOT NULL,
     task_id uuid NOT NULL,
-    keys bigint[] NOT NULL,
+    title text NOT NULL,
+    description text,
     PRIMARY KEY (user_id, task_id)
 );
-REVOKE ALL ON task_search_keys FROM PUBLIC;
+REVOKE ALL ON task_search_text FROM PUBLIC;
 
--- Keeps `task_search_keys` as `tasks` changes, from one statement's
--- transition tables: new tasks get their keys, a changed title or
--- description new keys (a status change writes nothing here), deleted
--- tasks lose theirs.
+-- Keeps `task_search_text` as `tasks` changes, from one statement's
+-- transition tables: new tasks are copied, a changed title or description
+-- too (a status change writes nothing here), deleted tasks go.
 -- SECURITY DEFINER with a pinned search_path, for the reasons given at
 -- `todo_store_count_tasks()`; it refuses any table but `tasks`.
-CREATE FUNCTION todo_store_keep_search_keys() RETURNS trigger
+CREATE FUNCTION todo_store_keep_search_text() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     IF TG_RELID <> 'tasks'::regclass THEN
-        RAISE EXCEPTION 'todo_store_keep_search_keys() keeps the tasks table only'
+        RAISE EXCEPTION 'todo_store_keep_search_text() keeps the tasks table only'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO task_search_keys (user_id, task_id, keys)
-        SELECT user_id, id, todo_store_search_keys(user_id, title, description)
-          FROM new_rows
-        ON CONFLICT (user_id, task_id) DO UPDATE SET keys = EXCLUDED.keys;
+        INSERT INTO task_search_text (user_id, task_id, title, description)
+        SELECT user_id, id, title, description FROM new_rows
+        ON CONFLICT (user_id, task_id)
+        DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description;
     ELSIF TG_OP = 'UPDATE' THEN
         -- A task's owner and id never change (the database refuses it).
-        UPDATE task_search_keys k
-           SET keys = todo_store_search_keys(n.user_id, n.title, n.description)
+        UPDATE task_search_text k
+           SET title = n.title, description = n.description
           FROM new_rows n
           JOIN old_rows o ON o.user_id = n.user_id AND o.id = n.id
          WHERE k.user_id = n.user_id AND k.task_id = n.id
            AND (o.title, o.description) IS DISTINCT FROM (n.title, n.description);
     ELSIF TG_OP = 'DELETE' THEN
-        DELETE FROM task_search_keys k
+        DELETE FROM task_search_text k
          USING old_rows o
          WHERE k.user_id = o.user_id AND k.task_id = o.id;
     ELSE
-        DELETE FROM task_search_keys;
+        DELETE FROM task_search_text;
     END IF;
     RETURN NULL;
 END
@@ -122,51 +126,52 @@ $$;
 
 -- The ids of `owner`'s tasks whose keys hold every piece of `pattern` (an
 -- ILIKE pattern): candidates, which the caller's ILIKE then decides on.
--- Run as the tables' owner, since the keys are nobody else's to read; it
+-- Run as the tables' owner, since the copy is nobody else's to read; it
 -- returns ids only, and of the scoped owner only when a scope is set (the
 -- tasks themselves are then read under the caller's row security).
 CREATE FUNCTION todo_store_search_candidates(owner uuid, pattern text) RETURNS uuid[]
 LANGUAGE sql STABLE STRICT SECURITY DEFINER AS $$
     SELECT coalesce(array_agg(task_id), '{}')
-      FROM task_search_keys
+      FROM task_search_text
      WHERE user_id = owner
        AND owner = coalesce(todo_store_scope(), owner)
-       AND keys @> todo_store_pattern_keys(owner, pattern)
+       AND todo_store_search_keys(user_id, title, description)
+           @> todo_store_pattern_keys(owner, pattern)
 $$;
 
 DO $$
 BEGIN
     EXECUTE format(
-        'ALTER FUNCTION todo_store_keep_search_keys() SET search_path = pg_catalog, %I, pg_temp',
+        'ALTER FUNCTION todo_store_keep_search_text() SET search_path = pg_catalog, %I, pg_temp',
         current_schema());
     EXECUTE format(
         'ALTER FUNCTION todo_store_search_candidates(uuid, text) SET search_path = pg_catalog, %I, pg_temp',
         current_schema());
 END
 $$;
-REVOKE EXECUTE ON FUNCTION todo_store_keep_search_keys() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION todo_store_keep_search_text() FROM PUBLIC;
 
 -- Named to fire between the history's triggers and the counts' (name
 -- order): it locks no row of an owner's, so the lock order of those two
 -- stays as it was.
-CREATE TRIGGER tasks_search_keys_insert
+CREATE TRIGGER tasks_search_text_insert
     AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_keys();
-CREATE TRIGGER tasks_search_keys_update
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_text();
+CREATE TRIGGER tasks_search_text_update
     AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_keys();
-CREATE TRIGGER tasks_search_keys_delete
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_text();
+CREATE TRIGGER tasks_search_text_delete
     AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_keys();
-CREATE TRIGGER tasks_search_keys_truncate
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_text();
+CREATE TRIGGER tasks_search_text_truncate
     AFTER TRUNCATE ON tasks
-    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_keys();
+    FOR EACH STATEMENT EXECUTE FUNCTION todo_store_keep_search_text();
 
--- The keys of the tasks stored now (the triggers above already hold a
+-- The text of the tasks stored now (the triggers above already hold a
 -- lock on `tasks` that keeps writers out until this migration commits),
--- then their index: built once, faster than entry by entry.
-INSERT INTO task_search_keys (user_id, task_id, keys)
-SELECT user_id, id, todo_store_search_keys(user_id, title, description) FROM tasks;
+-- then the keys' index: built once, faster than entry by entry.
+INSERT INTO task_search_text (user_id, task_id, title, description)
+SELECT user_id, id, title, description FROM tasks;
 
 -- New entries wait in a pending list, merged into the index in bulk when
 -- it fills; every search reads the whole list. 64 kB (the least allowed):
@@ -174,8 +179,9 @@ SELECT user_id, id, todo_store_search_keys(user_id, title, description) FROM tas
 -- to every search and its merge cost the write that filled it up to 380 ms;
 -- with 64 kB searches stay within noise of an empty list and merges take up
 -- to 25 ms (BENCHMARKS.md). `fastupdate = off` made writes 5-10 % slower.
-CREATE INDEX task_search_keys_idx ON task_search_keys
-    USING gin (keys) WITH (fastupdate = on, gin_pending_list_limit = 64);
+CREATE INDEX task_search_keys_idx ON task_search_text
+    USING gin (todo_store_search_keys(user_id, title, description))
+    WITH (fastupdate = on, gin_pending_list_limit = 64);
 
 
 DROP INDEX tasks_user_search_idx;

@@ -176,7 +176,7 @@ fn the_index_finds_exactly_what_the_substring_match_finds() {
         .create_tasks(&other, stored.iter().take(500).cloned().collect())
         .unwrap();
     db.conn()
-        .batch_execute("VACUUM (ANALYZE) tasks, task_search_keys")
+        .batch_execute("VACUUM (ANALYZE) tasks, task_search_text")
         .unwrap();
 
     // The library as the application role, which row security applies to
@@ -225,13 +225,13 @@ struct Stale {
     n: i64,
 }
 
-/// Tasks whose row of search keys is missing or not what their text gives
-/// now, and rows of keys with no task: both must be none.
+/// Tasks whose copy of text for the search is missing or not their text
+/// now, and copies with no task: both must be none.
 fn stale_keys(conn: &mut PgConnection) -> i64 {
     sql_query(
         "SELECT count(*) AS n FROM tasks t
-           FULL JOIN task_search_keys k ON k.user_id = t.user_id AND k.task_id = t.id
-          WHERE k.keys IS DISTINCT FROM todo_store_search_keys(t.user_id, t.title, t.description)",
+           FULL JOIN task_search_text k ON k.user_id = t.user_id AND k.task_id = t.id
+          WHERE (k.user_id, k.title, k.description) IS DISTINCT FROM (t.user_id, t.title, t.description)",
     )
     .get_result::<Stale>(conn)
     .unwrap()
@@ -239,7 +239,7 @@ fn stale_keys(conn: &mut PgConnection) -> i64 {
 }
 
 #[test]
-fn the_search_keys_follow_every_write_and_are_the_tables_owners_alone() {
+fn the_search_text_follows_every_write_and_is_the_tables_owners_alone() {
     use todo_store::{TaskPatch, TaskStatus, VersionCheck};
 
     let db = TestDb::new();
@@ -299,13 +299,13 @@ fn the_search_keys_follow_every_write_and_are_the_tables_owners_alone() {
     conn.batch_execute("DELETE FROM tasks").unwrap();
     assert_eq!(stale_keys(&mut conn), 0);
 
-    // The application role can neither read the keys nor run their keeper.
+    // The application role can neither read the copy nor run its keeper.
     let app = db.app_role();
     let mut app_conn = app.conn();
     for statement in [
-        "SELECT count(*) FROM task_search_keys",
-        "DELETE FROM task_search_keys",
-        "SELECT todo_store_keep_search_keys()",
+        "SELECT count(*) FROM task_search_text",
+        "DELETE FROM task_search_text",
+        "SELECT todo_store_keep_search_text()",
     ] {
         let err = app_conn.batch_execute(statement).unwrap_err();
         assert!(

@@ -2,8 +2,9 @@
 -- the 10 users with the most tasks and 10 users with about 1,000, for two kinds of
 -- word: a common one (the longest word of the user's newest title: 3-7 % of the
 -- seed's tasks) and a rare one (a ticket number of the seed's titles, #100 to #999:
--- a handful of matches). The library's statement (search keys, then ILIKE), then
--- the ILIKE alone (the search before any index), twice, alternating.
+-- a handful of matches). The library's statement (candidates from the search keys,
+-- probed by primary key, then ILIKE), then the ILIKE alone (the search before any
+-- index), twice, alternating.
 -- Run: psql -d DB -f search_cost.sql
 CREATE TEMP TABLE probe AS
 WITH heavy AS (SELECT user_id FROM task_counts ORDER BY total DESC LIMIT 10),
@@ -27,8 +28,7 @@ BEGIN
                        AND (title ILIKE %L OR description ILIKE %L)
                      ORDER BY created_at DESC, id DESC LIMIT 51) s',
                      r.user_id,
-                     CASE WHEN keyed THEN format('AND todo_store_search_keys(user_id, title, description)
-                                                 @> todo_store_pattern_keys(%L, %L)',
+                     CASE WHEN keyed THEN format('AND id = ANY ((SELECT todo_store_search_candidates(%L, %L))::uuid[])',
                                                 r.user_id, '%' || r.word || '%')
                           ELSE '' END,
                      '%' || r.word || '%', '%' || r.word || '%');

@@ -3,7 +3,7 @@
 # disabled, inside a transaction that is rolled back), time N single-row inserts, updates
 # (title), status flips and deletes of random tasks, server-side (a PL/pgSQL loop: no network).
 DB=$1; ROUNDS=${2:-1}; N=${N:-1000}
-VARIANTS="all tasks_user_created_idx tasks_user_updated_idx tasks_user_priority_idx tasks_user_due_idx tasks_user_title_idx tasks_user_open_priority_idx tasks_search_keys_idx trigger:tasks_history_insert,tasks_history_update,tasks_history_delete trigger:tasks_tally_insert,tasks_tally_update,tasks_tally_delete"
+VARIANTS="all tasks_user_created_idx tasks_user_updated_idx tasks_user_priority_idx tasks_user_due_idx tasks_user_title_idx tasks_user_open_priority_idx task_search_keys_idx trigger:tasks_search_text_insert,tasks_search_text_update,tasks_search_text_delete trigger:tasks_history_insert,tasks_history_update,tasks_history_delete trigger:tasks_tally_insert,tasks_tally_update,tasks_tally_delete"
 TOTAL=$(psql -Atd $DB -c "select reltuples::bigint from pg_class where relname='tasks'")
 PCT=$(python3 -c "print(min(100, 4*$N*100/$TOTAL))")
 k=0

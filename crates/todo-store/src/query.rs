@@ -74,8 +74,8 @@ impl TaskFilter {
     }
 
     /// Only tasks whose title or description contains `text` (any case:
-    /// PostgreSQL's `ILIKE`, through an index of the owner's search keys
-    /// when `text` holds three letters or digits in a row).
+    /// PostgreSQL's `ILIKE`, narrowed first by the owner's search keys when
+    /// `text` holds three letters or digits in a row).
     /// `text` is trimmed; a blank or over-long text is rejected by
     /// [`list_tasks`](crate::TaskRepo::list_tasks) as invalid, since it can
     /// only be a client mistake.

@@ -1,8 +1,9 @@
 //! The text search: a case-insensitive substring of the title or the
 //! description, answered through the owner's search keys.
 //!
-//! `task_search_keys` (migration `task_search_by_owner`) holds, for each
-//! task, hashes of (owner, three-character piece) of its text; a search asks
+//! `task_search_text` (migration `task_search_by_owner`) holds a copy of
+//! each task's text, indexed by hashes of (owner, three-character piece)
+//! of it; a search asks
 //! `todo_store_search_candidates` for the ids of the owner's tasks that
 //! hold every piece of its pattern, reads those by primary key, and the
 //! ILIKE decides. The migration explains why that finds exactly what the
