@@ -39,7 +39,7 @@
 -- A pattern with no run of three characters (a search of one or two
 -- letters, or of punctuation) has no piece: its keys are then the owner's
 -- own key, which every row carries, and the candidates are all of the
--- owner's tasks.
+-- owner's tasks (the library leaves the candidates out of such a search).
 --
 -- The functions are SQL-standard bodies (`RETURN`), parsed now: they do not
 -- depend on `search_path` when they run.
