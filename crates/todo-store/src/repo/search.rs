@@ -2,11 +2,10 @@
 //! description, answered through the owner's search keys.
 //!
 //! `task_search_text` (migration `task_search_by_owner`) holds a copy of
-//! each task's text, indexed by hashes of (owner, three-character piece)
-//! of it; a search asks
-//! `todo_store_search_candidates` for the ids of the owner's tasks that
-//! hold every piece of its pattern, reads those by primary key, and the
-//! ILIKE decides. The migration explains why that finds exactly what the
+//! each task's text, indexed by hashes of (owner, three-character piece) of
+//! it; a search asks `todo_store_search_candidates` for the ids of the
+//! owner's tasks that hold every piece of its pattern, reads those by
+//! primary key, and the ILIKE decides. The migration explains why that finds exactly what the
 //! ILIKE alone finds, and why the keys are not an index on `tasks` (row
 //! security would keep every role but a superuser from using it).
 
