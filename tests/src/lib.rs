@@ -25,6 +25,7 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a test harness fails loudly
 
 pub mod cluster;
+pub mod flights;
 mod local_url;
 pub mod pgbouncer;
 pub mod proxy;

@@ -2,6 +2,8 @@
 #![warn(missing_docs)]
 
 mod app_role;
+#[cfg(feature = "async")]
+mod async_store;
 #[cfg(feature = "bulk")]
 pub mod backup;
 #[cfg(feature = "bulk")]
@@ -40,6 +42,8 @@ mod tls;
 mod validate;
 
 pub use app_role::{AppRole, setup_app_role};
+#[cfg(feature = "async")]
+pub use async_store::AsyncStore;
 pub use config::StoreConfig;
 pub use cursor::Cursor;
 pub use database_url::DatabaseUrl;

@@ -10,13 +10,14 @@
 //! security would keep every role but a superuser from using it).
 
 use diesel::{
-    dsl::sql,
+    expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate},
     pg::Pg,
     prelude::*,
+    query_builder::{AstPass, QueryFragment, QueryId},
     sql_types::{Bool, Text, Uuid},
 };
 
-use crate::{Owner, schema::tasks};
+use crate::{Owner, UserId, schema::tasks};
 
 /// `query` narrowed to the tasks of `owner` whose title or description
 /// holds `text` (validated), ignoring case.
@@ -30,17 +31,10 @@ pub(crate) fn matching(
 ) -> tasks::BoxedQuery<'static, Pg> {
     let pattern = format!("%{}%", escape_like(text));
     let query = if has_piece(text) {
-        // `= ANY ((SELECT …)::uuid[])`: the candidates are fetched once (an init
-        // plan) whatever plan the statement gets, and uuid equality is
-        // leakproof, so the primary key answers it under row security.
-        // (Diesel's `eq_any` does not write a function's array result.)
-        query.filter(
-            sql::<Bool>(r#""tasks"."id" = ANY ((SELECT todo_store_search_candidates("#)
-                .bind::<Uuid, _>(owner.user_id())
-                .sql(", ")
-                .bind::<Text, _>(pattern.clone())
-                .sql("))::uuid[])"),
-        )
+        query.filter(Candidates {
+            owner: owner.user_id(),
+            pattern: pattern.clone(),
+        })
     } else {
         query
     };
@@ -49,6 +43,46 @@ pub(crate) fn matching(
             .ilike(pattern.clone())
             .or(tasks::description.ilike(pattern)),
     )
+}
+
+/// `"tasks"."id" = ANY ((SELECT todo_store_search_candidates($owner, $pattern))::uuid[])`:
+/// the candidates are fetched once (an init plan) whatever plan the
+/// statement gets, and uuid equality is leakproof, so the primary key
+/// answers it under row security. (Diesel's `eq_any` does not write a
+/// function's array result.) A fragment of its own rather than a `sql`
+/// literal, which would keep Diesel from caching the statement: its text is
+/// always the same, and an uncached statement costs the async store a round
+/// trip more.
+#[derive(Debug, Clone)]
+struct Candidates {
+    owner: UserId,
+    pattern: String,
+}
+
+impl Expression for Candidates {
+    type SqlType = Bool;
+}
+
+impl AppearsOnTable<tasks::table> for Candidates {}
+
+impl ValidGrouping<()> for Candidates {
+    type IsAggregate = is_aggregate::No;
+}
+
+impl QueryId for Candidates {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Pg> for Candidates {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(r#""tasks"."id" = ANY ((SELECT todo_store_search_candidates("#);
+        out.push_bind_param::<Uuid, _>(&self.owner)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.pattern)?;
+        out.push_sql("))::uuid[])");
+        Ok(())
+    }
 }
 
 /// Whether `text` holds three letters or digits in a row: a piece the

@@ -289,7 +289,12 @@ pub(crate) fn list(
     query: &TaskQuery,
 ) -> Result<Page<Task>> {
     let (statement, limit) = page_statement(owner, query)?;
-    let mut items: Vec<Task> = statement.load(conn)?;
+    Ok(page_of(statement.load(conn)?, limit, query))
+}
+
+/// The page `items` (as [`page_statement`] fetched them, one row more than
+/// `limit` if there is a next page) make for `query`.
+pub(crate) fn page_of(mut items: Vec<Task>, limit: u32, query: &TaskQuery) -> Page<Task> {
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items
@@ -298,7 +303,7 @@ pub(crate) fn list(
     } else {
         None
     };
-    Ok(Page { items, next_cursor })
+    Page { items, next_cursor }
 }
 
 /// The list query exactly as [`list`] runs it (also used by
@@ -319,21 +324,21 @@ fn page_limit(query: &TaskQuery) -> Result<u32> {
 
 pub(crate) fn count(conn: &mut PgConnection, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
     let n = match count_statement(owner, filter)? {
-        CountStatement::Kept(kept) => {
-            // No row: the owner never had a task.
-            let (total, done) = kept
-                .get_result::<(i32, i32)>(conn)
-                .optional()?
-                .unwrap_or((0, 0));
-            i64::from(match filter.status {
-                StatusFilter::All => total,
-                StatusFilter::Open => total - done,
-                StatusFilter::Done => done,
-            })
-        }
+        CountStatement::Kept(kept) => kept_count(kept.get_result(conn).optional()?, filter),
         CountStatement::Scan(scan) => scan.get_result::<i64>(conn)?,
     };
     Ok(n.unsigned_abs())
+}
+
+/// The count for `filter` (a status alone) from the owner's row of kept
+/// counts, `(total, done)`; no row: the owner never had a task.
+pub(crate) fn kept_count(row: Option<(i32, i32)>, filter: &TaskFilter) -> i64 {
+    let (total, done) = row.unwrap_or((0, 0));
+    i64::from(match filter.status {
+        StatusFilter::All => total,
+        StatusFilter::Open => total - done,
+        StatusFilter::Done => done,
+    })
 }
 
 /// The owner's counts as the database keeps them: all tasks, done tasks.

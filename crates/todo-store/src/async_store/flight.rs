@@ -1,0 +1,106 @@
+//! One flight per owner-scoped call: `BEGIN` with the owner's scope, the
+//! call's statement and `COMMIT` leave together, and the call waits one
+//! round trip for all three answers.
+//!
+//! Why the order holds. tokio-postgres sends requests in the order they are
+//! first polled, and `join!` polls its futures in the order written. The
+//! `BEGIN` message is a simple query, sent at its first poll. Every Diesel
+//! statement (the call's, and `COMMIT`) takes diesel-async's statement-cache
+//! lock, which hands out turns in arrival order, and keeps it while it
+//! prepares a statement not yet cached (sending Parse and waiting for the
+//! answer) until its Bind and Execute are sent. So `COMMIT` can never
+//! overtake the statement, even when the statement must be prepared first
+//! or is never cached: a `COMMIT` sent as a simple query could (it takes no
+//! lock), and the statement would then run after the transaction, without
+//! its scope. Hence `COMMIT` is a prepared statement of its own ([`Commit`]),
+//! and nothing after the first message is a simple query.
+//!
+//! Prepared statements cost a round trip the first time on each connection
+//! (Parse, then wait): a call whose statement or `COMMIT` is not in the
+//! connection's cache yet takes two or three flights, in the same order.
+//!
+//! Why a failure leaves a clean connection: each message ends with its own
+//! Sync, so a failing statement aborts the transaction, and `COMMIT` then
+//! ends it (PostgreSQL answers `ROLLBACK`). A call dropped before all three
+//! answers arrived (a cancelled request, a timeout) may leave its
+//! transaction open on the server: the connection is marked broken before
+//! the flight leaves and healthy again only once it has landed, so a pool
+//! discards a connection whose flight never landed.
+
+use diesel::{
+    QueryResult,
+    connection::TransactionManagerStatus,
+    pg::Pg,
+    query_builder::{AstPass, QueryFragment, QueryId},
+};
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager};
+
+use crate::Result;
+
+/// `COMMIT` as a statement diesel-async prepares once per connection and
+/// caches (its type is its cache key), unlike `sql_query("COMMIT")`, which
+/// is prepared again at every call.
+#[derive(Debug, Clone, Copy, QueryId)]
+pub(crate) struct Commit;
+
+impl QueryFragment<Pg> for Commit {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("COMMIT");
+        Ok(())
+    }
+}
+
+/// Sends the statement `$statement` (written with `$c`, a
+/// `&AsyncPgConnection` of its own, e.g. `query.get_result(&mut $c)`) on
+/// `$conn`, between `BEGIN` and the owner scope of `$begin_sql` and a
+/// `COMMIT`, in one flight, and settles the three answers (see
+/// [`landed`]). A macro, not a function: each call's statement future
+/// borrows the connection for its own lifetime, which a function taking a
+/// closure cannot name.
+macro_rules! in_one_flight {
+    ($conn:expr, $begin_sql:expr, |$c:ident| $statement:expr) => {{
+        let conn: &mut diesel_async::AsyncPgConnection = $conn;
+        let begin_sql: String = $begin_sql;
+        $crate::async_store::flight::taking_off(conn);
+        let (begun, answer, committed) = {
+            use diesel_async::{RunQueryDsl as _, SimpleAsyncConnection as _};
+            let mut begin_on: &diesel_async::AsyncPgConnection = &*conn;
+            #[allow(unused_mut)]
+            let mut $c: &diesel_async::AsyncPgConnection = &*conn;
+            let mut commit_on: &diesel_async::AsyncPgConnection = &*conn;
+            futures_util::join!(
+                begin_on.batch_execute(&begin_sql),
+                $statement,
+                $crate::async_store::flight::Commit.execute(&mut commit_on),
+            )
+        };
+        $crate::async_store::flight::landed(conn, begun, answer, committed)
+    }};
+}
+pub(crate) use in_one_flight;
+
+/// Marks `conn` broken until its flight has landed (see the module docs).
+pub(crate) fn taking_off(conn: &mut AsyncPgConnection) {
+    <AnsiTransactionManager as TransactionManager<AsyncPgConnection>>::transaction_manager_status_mut(conn)
+        .set_in_error();
+}
+
+/// The call's answer from the three of a flight that has landed: the
+/// `BEGIN`'s error first (nothing after it ran as asked), then the
+/// statement's (the transaction it aborted was rolled back by the
+/// `COMMIT`), then the `COMMIT`'s (a write refused at commit).
+pub(crate) fn landed<T>(
+    conn: &mut AsyncPgConnection,
+    begun: QueryResult<()>,
+    answer: QueryResult<T>,
+    committed: QueryResult<usize>,
+) -> Result<T> {
+    // All three answered: the transaction is over, committed or not, or the
+    // connection is lost (which the pool sees by itself).
+    *<AnsiTransactionManager as TransactionManager<AsyncPgConnection>>::transaction_manager_status_mut(conn) =
+        TransactionManagerStatus::default();
+    begun?;
+    let answer = answer?;
+    committed?;
+    Ok(answer)
+}
