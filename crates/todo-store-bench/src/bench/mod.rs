@@ -12,6 +12,7 @@
 //! alternately, for light and for heavy users. The `changes_since` shape
 //! runs once, with one client, after the others.
 
+mod async_sync;
 mod baseline;
 mod compare;
 mod feed;
@@ -36,8 +37,8 @@ use crate::{rng::Rng, stats::Summary};
 use compare::Comparison;
 use fixture::Fixture;
 pub use report::{
-    BenchReport, ComparedWrite, Database, FeedResult, HeavyLightRow, HeavyVsLight, HistoryCost,
-    Population, ShapeResult, WriteComparison,
+    AsyncSyncRow, AsyncVsSync, BenchReport, ComparedWrite, Database, FeedResult, HeavyLightRow,
+    HeavyVsLight, HistoryCost, Population, ShapeResult, WriteComparison,
 };
 pub use settings::{RowSecurityArg, Settings};
 use shape::{Read, Shape};
@@ -92,11 +93,26 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
         }
     };
     let store = sides[0].store.clone();
+    let async_clients = match settings.async_vs_sync {
+        true => async_sync::clients(
+            &config(&measured_url)?.row_security(settings.row_security.into()),
+            settings.clients,
+        ),
+        false => Ok(Vec::new()),
+    };
+    let async_clients = match async_clients {
+        Ok(clients) => clients,
+        Err(err) => {
+            fixture.clean_up(&mut conn)?;
+            return Err(err);
+        }
+    };
     let mut run = Run {
         settings,
         url,
         fixture: &fixture,
         store: &store,
+        async_clients: &async_clients,
         conn: &mut conn,
         pgbench_error: None,
     };
@@ -117,7 +133,7 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
         .iter_mut()
         .try_for_each(Side::clean_up)
         .and_then(|()| fixture.clean_up(&mut conn));
-    let (shapes, compared_writes, heavy_light_rows) = measured?;
+    let (shapes, compared_writes, heavy_light_rows, async_sync_rows) = measured?;
     let changes_since = feed?;
     cleaned?;
     if let Some(report) = &mut heavy_vs_light {
@@ -138,6 +154,12 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
         row_security: settings.row_security.name(),
         app_url: settings.app_url.is_some(),
         heavy_vs_light: heavy_vs_light.map(Box::new),
+        async_vs_sync: settings.async_vs_sync.then(|| {
+            Box::new(AsyncVsSync {
+                rounds: settings.rounds,
+                rows: async_sync_rows,
+            })
+        }),
         write_comparison: write_comparison.map(Box::new),
         history_cost,
         changes_since,
@@ -254,6 +276,8 @@ struct Run<'a> {
     url: &'a DatabaseUrl,
     fixture: &'a Fixture,
     store: &'a Store,
+    /// With `--async-vs-sync`: one async store and runtime per client.
+    async_clients: &'a [Mutex<(tokio::runtime::Runtime, todo_store::AsyncStore)>],
     /// For rendering the statements pgbench replays.
     conn: &'a mut PgConnection,
     /// Why pgbench failed; it is not tried again.
@@ -272,6 +296,7 @@ impl Run<'_> {
         let mut results = Vec::new();
         let mut compared = Vec::new();
         let mut heavy_light_rows = Vec::new();
+        let mut async_sync_rows = Vec::new();
         for clients in client_counts {
             for side in sides.iter_mut() {
                 side.writers.resize_with(clients as usize, Writer::default);
@@ -293,6 +318,18 @@ impl Run<'_> {
                 if let Some(library) = library {
                     results.push(ShapeResult::new(shape, clients, library, pgbench));
                 }
+                if self.settings.async_vs_sync && shape.is_read() {
+                    async_sync_rows.extend(async_sync::measure_reads(
+                        self.store,
+                        self.async_clients,
+                        shape,
+                        &reads,
+                        clients,
+                        duration,
+                        self.settings.seed,
+                        self.settings.rounds,
+                    )?);
+                }
                 if self.settings.heavy_vs_light {
                     let (store, seed) = (self.store, self.settings.seed);
                     let rounds = self.settings.rounds;
@@ -308,7 +345,7 @@ impl Run<'_> {
                 }
             }
         }
-        Ok((results, compared, heavy_light_rows))
+        Ok((results, compared, heavy_light_rows, async_sync_rows))
     }
 
     /// The write shape `shape` on each side: once on a single side; with a
@@ -380,7 +417,12 @@ fn selected_shapes(names: &[String]) -> Result<Vec<Shape>, Error> {
 
 /// What [`Run::all`] measured: the main table's rows, the write shapes on
 /// two databases, the read shapes for light and heavy users.
-type Measured = (Vec<ShapeResult>, Vec<ComparedWrite>, Vec<HeavyLightRow>);
+type Measured = (
+    Vec<ShapeResult>,
+    Vec<ComparedWrite>,
+    Vec<HeavyLightRow>,
+    Vec<AsyncSyncRow>,
+);
 
 /// `rounds` runs of each of `sides` measurements (`run(i)` measures side
 /// `i`), alternating, the side that goes first changing from round to round

@@ -2,11 +2,13 @@
 //! JSON (serde) or as a Markdown table; and the side-by-side comparisons
 //! ([`comparison`], [`heavy_light`]).
 
+mod async_sync;
 mod comparison;
 mod heavy_light;
 
 use serde::Serialize;
 
+pub use async_sync::{AsyncSyncRow, AsyncVsSync};
 pub use comparison::{ComparedWrite, Database, WriteComparison};
 pub use heavy_light::{HeavyLightRow, HeavyVsLight, Population};
 
@@ -44,6 +46,10 @@ pub struct BenchReport {
     /// reports had them before `--compare-url` (with history = main).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub history_cost: Vec<HistoryCost>,
+    /// With `--async-vs-sync`: each read shape and client count through the
+    /// sync store and the async store, measured alternately.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub async_vs_sync: Option<Box<AsyncVsSync>>,
     /// With the `changes_since` shape: the feed from each token.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes_since: Vec<FeedResult>,
@@ -227,6 +233,10 @@ impl BenchReport {
             text += &comparison.markdown(self.duration_s);
         }
         if let Some(comparison) = &self.write_comparison {
+            text += "\n";
+            text += &comparison.markdown(self.duration_s);
+        }
+        if let Some(comparison) = &self.async_vs_sync {
             text += "\n";
             text += &comparison.markdown(self.duration_s);
         }

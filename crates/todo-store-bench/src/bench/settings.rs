@@ -24,6 +24,12 @@ pub struct Settings {
     /// tasks), alternating (--rounds times each), side by side in one run
     #[arg(long)]
     pub heavy_vs_light: bool,
+    /// Also measure every read shape through the async store (one
+    /// connection and one current-thread tokio runtime per client) beside
+    /// the sync store, alternating (--rounds times each), side by side in
+    /// one run
+    #[arg(long)]
+    pub async_vs_sync: bool,
     /// Also run the write shapes on this second database, in seeded accounts
     /// of its own, alternating with the first (--rounds times each); ratios
     /// are --database-url / --compare-url

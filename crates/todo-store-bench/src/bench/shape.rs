@@ -4,7 +4,7 @@
 
 use diesel::PgConnection;
 use todo_store::{
-    Error, Owner, SortKey, Store, TaskFilter, TaskId, TaskQuery, TaskRepo,
+    AsyncStore, Error, Owner, SortKey, Store, TaskFilter, TaskId, TaskQuery, TaskRepo,
     sql_text::{self, SqlText},
 };
 
@@ -129,6 +129,15 @@ impl Read {
             Read::List(owner, query) => store.list_tasks(owner, query).map(drop),
             Read::Get(owner, id) => store.get_task(owner, *id).map(drop),
             Read::Count(owner, filter) => store.count_tasks(owner, filter).map(drop),
+        }
+    }
+
+    /// Makes the call through the async store.
+    pub async fn call_async(&self, store: &AsyncStore) -> Result<(), Error> {
+        match self {
+            Read::List(owner, query) => store.list_tasks(owner, query).await.map(drop),
+            Read::Get(owner, id) => store.get_task(owner, *id).await.map(drop),
+            Read::Count(owner, filter) => store.count_tasks(owner, filter).await.map(drop),
         }
     }
 
