@@ -223,3 +223,208 @@ async fn a_url_asking_for_tls_is_refused_with_a_clear_error() {
     assert!(matches!(err, Error::Validation { .. }), "{err:?}");
     assert!(!err.to_string().contains("secret"));
 }
+
+/// Every single-task write as the sync store's, as the application role,
+/// with the statement cache on and off: versions, stale versions, another
+/// owner's task, repeated creates, a status set twice.
+#[tokio::test]
+async fn writes_behave_as_the_sync_stores() {
+    use todo_store::{ConflictKind, TaskPatch, VersionCheck};
+    let db = TestDb::new();
+    let app = db.app_role();
+    let (ada, bob) = two_owners(&db);
+    let bobs = db
+        .store()
+        .list_tasks(&bob, &TaskQuery::new())
+        .unwrap()
+        .items[0]
+        .id;
+    for cache in [StatementCache::Enabled, StatementCache::Disabled] {
+        let store = AsyncStore::connect(&one_connection(app.config(), cache))
+            .await
+            .unwrap();
+        let task = store
+            .create_task(&ada, NewTask::new("Pay the rent"))
+            .await
+            .unwrap();
+        assert_eq!(task.version, 1);
+
+        // A client-chosen id: the repeat is answered with the same task,
+        // another task under that id is refused.
+        let id = todo_store::TaskId::new_v7();
+        let first = store
+            .create_task(&ada, NewTask::new("Once").id(id))
+            .await
+            .unwrap();
+        let again = store
+            .create_task(&ada, NewTask::new("Once").id(id))
+            .await
+            .unwrap();
+        assert_eq!(first, again);
+        assert!(matches!(
+            store.create_task(&ada, NewTask::new("Twice").id(id)).await,
+            Err(Error::Conflict(ConflictKind::DuplicateTaskId))
+        ));
+
+        let patch = || TaskPatch::default().title("Pay the rent today");
+        let updated = store
+            .update_task(&ada, task.id, patch(), VersionCheck::Exactly(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            (updated.version, updated.title.as_str()),
+            (2, "Pay the rent today")
+        );
+        assert!(matches!(
+            store
+                .update_task(&ada, task.id, patch(), VersionCheck::Exactly(1))
+                .await,
+            Err(Error::Conflict(ConflictKind::StaleVersion {
+                expected: 1,
+                actual: 2
+            }))
+        ));
+        let unchanged = store
+            .update_task(&ada, task.id, TaskPatch::default(), VersionCheck::Any)
+            .await
+            .unwrap();
+        assert_eq!(unchanged, updated);
+
+        let done = store
+            .set_task_status(&ada, task.id, TaskStatus::Done, VersionCheck::Any)
+            .await
+            .unwrap();
+        assert!(done.completed);
+        let again = store
+            .set_task_status(&ada, task.id, TaskStatus::Done, VersionCheck::Any)
+            .await
+            .unwrap();
+        assert_eq!(again, done, "a status set twice changes nothing");
+
+        // Another owner's task is as absent as a missing one, for every write.
+        let not_found = |result: Result<(), Error>| {
+            assert!(
+                matches!(result, Err(Error::NotFound(Entity::Task))),
+                "{result:?}"
+            )
+        };
+        not_found(
+            store
+                .update_task(&ada, bobs, patch(), VersionCheck::Any)
+                .await
+                .map(drop),
+        );
+        not_found(
+            store
+                .set_task_status(&ada, bobs, TaskStatus::Done, VersionCheck::Any)
+                .await
+                .map(drop),
+        );
+        not_found(store.delete_task(&ada, bobs, VersionCheck::Any).await);
+
+        store
+            .delete_task(&ada, task.id, VersionCheck::Exactly(3))
+            .await
+            .unwrap();
+        not_found(store.delete_task(&ada, task.id, VersionCheck::Any).await);
+        store
+            .delete_task(&ada, id, VersionCheck::Any)
+            .await
+            .unwrap();
+    }
+    // Bob's tasks are as they were.
+    let bobs_now = db
+        .store()
+        .list_tasks(&bob, &TaskQuery::new())
+        .unwrap()
+        .items;
+    assert_eq!(bobs_now.len(), 3);
+    assert!(bobs_now.iter().all(|task| task.version <= 2));
+}
+
+#[tokio::test]
+async fn a_write_is_one_flight_once_its_statement_is_prepared() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use todo_store::{TaskPatch, VersionCheck};
+    let db = TestDb::new();
+    let app = db.app_role();
+    let (ada, _) = two_owners(&db);
+    let counter = FlightCounter::start();
+    let config = one_connection(
+        StoreConfig::new(counter.url_for(app.url()).expose()),
+        StatementCache::Enabled,
+    );
+    let store = AsyncStore::connect(&config).await.unwrap();
+    let ids: Vec<_> = store
+        .list_tasks(&ada, &TaskQuery::new())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|task| task.id)
+        .collect();
+    let (store, ada, ids) = (&store, &ada, &ids);
+    let next = AtomicUsize::new(0);
+    let next = &next;
+    let flights = [
+        (
+            "create",
+            flights_of(&counter, move || async move {
+                store
+                    .create_task(ada, NewTask::new("Count me"))
+                    .await
+                    .map(drop)
+                    .unwrap()
+            })
+            .await,
+        ),
+        (
+            "update",
+            flights_of(&counter, move || async move {
+                store
+                    .update_task(
+                        ada,
+                        ids[0],
+                        TaskPatch::default().title("Again"),
+                        VersionCheck::Any,
+                    )
+                    .await
+                    .map(drop)
+                    .unwrap()
+            })
+            .await,
+        ),
+        (
+            "complete",
+            flights_of(&counter, move || async move {
+                // Tasks 1 and 2, then 2 again: the first two calls prepare.
+                let i = 1 + next.fetch_add(1, Ordering::SeqCst).min(1);
+                store
+                    .set_task_status(ada, ids[i], TaskStatus::Done, VersionCheck::Any)
+                    .await
+                    .map(drop)
+                    .unwrap()
+            })
+            .await,
+        ),
+    ];
+    assert_eq!(flights.map(|(_, n)| n), [1; 3], "{flights:?}");
+    let created = store
+        .create_task(ada, NewTask::new("Delete me"))
+        .await
+        .unwrap();
+    let other = store
+        .create_task(ada, NewTask::new("Delete me too"))
+        .await
+        .unwrap();
+    store
+        .delete_task(ada, created.id, VersionCheck::Any)
+        .await
+        .unwrap();
+    let before = counter.flights();
+    store
+        .delete_task(ada, other.id, VersionCheck::Any)
+        .await
+        .unwrap();
+    assert_eq!(counter.flights() - before, 1, "delete");
+}

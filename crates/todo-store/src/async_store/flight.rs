@@ -104,3 +104,24 @@ pub(crate) fn landed<T>(
     committed?;
     Ok(answer)
 }
+
+/// Sends `$statement` (written with `$c`, as for [`in_one_flight`]) for
+/// `$owner` on `$conn` as the store `$store` scopes its calls: in one
+/// flight with its scope, or alone when unscoped.
+macro_rules! owner_call {
+    ($store:expr, $conn:expr, $owner:expr, |$c:ident| $statement:expr) => {
+        match $store.calls.row_security {
+            $crate::RowSecurity::Scoped => $crate::async_store::flight::in_one_flight!(
+                &mut *$conn,
+                $store.calls.begin_sql($owner),
+                |$c| $statement
+            ),
+            $crate::RowSecurity::Unscoped => {
+                #[allow(unused_mut)]
+                let mut $c: &diesel_async::AsyncPgConnection = &*$conn;
+                $statement.await.map_err($crate::Error::from)
+            }
+        }
+    };
+}
+pub(crate) use owner_call;

@@ -20,26 +20,32 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Reads (`get_task`, `list_tasks`, `count_tasks`) and single-task writes
+//! (`create_task`, `update_task`, `set_task_status`, `delete_task`) are one
+//! flight each; a write that misses (no such task, another version) takes
+//! one more to say why, as the sync store reads once more then.
+//!
 //! What it does not do yet: encrypted connections (a URL with
-//! `sslmode=require` is refused: use the sync store), writes and account
-//! calls, retries, and calls inside a caller's transaction.
+//! `sslmode=require` is refused: use the sync store), bulk creates and
+//! deletes, history and the change feed, account calls, retries, and calls
+//! inside a caller's transaction.
 
 mod connect;
 pub(crate) mod flight;
+mod reads;
+mod writes;
 
 use std::fmt;
 
-use diesel::OptionalExtension;
-use diesel_async::{AsyncPgConnection, RunQueryDsl, pooled_connection::deadpool::Pool};
-
-use crate::{
-    DatabaseUrl, Entity, Error, Owner, Page, Result, RowSecurity, StoreConfig, Task, TaskFilter,
-    TaskId, TaskQuery,
-    error::connection_error,
-    repo::task_queries::{self, CountStatement},
-    session::CallSettings,
+use diesel_async::{
+    AsyncPgConnection,
+    pooled_connection::{AsyncDieselConnectionManager, deadpool::Pool},
 };
-use flight::in_one_flight;
+
+use crate::{DatabaseUrl, Result, StoreConfig, error::connection_error, session::CallSettings};
+
+/// A connection checked out of the pool; it goes back on drop.
+type PooledConn = deadpool::managed::Object<AsyncDieselConnectionManager<AsyncPgConnection>>;
 
 /// The async, pool-backed entry point: the same owner-scoped task calls as
 /// [`Store`](crate::Store), each one round trip. Cheap to clone; clones
@@ -69,10 +75,10 @@ impl AsyncStore {
     /// that the database answers. Needs a tokio runtime.
     ///
     /// # Errors
-    /// [`Error::Validation`] for an invalid configuration, or one the async
-    /// store does not support yet (TLS); [`Error::Unavailable`] if no
+    /// [`Error::Validation`](crate::Error::Validation) for an invalid configuration, or one the async
+    /// store does not support yet (TLS); [`Error::Unavailable`](crate::Error::Unavailable) if no
     /// connection could be opened within `connect_timeout`;
-    /// [`Error::Misconfigured`] if the server refuses the login or has no
+    /// [`Error::Misconfigured`](crate::Error::Misconfigured) if the server refuses the login or has no
     /// such database.
     pub async fn connect(config: &StoreConfig) -> Result<Self> {
         let driver = connect::driver_config(config)?;
@@ -96,73 +102,5 @@ impl AsyncStore {
             .get()
             .await
             .map_err(|err| connection_error(&self.url, err, false))
-    }
-
-    /// The task `id` of `owner`, as [`TaskRepo::get_task`](crate::TaskRepo::get_task).
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] if `owner` has no such task (another user's
-    /// included); connection and database errors as the sync store's.
-    pub async fn get_task(&self, owner: &Owner, id: TaskId) -> Result<Task> {
-        let statement = task_queries::get_statement(owner, id);
-        let mut conn = self.conn().await?;
-        let found = match self.calls.row_security {
-            RowSecurity::Scoped => in_one_flight!(&mut conn, self.calls.begin_sql(owner), |c| {
-                async { statement.get_result::<Task>(&mut c).await.optional() }
-            })?,
-            RowSecurity::Unscoped => statement.get_result(&mut conn).await.optional()?,
-        };
-        found.ok_or(Error::NotFound(Entity::Task))
-    }
-
-    /// A page of `owner`'s tasks, as [`TaskRepo::list_tasks`](crate::TaskRepo::list_tasks).
-    ///
-    /// # Errors
-    /// [`Error::Validation`] for a bad query or cursor; connection and
-    /// database errors as the sync store's.
-    pub async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
-        let (statement, limit) = task_queries::page_statement(owner, query)?;
-        let mut conn = self.conn().await?;
-        let items = match self.calls.row_security {
-            RowSecurity::Scoped => in_one_flight!(&mut conn, self.calls.begin_sql(owner), |c| {
-                statement.load::<Task>(&mut c)
-            })?,
-            RowSecurity::Unscoped => statement.load(&mut conn).await?,
-        };
-        Ok(task_queries::page_of(items, limit, query))
-    }
-
-    /// How many of `owner`'s tasks match `filter`, as
-    /// [`TaskRepo::count_tasks`](crate::TaskRepo::count_tasks).
-    ///
-    /// # Errors
-    /// [`Error::Validation`] for a bad filter; connection and database
-    /// errors as the sync store's.
-    pub async fn count_tasks(&self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
-        let statement = task_queries::count_statement(owner, filter)?;
-        let mut conn = self.conn().await?;
-        let scoped = self.calls.row_security == RowSecurity::Scoped;
-        let n = match statement {
-            CountStatement::Kept(kept) => {
-                let row = if scoped {
-                    in_one_flight!(&mut conn, self.calls.begin_sql(owner), |c| {
-                        async { kept.get_result::<(i32, i32)>(&mut c).await.optional() }
-                    })?
-                } else {
-                    kept.get_result(&mut conn).await.optional()?
-                };
-                task_queries::kept_count(row, filter)
-            }
-            CountStatement::Scan(scan) => {
-                if scoped {
-                    in_one_flight!(&mut conn, self.calls.begin_sql(owner), |c| {
-                        scan.get_result::<i64>(&mut c)
-                    })?
-                } else {
-                    scan.get_result(&mut conn).await?
-                }
-            }
-        };
-        Ok(n.unsigned_abs())
     }
 }

@@ -6,6 +6,7 @@
 //! caller's transaction, and the pool-backed [`Store`](crate::Store).
 
 mod backend;
+mod cached;
 mod calls;
 mod keyset;
 pub(crate) mod scope;

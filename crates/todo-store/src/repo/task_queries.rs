@@ -13,6 +13,7 @@ use diesel::{
 };
 
 use super::{
+    cached::Cached,
     keyset::{After, Limited, SortExpr},
     scope::Txn,
     search,
@@ -72,7 +73,7 @@ fn owned_task(owner: &Owner, id: TaskId) -> diesel::dsl::Find<tasks::table, (Use
 /// the same for every row, so Diesel can cache it as a prepared statement.
 #[derive(Insertable)]
 #[diesel(table_name = tasks, check_for_backend(Pg), treat_none_as_default_value = false)]
-struct TaskRow<'a> {
+pub(crate) struct TaskRow<'a> {
     user_id: UserId,
     id: TaskId,
     title: &'a str,
@@ -92,7 +93,14 @@ impl<'a> TaskRow<'a> {
             && task.due_at == self.due_at
     }
 
-    fn validated(owner: &Owner, new: &'a NewTask) -> Result<Self> {
+    /// The task's id (chosen by the client, or new).
+    #[cfg(feature = "async")]
+    pub(crate) fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// `new`, checked, for `owner`.
+    pub(crate) fn validated(owner: &Owner, new: &'a NewTask) -> Result<Self> {
         Ok(Self {
             user_id: owner.user_id(),
             id: new.id.unwrap_or_else(TaskId::new_v7),
@@ -112,7 +120,7 @@ impl<'a> TaskRow<'a> {
 
 #[derive(AsChangeset)]
 #[diesel(table_name = tasks, check_for_backend(Pg))]
-struct TaskChanges<'a> {
+pub(crate) struct TaskChanges<'a> {
     title: Option<&'a str>,
     description: Option<Option<&'a str>>,
     priority: Option<Priority>,
@@ -120,7 +128,8 @@ struct TaskChanges<'a> {
 }
 
 impl<'a> TaskChanges<'a> {
-    fn validated(patch: &'a TaskPatch) -> Result<Self> {
+    /// `patch`, checked.
+    pub(crate) fn validated(patch: &'a TaskPatch) -> Result<Self> {
         Ok(Self {
             title: match &patch.title {
                 Some(title) => Some(validate::line("title", title, MAX_TITLE_CHARS)?),
@@ -153,18 +162,11 @@ pub(crate) fn create(
     let row = TaskRow::validated(owner, new)?;
     if new.id.is_none() {
         return single_write(conn, txn, |conn| {
-            Ok(diesel::insert_into(tasks::table)
-                .values(&row)
-                .returning(Task::as_returning())
-                .get_result(conn)?)
+            Ok(insert_statement(&row).get_result(conn)?)
         });
     }
     single_write(conn, txn, |conn| {
-        let inserted = diesel::insert_into(tasks::table)
-            .values(&row)
-            .on_conflict((tasks::user_id, tasks::id))
-            .do_nothing()
-            .returning(Task::as_returning())
+        let inserted = insert_if_absent_statement(&row)
             .get_result(conn)
             .optional()?;
         let mut answer = answer(
@@ -175,6 +177,40 @@ pub(crate) fn create(
         )?;
         Ok(answer.remove(0))
     })
+}
+
+/// The INSERT of a new task.
+pub(crate) fn insert_statement<'a>(row: &'a TaskRow<'a>) -> Cached<'a, TaskRows> {
+    Cached::new(
+        diesel::insert_into(tasks::table)
+            .values(row)
+            .returning(Task::as_returning()),
+    )
+}
+
+/// The INSERT of a task with a client-chosen id: no row if the id is taken
+/// (then [`repeat_of`] decides).
+pub(crate) fn insert_if_absent_statement<'a>(row: &'a TaskRow<'a>) -> Cached<'a, TaskRows> {
+    Cached::new(
+        diesel::insert_into(tasks::table)
+            .values(row)
+            .on_conflict((tasks::user_id, tasks::id))
+            .do_nothing()
+            .returning(Task::as_returning()),
+    )
+}
+
+/// The answer to a create whose client-chosen id was taken, from the task
+/// stored under it (see [`answer`]).
+pub(crate) fn repeat_of(row: &TaskRow<'_>, stored: Option<&Task>) -> Result<Task> {
+    match stored {
+        Some(task) if row.created(task) => Ok(task.clone()),
+        Some(_) => Err(Error::Conflict(ConflictKind::DuplicateTaskId)),
+        // Taken when inserted, gone when looked up: deleted meanwhile by
+        // a concurrent call. Sent again, it inserts (the store's retry
+        // policy does that).
+        None => Err(Error::Conflict(ConflictKind::ConcurrentUpdate)),
+    }
 }
 
 /// The task each row stands for: the one just inserted, or, where a
@@ -210,12 +246,7 @@ fn answer(
     rows.iter()
         .map(|row| match by_id.get(&row.id) {
             Some(task) if fresh.contains(&row.id) && claimed.insert(row.id) => Ok(task.clone()),
-            Some(task) if row.created(task) => Ok(task.clone()),
-            Some(_) => Err(Error::Conflict(ConflictKind::DuplicateTaskId)),
-            // Taken when inserted, gone when looked up: deleted meanwhile by
-            // a concurrent call. Sent again, it inserts (the store's retry
-            // policy does that).
-            None => Err(Error::Conflict(ConflictKind::ConcurrentUpdate)),
+            stored => repeat_of(row, stored),
         })
         .collect()
 }
@@ -483,17 +514,32 @@ pub(crate) fn update(
             check.verify(task.version)?;
             return Ok(task);
         }
-        let updated = guarded!(check, owned_task(owner, id), |target| {
-            diesel::update(target)
-                .set(&changes)
-                .returning(Task::as_returning())
-                .get_result(conn)
-                .optional()?
-        });
-        match updated {
+        match update_statement(owner, id, &changes, check)
+            .get_result(conn)
+            .optional()?
+        {
             Some(task) => Ok(task),
             None => Err(miss(conn, owner, id, check)),
         }
+    })
+}
+
+/// The rows of a statement returning tasks.
+pub(crate) type TaskRows = <diesel::dsl::AsSelect<Task, Pg> as Expression>::SqlType;
+
+/// The UPDATE of [`update`] (a patch that changes something).
+pub(crate) fn update_statement<'a>(
+    owner: &Owner,
+    id: TaskId,
+    changes: &'a TaskChanges<'a>,
+    check: VersionCheck,
+) -> Cached<'a, TaskRows> {
+    guarded!(check, owned_task(owner, id), |target| {
+        Cached::new(
+            diesel::update(target)
+                .set(changes)
+                .returning(Task::as_returning()),
+        )
     })
 }
 
@@ -505,27 +551,11 @@ pub(crate) fn set_status(
     check: VersionCheck,
     txn: Txn,
 ) -> Result<Task> {
-    let done = status == TaskStatus::Done;
     single_write(conn, txn, |conn| {
-        // Only rows not yet in the wanted state change, so marking a done task
-        // done again is a no-op that keeps its version and completion time.
-        let not_yet = owned_task(owner, id).filter(tasks::completed.ne(done));
-        let changes = (
-            tasks::completed.eq(done),
-            tasks::completed_at.eq(sql::<Nullable<Timestamptz>>(if done {
-                "now()"
-            } else {
-                "NULL"
-            })),
-        );
-        let updated = guarded!(check, not_yet, |target| {
-            diesel::update(target)
-                .set(changes)
-                .returning(Task::as_returning())
-                .get_result(conn)
-                .optional()?
-        });
-        match updated {
+        match status_statement(owner, id, status, check)
+            .get_result(conn)
+            .optional()?
+        {
             Some(task) => Ok(task),
             None => {
                 let task = get(conn, owner, id)?;
@@ -533,6 +563,34 @@ pub(crate) fn set_status(
                 Ok(task)
             }
         }
+    })
+}
+
+/// The UPDATE of [`set_status`]. Only a task not yet in the wanted state
+/// changes, so marking a done task done again is a no-op that keeps its
+/// version and completion time (the statement then returns no row).
+pub(crate) fn status_statement(
+    owner: &Owner,
+    id: TaskId,
+    status: TaskStatus,
+    check: VersionCheck,
+) -> Cached<'static, TaskRows> {
+    let done = status == TaskStatus::Done;
+    let not_yet = owned_task(owner, id).filter(tasks::completed.ne(done));
+    let changes = (
+        tasks::completed.eq(done),
+        tasks::completed_at.eq(sql::<Nullable<Timestamptz>>(if done {
+            "now()"
+        } else {
+            "NULL"
+        })),
+    );
+    guarded!(check, not_yet, |target| {
+        Cached::new(
+            diesel::update(target)
+                .set(changes)
+                .returning(Task::as_returning()),
+        )
     })
 }
 
@@ -544,13 +602,21 @@ pub(crate) fn delete(
     txn: Txn,
 ) -> Result<()> {
     single_write(conn, txn, |conn| {
-        let deleted = guarded!(check, owned_task(owner, id), |target| {
-            diesel::delete(target).execute(conn)?
-        });
-        match deleted {
+        match delete_statement(owner, id, check).execute(conn)? {
             0 => Err(miss(conn, owner, id, check)),
             _ => Ok(()),
         }
+    })
+}
+
+/// The DELETE of [`delete`].
+pub(crate) fn delete_statement(
+    owner: &Owner,
+    id: TaskId,
+    check: VersionCheck,
+) -> Cached<'static, ()> {
+    guarded!(check, owned_task(owner, id), |target| {
+        Cached::new(diesel::delete(target))
     })
 }
 
@@ -562,17 +628,31 @@ pub(crate) fn delete_many(conn: &mut PgConnection, owner: &Owner, ids: &[TaskId]
 /// Why a guarded write touched no row: the task is not the owner's (NotFound),
 /// or it is at another version (Conflict).
 fn miss(conn: &mut PgConnection, owner: &Owner, id: TaskId, check: VersionCheck) -> Error {
-    let current = owned_task(owner, id)
-        .select(tasks::version)
+    match version_statement(owner, id)
         .get_result::<i32>(conn)
-        .optional();
+        .optional()
+    {
+        Ok(current) => missed(current, check),
+        Err(err) => err.into(),
+    }
+}
+
+/// The task's current version, which explains a miss.
+pub(crate) fn version_statement(
+    owner: &Owner,
+    id: TaskId,
+) -> diesel::dsl::Select<diesel::dsl::Find<tasks::table, (UserId, TaskId)>, tasks::version> {
+    owned_task(owner, id).select(tasks::version)
+}
+
+/// Why a guarded write missed, from the task's version read afterwards.
+pub(crate) fn missed(current: Option<i32>, check: VersionCheck) -> Error {
     match current {
         // The version moved between the write and this read: someone else wrote.
-        Ok(Some(actual)) => check
+        Some(actual) => check
             .verify(actual)
             .err()
             .unwrap_or(Error::Conflict(ConflictKind::ConcurrentUpdate)),
-        Ok(None) => Error::NotFound(Entity::Task),
-        Err(err) => err.into(),
+        None => Error::NotFound(Entity::Task),
     }
 }
