@@ -32,6 +32,33 @@ fn two_owners(db: &TestDb) -> (Owner, Owner) {
     (ada, bob)
 }
 
+/// The id of one of `owner`'s tasks, read by the sync store.
+fn first_task(db: &TestDb, owner: &Owner) -> todo_store::TaskId {
+    db.store()
+        .list_tasks(owner, &TaskQuery::new())
+        .unwrap()
+        .items[0]
+        .id
+}
+
+/// An async store of one connection as the application role `app`.
+async fn app_store(app: &todo_store_tests::AppRoleLogin, cache: StatementCache) -> AsyncStore {
+    AsyncStore::connect(&one_connection(app.config(), cache))
+        .await
+        .unwrap()
+}
+
+/// An async store of one connection as `app`, through a flight counter.
+async fn counted_store(app: &todo_store_tests::AppRoleLogin) -> (FlightCounter, AsyncStore) {
+    let counter = FlightCounter::start();
+    let config = one_connection(
+        StoreConfig::new(counter.url_for(app.url()).expose()),
+        StatementCache::Enabled,
+    );
+    let store = AsyncStore::connect(&config).await.unwrap();
+    (counter, store)
+}
+
 /// One connection, so that every call reuses (or, on its first use,
 /// prepares on) the same one.
 fn one_connection(config: StoreConfig, cache: StatementCache) -> StoreConfig {
@@ -79,16 +106,9 @@ async fn scoped_calls_answer_the_owners_rows_cached_or_not() {
     let db = TestDb::new();
     let app = db.app_role();
     let (ada, bob) = two_owners(&db);
-    let bobs = db
-        .store()
-        .list_tasks(&bob, &TaskQuery::new())
-        .unwrap()
-        .items[0]
-        .id;
+    let bobs = first_task(&db, &bob);
     for cache in [StatementCache::Enabled, StatementCache::Disabled] {
-        let store = AsyncStore::connect(&one_connection(app.config(), cache))
-            .await
-            .unwrap();
+        let store = app_store(&app, cache).await;
         // The first round prepares every statement on the connection (each
         // call's COMMIT waits behind it), the second finds them cached (or,
         // with the cache off, prepares them again).
@@ -103,12 +123,7 @@ async fn a_scoped_call_is_one_flight_once_its_statements_are_prepared() {
     let db = TestDb::new();
     let app = db.app_role();
     let (ada, _) = two_owners(&db);
-    let counter = FlightCounter::start();
-    let config = one_connection(
-        StoreConfig::new(counter.url_for(app.url()).expose()),
-        StatementCache::Enabled,
-    );
-    let store = AsyncStore::connect(&config).await.unwrap();
+    let (counter, store) = counted_store(&app).await;
     let id = store
         .list_tasks(&ada, &TaskQuery::new())
         .await
@@ -176,9 +191,7 @@ async fn a_failing_statement_is_the_calls_error_and_leaves_the_connection_clean(
     let db = TestDb::new();
     let app = db.app_role();
     let (ada, _) = two_owners(&db);
-    let store = AsyncStore::connect(&one_connection(app.config(), StatementCache::Enabled))
-        .await
-        .unwrap();
+    let store = app_store(&app, StatementCache::Enabled).await;
     store.list_tasks(&ada, &TaskQuery::new()).await.unwrap();
     let mut owner_conn = db.conn();
     owner_conn
@@ -233,16 +246,9 @@ async fn writes_behave_as_the_sync_stores() {
     let db = TestDb::new();
     let app = db.app_role();
     let (ada, bob) = two_owners(&db);
-    let bobs = db
-        .store()
-        .list_tasks(&bob, &TaskQuery::new())
-        .unwrap()
-        .items[0]
-        .id;
+    let bobs = first_task(&db, &bob);
     for cache in [StatementCache::Enabled, StatementCache::Disabled] {
-        let store = AsyncStore::connect(&one_connection(app.config(), cache))
-            .await
-            .unwrap();
+        let store = app_store(&app, cache).await;
         let task = store
             .create_task(&ada, NewTask::new("Pay the rent"))
             .await
@@ -349,12 +355,7 @@ async fn a_write_is_one_flight_once_its_statement_is_prepared() {
     let db = TestDb::new();
     let app = db.app_role();
     let (ada, _) = two_owners(&db);
-    let counter = FlightCounter::start();
-    let config = one_connection(
-        StoreConfig::new(counter.url_for(app.url()).expose()),
-        StatementCache::Enabled,
-    );
-    let store = AsyncStore::connect(&config).await.unwrap();
+    let (counter, store) = counted_store(&app).await;
     let ids: Vec<_> = store
         .list_tasks(&ada, &TaskQuery::new())
         .await
