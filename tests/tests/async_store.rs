@@ -1,8 +1,9 @@
 //! The async store (feature `async`) against real PostgreSQL, as the
 //! application role that row-level security binds: every scoped call is one
 //! flight, answers its owner's rows and nobody else's, and never runs
-//! without its scope, whether its statements are cached yet, never cached,
-//! or the cache is off (a pooler without prepared statements).
+//! without its scope, whether its statements are cached yet or the cache is
+//! off. (The cache off does not make it safe behind a pooler without
+//! prepared statements: see the README, *The async store*.)
 
 #![allow(clippy::unwrap_used)]
 
@@ -82,7 +83,7 @@ async fn check_sees_own(
     assert_eq!(got, page.items[0]);
     let open = TaskFilter::default().status(todo_store::StatusFilter::Open);
     assert_eq!(store.count_tasks(owner, &open).await.unwrap(), 2);
-    // A search is a statement Diesel never caches (its SQL has literal parts).
+    // A search: its candidates are a fragment of their own, cached like the rest.
     let searched = store
         .list_tasks(
             owner,
@@ -428,4 +429,71 @@ async fn a_write_is_one_flight_once_its_statement_is_prepared() {
         .await
         .unwrap();
     assert_eq!(counter.flights() - before, 1, "delete");
+}
+
+/// A call dropped in mid-flight (a cancelled request) leaves no transaction
+/// open on the server: its connection is closed at once, not pooled until
+/// its next checkout.
+#[tokio::test]
+async fn a_call_dropped_in_flight_leaves_no_transaction_open() {
+    use futures_util::FutureExt;
+    let db = TestDb::new();
+    let app = db.app_role();
+    let (ada, _) = two_owners(&db);
+    let store = app_store(&app, StatementCache::Enabled).await;
+    store.list_tasks(&ada, &TaskQuery::new()).await.unwrap();
+    let mut owner_conn = db.conn();
+    let backends = |conn: &mut diesel::PgConnection| -> Vec<String> {
+        diesel::sql_query(format!(
+            "SELECT state AS s FROM pg_stat_activity WHERE usename = '{}'",
+            app.name()
+        ))
+        .load::<State>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.s)
+        .collect()
+    };
+    assert_eq!(backends(&mut owner_conn), ["idle"]);
+    // Polled once (BEGIN and the statement queued), then dropped.
+    let query = TaskQuery::new().filter(TaskFilter::default().search("plumber"));
+    assert!(store.list_tasks(&ada, &query).now_or_never().is_none());
+    // Its messages still go out (the connection's task sends what was
+    // queued): left in the pool, the backend would wait in its transaction
+    // until the next call. Closed, it goes. Waits for that, 10 s at most.
+    for _ in 0..200 {
+        if backends(&mut owner_conn).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(backends(&mut owner_conn), Vec::<String>::new());
+    // The store opens a new connection for the next call.
+    assert_eq!(store.list_tasks(&ada, &query).await.unwrap().items.len(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_error_says_why() {
+    let db = TestDb::new();
+    let missing = db
+        .url()
+        .with_database("todo_store_no_such_database")
+        .unwrap();
+    let err = AsyncStore::connect(&StoreConfig::new(missing.expose()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Misconfigured(_)), "{err:?}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+
+    let unknown = format!("{}?gssencmode=disable", db.url().expose());
+    let err = AsyncStore::connect(&StoreConfig::new(unknown))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("gssencmode"), "{err}");
+
+    // TLS asked for in a key=value string is refused too, not downgraded.
+    let config = StoreConfig::new("host=localhost dbname=postgres sslmode=require")
+        .tls(todo_store::TlsPolicy::AllowInsecure);
+    let err = AsyncStore::connect(&config).await.unwrap_err();
+    assert!(err.to_string().contains("does not encrypt"), "{err}");
 }

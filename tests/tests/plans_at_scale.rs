@@ -293,9 +293,10 @@ fn a_search_probes_its_candidates_or_reads_a_list_index_never_the_table() {
         .unwrap()
         .to_owned();
     // As the application role, which row security applies to: the plans a
-    // deployment gets. List statements with a filter are not cached as
-    // prepared statements (Diesel caches no boxed query), so the plan of a
-    // first run is the one every call gets.
+    // deployment gets. (Diesel caches the list statement by its text, so
+    // after five runs PostgreSQL may plan it generically; the candidates'
+    // probe is then the same plan, checked by hand with
+    // `plan_cache_mode = force_generic_plan`.)
     let app = db.app_role();
     let mut conn = app.conn();
     for (word, rare) in [("axolotl", true), (common.as_str(), false)] {

@@ -1,7 +1,7 @@
 //! Opening the async store's connections: the driver's settings from a
 //! [`StoreConfig`], and the pool that holds them.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use diesel::{ConnectionError, connection::CacheSize};
 use diesel_async::{
@@ -18,41 +18,79 @@ use crate::{Error, Result, StatementCache, StoreConfig};
 /// and the network timeouts of the configuration, as the sync store hands
 /// them to libpq (`StoreConfig::driver_url`).
 ///
-/// Encryption is not offered yet: a URL that asks for it (`sslmode=require`,
-/// `verify-ca`, `verify-full`) is refused, and so, by the configuration's
-/// [`TlsPolicy`](crate::TlsPolicy), is a remote host without it. The URL
-/// goes to tokio-postgres, which knows fewer parameters than libpq: one it
-/// does not know is refused with its name.
+/// Encryption is not offered yet: a connection string that asks for it
+/// (`sslmode=require`, `verify-ca`, `verify-full`) is refused, and so, by
+/// the configuration's [`TlsPolicy`](crate::TlsPolicy), is a remote host
+/// without it. The string goes to tokio-postgres, which knows fewer
+/// parameters than libpq (one it does not know is refused with its name)
+/// and reads no environment (`PGHOST`, `PGPASSWORD`, `.pgpass`).
 pub(crate) fn driver_config(config: &StoreConfig) -> Result<tokio_postgres::Config> {
     config.validate()?;
-    if matches!(
+    let invalid = |reason: String| Error::validation("database_url", config.url.scrub(&reason));
+    // `verify-ca` and `verify-full` are libpq's; tokio-postgres refuses them.
+    let asks_for_tls = matches!(
         config.url.param("sslmode").as_deref(),
-        Some("require" | "verify-ca" | "verify-full")
-    ) {
-        return Err(Error::validation(
-            "database_url",
-            "the async store does not encrypt connections yet: use the sync Store for a \
-             server that needs TLS",
+        Some("verify-ca" | "verify-full")
+    );
+    let mut driver: tokio_postgres::Config = match config.url.expose().parse() {
+        Ok(driver) => driver,
+        Err(_) if asks_for_tls => return Err(invalid(NO_TLS_YET.to_owned())),
+        Err(err) => {
+            return Err(invalid(format!(
+                "not a connection string the async store reads: {}",
+                describe(&err)
+            )));
+        }
+    };
+    // Read from the parsed string, so that a `key=value` string counts too.
+    if asks_for_tls || driver.get_ssl_mode() == SslMode::Require {
+        return Err(invalid(NO_TLS_YET.to_owned()));
+    }
+    if driver.get_hosts().is_empty() {
+        return Err(invalid(
+            "names no host: the async store reads no PGHOST or service file".to_owned(),
         ));
     }
-    let mut driver: tokio_postgres::Config = config.url.expose().parse().map_err(|err| {
-        Error::validation(
-            "database_url",
-            config.url.scrub(&format!(
-                "not a connection string the async store reads: {err}"
-            )),
-        )
-    })?;
-    let third = (config.network_timeout / 3).max(std::time::Duration::from_secs(1));
-    driver
-        .ssl_mode(SslMode::Disable)
-        .connect_timeout(config.connect_timeout)
-        .keepalives(true)
-        .keepalives_idle(third)
-        .keepalives_interval(third)
-        .keepalives_retries(2)
-        .tcp_user_timeout(config.network_timeout);
+    // The configuration's timeouts, for each the URL does not set itself
+    // (as the sync store hands them to libpq).
+    let own = |key: &str| config.url.param(key).is_some();
+    let third = (config.network_timeout / 3).max(Duration::from_secs(1));
+    driver.ssl_mode(SslMode::Disable).keepalives(true);
+    if !own("connect_timeout") {
+        driver.connect_timeout(config.connect_timeout);
+    }
+    if !own("keepalives_idle") {
+        driver.keepalives_idle(third);
+    }
+    if !own("keepalives_interval") {
+        driver.keepalives_interval(third);
+    }
+    if !own("keepalives_retries") {
+        driver.keepalives_retries(2);
+    }
+    if !own("tcp_user_timeout") {
+        driver.tcp_user_timeout(config.network_timeout);
+    }
     Ok(driver)
+}
+
+const NO_TLS_YET: &str = "the async store does not encrypt connections yet: use the sync \
+                          Store for a server that needs TLS";
+
+/// A driver error as one line with its cause: tokio-postgres' own message
+/// is only its kind ("db error"), the server's message is its source.
+pub(crate) fn describe(err: &tokio_postgres::Error) -> String {
+    if let Some(db) = err.as_db_error() {
+        return format!("{}:  {}", db.severity(), db.message());
+    }
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 /// Opens one connection as the pool does.
@@ -63,7 +101,7 @@ pub(crate) async fn open(
     let (client, connection) = driver
         .connect(NoTls)
         .await
-        .map_err(|err| ConnectionError::BadConnection(err.to_string()))?;
+        .map_err(|err| ConnectionError::BadConnection(describe(&err)))?;
     let mut conn = AsyncPgConnection::try_from_client_and_connection(client, connection).await?;
     if cache == StatementCache::Disabled {
         conn.set_prepared_statement_cache_size(CacheSize::Disabled);

@@ -2,13 +2,19 @@
 //! call's statement and `COMMIT` leave together, and the call waits one
 //! round trip for all three answers.
 //!
-//! Why the order holds. tokio-postgres sends requests in the order they are
-//! first polled, and `join!` polls its futures in the order written. The
-//! `BEGIN` message is a simple query, sent at its first poll. Every Diesel
-//! statement (the call's, and `COMMIT`) takes diesel-async's statement-cache
-//! lock, which hands out turns in arrival order, and keeps it while it
-//! prepares a statement not yet cached (sending Parse and waiting for the
-//! answer) until its Bind and Execute are sent. So `COMMIT` can never
+//! Why the order holds (diesel-async 0.9.2, pinned for it; the tests with
+//! cold and disabled statement caches guard it). tokio-postgres sends
+//! requests in the order they are first polled, and `join!` polls its
+//! futures in the order written. The `BEGIN` message is a simple query,
+//! sent at its first poll. Every Diesel statement (the call's, and
+//! `COMMIT`) takes diesel-async's statement-cache lock, which hands out
+//! turns in arrival order, and keeps it while it prepares a statement not
+//! yet cached (sending Parse and waiting for the answer); the statement's
+//! Bind and Execute are then sent in the same poll that releases the lock,
+//! before `COMMIT` is polled again. (A statement binding a custom SQL type
+//! would look its type up before taking the lock, where `COMMIT` could
+//! overtake it: the library has none, and a flight must not carry one.)
+//! So `COMMIT` can never
 //! overtake the statement, even when the statement must be prepared first
 //! or is never cached: a `COMMIT` sent as a simple query could (it takes no
 //! lock), and the statement would then run after the transaction, without
@@ -24,8 +30,10 @@
 //! ends it (PostgreSQL answers `ROLLBACK`). A call dropped before all three
 //! answers arrived (a cancelled request, a timeout) may leave its
 //! transaction open on the server: the connection is marked broken before
-//! the flight leaves and healthy again only once it has landed, so a pool
-//! discards a connection whose flight never landed.
+//! the flight leaves and healthy again only once its `COMMIT` has
+//! succeeded, and a connection that goes back to the pool so marked is
+//! closed at once (the server then rolls its transaction back), not kept
+//! until its next checkout.
 
 use diesel::{
     QueryResult,
@@ -95,10 +103,15 @@ pub(crate) fn landed<T>(
     answer: QueryResult<T>,
     committed: QueryResult<usize>,
 ) -> Result<T> {
-    // All three answered: the transaction is over, committed or not, or the
-    // connection is lost (which the pool sees by itself).
-    *<AnsiTransactionManager as TransactionManager<AsyncPgConnection>>::transaction_manager_status_mut(conn) =
-        TransactionManagerStatus::default();
+    // All three answered. A `COMMIT` that succeeded ended the transaction
+    // (committed, or rolled back after a failed statement); one that failed
+    // may leave it open (an aborted transaction, or a `COMMIT` the server
+    // could not find prepared), so the connection stays marked broken and
+    // is closed when it goes back (see `Checkout`).
+    if committed.is_ok() {
+        *<AnsiTransactionManager as TransactionManager<AsyncPgConnection>>::transaction_manager_status_mut(conn) =
+            TransactionManagerStatus::default();
+    }
     begun?;
     let answer = answer?;
     committed?;

@@ -35,21 +35,71 @@ pub(crate) mod flight;
 mod reads;
 mod writes;
 
-use std::fmt;
+use std::{
+    fmt,
+    ops::{Deref, DerefMut},
+};
 
 use diesel_async::{
-    AsyncPgConnection,
+    AnsiTransactionManager, AsyncPgConnection, TransactionManager,
     pooled_connection::{AsyncDieselConnectionManager, deadpool::Pool},
 };
 
 use crate::{DatabaseUrl, Result, StoreConfig, error::connection_error, session::CallSettings};
 
-/// A connection checked out of the pool; it goes back on drop.
-type PooledConn = deadpool::managed::Object<AsyncDieselConnectionManager<AsyncPgConnection>>;
+type Object = deadpool::managed::Object<AsyncDieselConnectionManager<AsyncPgConnection>>;
 
-/// The async, pool-backed entry point: the same owner-scoped task calls as
-/// [`Store`](crate::Store), each one round trip. Cheap to clone; clones
-/// share the pool.
+/// A connection checked out of the pool. It goes back on drop, unless a
+/// flight on it did not land well (its transaction manager still marked
+/// broken: a call dropped mid-flight, or a failed `COMMIT`): then it is
+/// closed at once, so that the server rolls back what the flight may have
+/// left open instead of holding its locks until the pool next looks at the
+/// connection.
+struct PooledConn(Option<Object>);
+
+impl Deref for PooledConn {
+    type Target = AsyncPgConnection;
+
+    fn deref(&self) -> &AsyncPgConnection {
+        self.0
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("taken only on drop"))
+    }
+}
+
+impl DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        self.0
+            .as_deref_mut()
+            .unwrap_or_else(|| unreachable!("taken only on drop"))
+    }
+}
+
+impl Drop for PooledConn {
+    fn drop(&mut self) {
+        if let Some(mut object) = self.0.take() {
+            let status = <AnsiTransactionManager as TransactionManager<AsyncPgConnection>>::transaction_manager_status_mut(&mut object);
+            if status.transaction_depth().is_err() {
+                drop(Object::take(object));
+            }
+        }
+    }
+}
+
+/// The async, pool-backed entry point (cargo feature `async`, on tokio):
+/// the sync [`Store`](crate::Store)'s owner-scoped task reads and
+/// single-task writes, each sending `BEGIN` with its owner's scope, its
+/// statement and `COMMIT` in one flight. Cheap to clone; clones share the
+/// pool.
+///
+/// Not there yet: encrypted connections (a connection string that asks
+/// for TLS is refused: use the sync store), bulk creates and deletes,
+/// history and the change feed, account calls, retries, calls inside a
+/// caller's transaction, and poolers without prepared statements (it needs
+/// a direct connection or PgBouncer 1.21 or later with
+/// `max_prepared_statements` above 0, whatever the statement cache
+/// setting). It reads no `PGHOST`-style environment, and ignores
+/// `min_idle`, `check_idle_after` and `retry`.
 #[derive(Clone)]
 pub struct AsyncStore {
     pool: Pool<AsyncPgConnection>,
@@ -91,16 +141,11 @@ impl AsyncStore {
         Ok(store)
     }
 
-    async fn conn(
-        &self,
-    ) -> Result<
-        deadpool::managed::Object<
-            diesel_async::pooled_connection::AsyncDieselConnectionManager<AsyncPgConnection>,
-        >,
-    > {
+    async fn conn(&self) -> Result<PooledConn> {
         self.pool
             .get()
             .await
+            .map(|object| PooledConn(Some(object)))
             .map_err(|err| connection_error(&self.url, err, false))
     }
 }
