@@ -123,21 +123,6 @@ impl AsyncStore {
         }
     }
 
-    /// The task `id` of `owner`, if there is one, on `conn`.
-    async fn read_task(
-        &self,
-        conn: &mut PooledConn,
-        owner: &Owner,
-        id: TaskId,
-    ) -> Result<Option<Task>> {
-        owner_call!(self, conn, owner, |c| async {
-            task_queries::get_statement(owner, id)
-                .get_result::<Task>(&mut c)
-                .await
-                .optional()
-        })
-    }
-
     /// Why a guarded write touched no row (see the sync store's `miss`).
     async fn miss(
         &self,
