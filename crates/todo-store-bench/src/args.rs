@@ -32,7 +32,7 @@ pub enum Command {
     /// Measure the library on the data the database holds (seed it first),
     /// beside pgbench running the library's own statements; prints a
     /// Markdown table
-    Bench(bench::Settings),
+    Bench(Box<bench::Settings>),
 }
 
 /// `seed`
@@ -62,7 +62,7 @@ mod tests {
             .into_iter()
             .chain(args.iter().copied());
         match Cli::try_parse_from(all)?.command {
-            Command::Bench(settings) => Ok(settings),
+            Command::Bench(settings) => Ok(*settings),
             Command::Seed(_) => unreachable!("bench was asked for"),
         }
     }

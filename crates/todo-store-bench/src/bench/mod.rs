@@ -15,6 +15,7 @@
 mod async_sync;
 mod baseline;
 mod compare;
+mod delay_proxy;
 mod feed;
 mod fixture;
 mod heavy_light;
@@ -25,6 +26,7 @@ mod shape;
 mod writer;
 
 use std::{
+    borrow::Cow,
     sync::Mutex,
     thread,
     time::{Duration, Instant},
@@ -35,6 +37,7 @@ use todo_store::{DatabaseUrl, Error, Owner, Store, StoreConfig};
 
 use crate::{rng::Rng, stats::Summary};
 use compare::Comparison;
+use delay_proxy::DelayProxy;
 use fixture::Fixture;
 pub use report::{
     AsyncSyncRow, AsyncVsSync, BenchReport, ComparedWrite, Database, FeedResult, HeavyLightRow,
@@ -66,6 +69,25 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
     if shapes.contains(&Shape::ChangesSince) {
         feed::check(&settings.changes_behind, settings.changes_limit)?;
     }
+    // With `--link-delay-us`, everything reaches the server through a proxy
+    // that delays each direction; it lives as long as the run.
+    let (_proxy, url, settings) = match settings.link_delay_us {
+        Some(us) => {
+            let (host, port, _) = delay_proxy::split(url)?;
+            let proxy = DelayProxy::start(host, port, Duration::from_micros(us))
+                .map_err(|err| Error::Database(format!("cannot start the delay proxy: {err}")))?;
+            let mut delayed = settings.clone();
+            delayed.app_url = delayed
+                .app_url
+                .as_ref()
+                .map(|app| proxy.url_for(app))
+                .transpose()?;
+            let url = proxy.url_for(url)?;
+            (Some(proxy), url, Cow::Owned(delayed))
+        }
+        None => (None, url.clone(), Cow::Borrowed(settings)),
+    };
+    let (url, settings) = (&url, &*settings);
     let comparison = Comparison::of(settings);
     let mut conn = config(url)?.establish()?;
     let mut rng = Rng::stream(settings.seed, 0);
@@ -153,6 +175,7 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
         pgbench_error,
         row_security: settings.row_security.name(),
         app_url: settings.app_url.is_some(),
+        link_delay_us: settings.link_delay_us,
         heavy_vs_light: heavy_vs_light.map(Box::new),
         async_vs_sync: settings.async_vs_sync.then(|| {
             Box::new(AsyncVsSync {

@@ -34,6 +34,10 @@ pub struct BenchReport {
     /// application role, so that the policies were evaluated), rather than
     /// with the URL of the fixture and pgbench.
     pub app_url: bool,
+    /// With `--link-delay-us`: the delay each direction of every connection
+    /// (the library's and pgbench's) was given, in microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_delay_us: Option<u64>,
     /// With `--heavy-vs-light`: each read shape and client count for light
     /// and heavy users, measured alternately.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,7 +195,7 @@ impl BenchReport {
     /// The results as a Markdown table.
     pub fn markdown(&self) -> String {
         let mut text = format!(
-            "{} users; {} s per shape and client count; row security {}{}.\n\n\
+            "{} users; {} s per shape and client count; row security {}{}{}.\n\n\
              | shape | clients | p50 ms | p95 ms | p99 ms | max ms | ops/s \
              | pgbench p50 | pgbench p95 | pgbench ops/s | p50 ratio | p95 ratio | ops ratio |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -202,6 +206,10 @@ impl BenchReport {
                 ", library as --app-url"
             } else {
                 ""
+            },
+            match self.link_delay_us {
+                Some(us) => format!("; everything through a link delaying each direction {us} µs"),
+                None => String::new(),
             },
         );
         let opt = |value: Option<f64>, decimals: usize| {

@@ -30,6 +30,11 @@ pub struct Settings {
     /// one run
     #[arg(long)]
     pub async_vs_sync: bool,
+    /// Reach the server (library, pgbench and fixture alike) through a
+    /// local proxy that holds each direction's bytes this many
+    /// microseconds, as a network link would; needs a postgres:// URL
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub link_delay_us: Option<u64>,
     /// Also run the write shapes on this second database, in seeded accounts
     /// of its own, alternating with the first (--rounds times each); ratios
     /// are --database-url / --compare-url
