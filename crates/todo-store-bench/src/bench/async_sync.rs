@@ -9,7 +9,7 @@ use std::{sync::Mutex, time::Duration};
 use todo_store::{AsyncStore, Error, Store, StoreConfig};
 use tokio::runtime::{Builder, Runtime};
 
-use super::{Sample, alternate, measure, report::AsyncSyncRow, sample_reads, shape::Read};
+use super::{Sample, alternate_two, measure, report::AsyncSyncRow, sample_reads, shape::Read};
 use crate::rng::Rng;
 
 /// One async client: its runtime and its store (one connection).
@@ -53,16 +53,11 @@ pub fn measure_reads(
     if reads.is_empty() {
         return Ok(None);
     }
-    let samples = alternate(rounds, 2, |i| match i {
+    let summaries = alternate_two(rounds, |i| match i {
         0 => sample_reads(sync, reads, clients, duration, seed),
         _ => sample_async(async_clients, reads, clients, duration, seed),
     })?;
-    let [sync, not_sync] =
-        <[_; 2]>::try_from(samples).unwrap_or_else(|_| unreachable!("one sample per store"));
-    Ok(match (sync.summary(), not_sync.summary()) {
-        (Some(sync), Some(not_sync)) => Some(AsyncSyncRow::new(shape, clients, sync, not_sync)),
-        _ => None,
-    })
+    Ok(summaries.map(|(sync, not_sync)| AsyncSyncRow::new(shape, clients, sync, not_sync)))
 }
 
 /// Runs `reads` (one picked at random per call, the same streams as the

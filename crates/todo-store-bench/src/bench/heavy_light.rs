@@ -10,7 +10,7 @@ use diesel::PgConnection;
 use todo_store::{Error, Store};
 
 use super::{
-    alternate,
+    alternate_two,
     fixture::{Fixture, Population},
     report::{HeavyLightRow, HeavyVsLight, Population as Size},
     sample_reads,
@@ -89,15 +89,10 @@ pub fn measure(
         fixture.reads_for(shape, Population::Light),
         fixture.reads_for(shape, Population::Heavy),
     ];
-    let samples = alternate(rounds, reads.len(), |i| {
+    let summaries = alternate_two(rounds, |i| {
         sample_reads(store, &reads[i], clients, duration, seed)
     })?;
-    let [light, heavy] =
-        <[_; 2]>::try_from(samples).unwrap_or_else(|_| unreachable!("one sample per population"));
-    Ok(match (light.summary(), heavy.summary()) {
-        (Some(light), Some(heavy)) => Some(HeavyLightRow::new(shape, clients, light, heavy)),
-        _ => None,
-    })
+    Ok(summaries.map(|(light, heavy)| HeavyLightRow::new(shape, clients, light, heavy)))
 }
 
 #[cfg(test)]

@@ -447,6 +447,18 @@ type Measured = (
     Vec<AsyncSyncRow>,
 );
 
+/// Two measurements alternated as [`alternate`] does, summarised: `None`
+/// if either side made no call.
+fn alternate_two(
+    rounds: u32,
+    run: impl FnMut(usize) -> Result<Sample, Error>,
+) -> Result<Option<(Summary, Summary)>, Error> {
+    let samples = alternate(rounds, 2, run)?;
+    let [first, second] =
+        <[_; 2]>::try_from(samples).unwrap_or_else(|_| unreachable!("one sample per side"));
+    Ok(first.summary().zip(second.summary()))
+}
+
 /// `rounds` runs of each of `sides` measurements (`run(i)` measures side
 /// `i`), alternating, the side that goes first changing from round to round
 /// (A B B A …) so that a drift in the machine's load falls on all alike;
