@@ -230,14 +230,6 @@ struct State {
     s: String,
 }
 
-#[tokio::test]
-async fn a_url_asking_for_tls_is_refused_with_a_clear_error() {
-    let config = StoreConfig::new("postgres://u:secret@db.example.com/app?sslmode=require");
-    let err = AsyncStore::connect(&config).await.unwrap_err();
-    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
-    assert!(!err.to_string().contains("secret"));
-}
-
 /// Every single-task write as the sync store's, as the application role,
 /// with the statement cache on and off: versions, stale versions, another
 /// owner's task, repeated creates, a status set twice.

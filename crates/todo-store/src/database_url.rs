@@ -176,6 +176,27 @@ impl DatabaseUrl {
         hosts
     }
 
+    /// This URL without any of the query parameters `keys` (compared
+    /// percent-decoded); a string that is not a URL is returned as it is.
+    #[cfg(feature = "async")]
+    pub(crate) fn without_params(&self, keys: &[&str]) -> Self {
+        let Some(parts) = Parts::parse(&self.0) else {
+            return self.clone();
+        };
+        let kept: Vec<&str> = parts
+            .query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|pair| {
+                let key = pair.split('=').next().unwrap_or(pair);
+                !percent_decode(key).is_some_and(|key| keys.contains(&key.as_str()))
+            })
+            .collect();
+        let query = kept.join("&");
+        let query = (!query.is_empty()).then_some(query.as_str());
+        Self(parts.join(parts.userinfo, parts.path, query))
+    }
+
     /// Adds `key=value` to the query string unless `key` is already there.
     pub(crate) fn with_default_param(&self, key: &str, value: &str) -> Self {
         let Some(parts) = Parts::parse(&self.0) else {

@@ -10,31 +10,32 @@ use diesel_async::{
         AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod, deadpool::Pool,
     },
 };
-use tokio_postgres::{NoTls, config::SslMode};
+use postgres_openssl::MakeTlsConnector;
+use tokio_postgres::config::SslMode;
 
+use super::tls::{self, Encryption};
 use crate::{Error, Result, StatementCache, StoreConfig};
 
 /// The driver's settings for `config`: its URL, with the connect timeout
 /// and the network timeouts of the configuration, as the sync store hands
 /// them to libpq (`StoreConfig::driver_url`).
 ///
-/// Encryption is not offered yet: a connection string that asks for it
-/// (`sslmode=require`, `verify-ca`, `verify-full`) is refused, and so, by
-/// the configuration's [`TlsPolicy`](crate::TlsPolicy), is a remote host
-/// without it. The string goes to tokio-postgres, which knows fewer
+/// Encryption follows the URL's `sslmode` and `sslrootcert` as libpq
+/// reads them (see `tls.rs`), after the configuration's
+/// [`TlsPolicy`](crate::TlsPolicy) has refused a remote host without it.
+/// The rest of the string goes to tokio-postgres, which knows fewer
 /// parameters than libpq (one it does not know is refused with its name)
 /// and reads no environment (`PGHOST`, `PGPASSWORD`, `.pgpass`).
-pub(crate) fn driver_config(config: &StoreConfig) -> Result<tokio_postgres::Config> {
+pub(crate) fn driver_config(config: &StoreConfig) -> Result<Driver> {
     config.validate()?;
     let invalid = |reason: String| Error::validation("database_url", config.url.scrub(&reason));
-    // `verify-ca` and `verify-full` are libpq's; tokio-postgres refuses them.
-    let asks_for_tls = matches!(
-        config.url.param("sslmode").as_deref(),
-        Some("verify-ca" | "verify-full")
-    );
-    let mut driver: tokio_postgres::Config = match config.url.expose().parse() {
+    let mut encryption = Encryption::asked(config)?;
+    let root_cert = config.url.param("sslrootcert");
+    // libpq's TLS parameters are read above; tokio-postgres refuses
+    // `verify-ca`, `verify-full` and `sslrootcert`.
+    let rest = config.url.without_params(&["sslmode", "sslrootcert"]);
+    let mut driver: tokio_postgres::Config = match rest.expose().parse() {
         Ok(driver) => driver,
-        Err(_) if asks_for_tls => return Err(invalid(NO_TLS_YET.to_owned())),
         Err(err) => {
             return Err(invalid(format!(
                 "not a connection string the async store reads: {}",
@@ -42,10 +43,15 @@ pub(crate) fn driver_config(config: &StoreConfig) -> Result<tokio_postgres::Conf
             )));
         }
     };
-    // Read from the parsed string, so that a `key=value` string counts too.
-    if asks_for_tls || driver.get_ssl_mode() == SslMode::Require {
-        return Err(invalid(NO_TLS_YET.to_owned()));
+    if !config.url.is_url() {
+        // A `key=value` string: tokio-postgres read its `sslmode`.
+        encryption = match driver.get_ssl_mode() {
+            SslMode::Disable => Encryption::Off,
+            SslMode::Require => Encryption::Unverified,
+            _ => Encryption::IfOffered,
+        };
     }
+    driver.ssl_mode(encryption.driver_mode());
     if driver.get_hosts().is_empty() {
         return Err(invalid(
             "names no host: the async store reads no PGHOST or service file".to_owned(),
@@ -55,7 +61,7 @@ pub(crate) fn driver_config(config: &StoreConfig) -> Result<tokio_postgres::Conf
     // (as the sync store hands them to libpq).
     let own = |key: &str| config.url.param(key).is_some();
     let third = (config.network_timeout / 3).max(Duration::from_secs(1));
-    driver.ssl_mode(SslMode::Disable).keepalives(true);
+    driver.keepalives(true);
     if !own("connect_timeout") {
         driver.connect_timeout(config.connect_timeout);
     }
@@ -71,11 +77,18 @@ pub(crate) fn driver_config(config: &StoreConfig) -> Result<tokio_postgres::Conf
     if !own("tcp_user_timeout") {
         driver.tcp_user_timeout(config.network_timeout);
     }
-    Ok(driver)
+    Ok(Driver {
+        config: driver,
+        tls: tls::connector(encryption, root_cert.as_deref())?,
+    })
 }
 
-const NO_TLS_YET: &str = "the async store does not encrypt connections yet: use the sync \
-                          Store for a server that needs TLS";
+/// How to open the async store's connections.
+#[derive(Clone)]
+pub(crate) struct Driver {
+    config: tokio_postgres::Config,
+    tls: MakeTlsConnector,
+}
 
 /// A driver error as one line with its cause: tokio-postgres' own message
 /// is only its kind ("db error"), the server's message is its source.
@@ -95,11 +108,12 @@ pub(crate) fn describe(err: &tokio_postgres::Error) -> String {
 
 /// Opens one connection as the pool does.
 pub(crate) async fn open(
-    driver: &tokio_postgres::Config,
+    driver: &Driver,
     cache: StatementCache,
 ) -> std::result::Result<AsyncPgConnection, ConnectionError> {
     let (client, connection) = driver
-        .connect(NoTls)
+        .config
+        .connect(driver.tls.clone())
         .await
         .map_err(|err| ConnectionError::BadConnection(describe(&err)))?;
     let mut conn = AsyncPgConnection::try_from_client_and_connection(client, connection).await?;
@@ -112,10 +126,7 @@ pub(crate) async fn open(
 /// The pool: at most `max_connections`, opened on demand with [`open`],
 /// checked out without a round trip (a connection the driver found closed,
 /// or whose flight never landed, is dropped instead of handed out).
-pub(crate) fn pool(
-    config: &StoreConfig,
-    driver: tokio_postgres::Config,
-) -> Result<Pool<AsyncPgConnection>> {
+pub(crate) fn pool(config: &StoreConfig, driver: Driver) -> Result<Pool<AsyncPgConnection>> {
     let driver = Arc::new(driver);
     let cache = config.statement_cache;
     let mut manager = ManagerConfig::default();

@@ -107,15 +107,22 @@ pub(crate) fn landed<T>(
     // (committed, or rolled back after a failed statement); one that failed
     // may leave it open (an aborted transaction, or a `COMMIT` the server
     // could not find prepared), so the connection stays marked broken and
-    // is closed when it goes back (see `Checkout`).
-    if committed.is_ok() {
-        *<AnsiTransactionManager as TransactionManager<AsyncPgConnection>>::transaction_manager_status_mut(conn) =
-            TransactionManagerStatus::default();
-    }
+    // is closed when it goes back (see `PooledConn`).
+    settled(conn, committed.is_ok());
     begun?;
     let answer = answer?;
     committed?;
     Ok(answer)
+}
+
+/// Marks `conn` healthy again if its transaction `ended` (committed, or
+/// rolled back); otherwise it stays marked broken, to be closed on its way
+/// back to the pool.
+pub(crate) fn settled(conn: &mut AsyncPgConnection, ended: bool) {
+    if ended {
+        *<AnsiTransactionManager as TransactionManager<AsyncPgConnection>>::transaction_manager_status_mut(conn) =
+            TransactionManagerStatus::default();
+    }
 }
 
 /// Sends `$statement` (written with `$c`, as for [`in_one_flight`]) for

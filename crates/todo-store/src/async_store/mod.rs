@@ -30,9 +30,15 @@
 //! deletes, history and the change feed, account calls, retries, and calls
 //! inside a caller's transaction.
 
+mod accounts;
+mod attempts;
+mod batches;
 mod connect;
 pub(crate) mod flight;
+mod history;
 mod reads;
+mod tls;
+pub(crate) mod transaction;
 mod writes;
 
 use std::{
@@ -45,7 +51,9 @@ use diesel_async::{
     pooled_connection::{AsyncDieselConnectionManager, deadpool::Pool},
 };
 
-use crate::{DatabaseUrl, Result, StoreConfig, error::connection_error, session::CallSettings};
+use crate::{
+    DatabaseUrl, Result, RetryPolicy, StoreConfig, error::connection_error, session::CallSettings,
+};
 
 type Object = deadpool::managed::Object<AsyncDieselConnectionManager<AsyncPgConnection>>;
 
@@ -106,6 +114,7 @@ pub struct AsyncStore {
     /// Kept to scrub its password from connection errors.
     url: DatabaseUrl,
     calls: CallSettings,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for AsyncStore {
@@ -136,6 +145,7 @@ impl AsyncStore {
             pool: connect::pool(config, driver)?,
             url: config.url.clone(),
             calls: config.call_settings(),
+            retry: config.retry,
         };
         drop(store.conn().await?);
         Ok(store)

@@ -17,10 +17,13 @@ impl AsyncStore {
     /// [`Error::NotFound`] if `owner` has no such task (another user's
     /// included); connection and database errors as the sync store's.
     pub async fn get_task(&self, owner: &Owner, id: TaskId) -> Result<Task> {
-        let mut conn = self.conn().await?;
-        self.read_task(&mut conn, owner, id)
-            .await?
-            .ok_or(Error::NotFound(Entity::Task))
+        self.read(move || async move {
+            let mut conn = self.conn().await?;
+            self.read_task(&mut conn, owner, id)
+                .await?
+                .ok_or(Error::NotFound(Entity::Task))
+        })
+        .await
     }
 
     /// A page of `owner`'s tasks, as [`TaskRepo::list_tasks`](crate::TaskRepo::list_tasks).
@@ -29,9 +32,15 @@ impl AsyncStore {
     /// [`Error::Validation`] for a bad query or cursor; connection and
     /// database errors as the sync store's.
     pub async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
-        let (statement, limit) = task_queries::page_statement(owner, query)?;
-        let mut conn = self.conn().await?;
-        let items = owner_call!(self, conn, owner, |c| statement.load::<Task>(&mut c))?;
+        // Built for each attempt: a statement is consumed by its flight.
+        let (items, limit) = self
+            .read(move || async move {
+                let (statement, limit) = task_queries::page_statement(owner, query)?;
+                let mut conn = self.conn().await?;
+                let items = owner_call!(self, conn, owner, |c| statement.load::<Task>(&mut c))?;
+                Ok((items, limit))
+            })
+            .await?;
         Ok(task_queries::page_of(items, limit, query))
     }
 
@@ -42,19 +51,23 @@ impl AsyncStore {
     /// [`Error::Validation`] for a bad filter; connection and database
     /// errors as the sync store's.
     pub async fn count_tasks(&self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
-        let statement = task_queries::count_statement(owner, filter)?;
-        let mut conn = self.conn().await?;
-        let n = match statement {
-            CountStatement::Kept(kept) => {
-                let row = owner_call!(self, conn, owner, |c| async {
-                    kept.get_result::<(i32, i32)>(&mut c).await.optional()
-                })?;
-                task_queries::kept_count(row, filter)
-            }
-            CountStatement::Scan(scan) => {
-                owner_call!(self, conn, owner, |c| scan.get_result::<i64>(&mut c))?
-            }
-        };
+        let n = self
+            .read(move || async move {
+                let statement = task_queries::count_statement(owner, filter)?;
+                let mut conn = self.conn().await?;
+                Ok(match statement {
+                    CountStatement::Kept(kept) => {
+                        let row = owner_call!(self, conn, owner, |c| async {
+                            kept.get_result::<(i32, i32)>(&mut c).await.optional()
+                        })?;
+                        task_queries::kept_count(row, filter)
+                    }
+                    CountStatement::Scan(scan) => {
+                        owner_call!(self, conn, owner, |c| scan.get_result::<i64>(&mut c))?
+                    }
+                })
+            })
+            .await?;
         Ok(n.unsigned_abs())
     }
 

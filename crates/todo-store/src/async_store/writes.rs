@@ -21,24 +21,28 @@ impl AsyncStore {
     /// As the sync store's: [`Error::Validation`], [`Error::Conflict`],
     /// [`Error::TaskLimitReached`], connection and database errors.
     pub async fn create_task(&self, owner: &Owner, new: NewTask) -> Result<Task> {
-        let row = TaskRow::validated(owner, &new)?;
-        let mut conn = self.conn().await?;
-        if new.id.is_none() {
-            return owner_call!(self, conn, owner, |c| {
-                task_queries::insert_statement(&row).get_result::<Task>(&mut c)
-            });
-        }
-        let inserted = owner_call!(self, conn, owner, |c| async {
-            task_queries::insert_if_absent_statement(&row)
-                .get_result::<Task>(&mut c)
-                .await
-                .optional()
-        })?;
-        if let Some(task) = inserted {
-            return Ok(task);
-        }
-        let stored = self.read_task(&mut conn, owner, row.id()).await?;
-        task_queries::repeat_of(&row, stored.as_ref())
+        let row = &TaskRow::validated(owner, &new)?;
+        let client_id = new.id.is_some();
+        self.write(move || async move {
+            let mut conn = self.conn().await?;
+            if !client_id {
+                return owner_call!(self, conn, owner, |c| {
+                    task_queries::insert_statement(row).get_result::<Task>(&mut c)
+                });
+            }
+            let inserted = owner_call!(self, conn, owner, |c| async {
+                task_queries::insert_if_absent_statement(row)
+                    .get_result::<Task>(&mut c)
+                    .await
+                    .optional()
+            })?;
+            if let Some(task) = inserted {
+                return Ok(task);
+            }
+            let stored = self.read_task(&mut conn, owner, row.id()).await?;
+            task_queries::repeat_of(row, stored.as_ref())
+        })
+        .await
     }
 
     /// Applies `patch`, as [`TaskRepo::update_task`](crate::TaskRepo::update_task).
@@ -53,26 +57,26 @@ impl AsyncStore {
         patch: TaskPatch,
         check: VersionCheck,
     ) -> Result<Task> {
-        let changes = TaskChanges::validated(&patch)?;
-        let mut conn = self.conn().await?;
+        let changes = &TaskChanges::validated(&patch)?;
         if patch.is_empty() {
-            let task = self
-                .read_task(&mut conn, owner, id)
-                .await?
-                .ok_or(Error::NotFound(Entity::Task))?;
+            let task = self.get_task(owner, id).await?;
             check.verify(task.version)?;
             return Ok(task);
         }
-        let updated = owner_call!(self, conn, owner, |c| async {
-            task_queries::update_statement(owner, id, &changes, check)
-                .get_result::<Task>(&mut c)
-                .await
-                .optional()
-        })?;
-        match updated {
-            Some(task) => Ok(task),
-            None => Err(self.miss(&mut conn, owner, id, check).await),
-        }
+        self.write(move || async move {
+            let mut conn = self.conn().await?;
+            let updated = owner_call!(self, conn, owner, |c| async {
+                task_queries::update_statement(owner, id, changes, check)
+                    .get_result::<Task>(&mut c)
+                    .await
+                    .optional()
+            })?;
+            match updated {
+                Some(task) => Ok(task),
+                None => Err(self.miss(&mut conn, owner, id, check).await),
+            }
+        })
+        .await
     }
 
     /// Marks the task done or open again, as
@@ -88,23 +92,26 @@ impl AsyncStore {
         status: TaskStatus,
         check: VersionCheck,
     ) -> Result<Task> {
-        let mut conn = self.conn().await?;
-        let updated = owner_call!(self, conn, owner, |c| async {
-            task_queries::status_statement(owner, id, status, check)
-                .get_result::<Task>(&mut c)
-                .await
-                .optional()
-        })?;
-        if let Some(task) = updated {
-            return Ok(task);
-        }
-        // Already in that state (or not the owner's task).
-        let task = self
-            .read_task(&mut conn, owner, id)
-            .await?
-            .ok_or(Error::NotFound(Entity::Task))?;
-        check.verify(task.version)?;
-        Ok(task)
+        self.write(move || async move {
+            let mut conn = self.conn().await?;
+            let updated = owner_call!(self, conn, owner, |c| async {
+                task_queries::status_statement(owner, id, status, check)
+                    .get_result::<Task>(&mut c)
+                    .await
+                    .optional()
+            })?;
+            if let Some(task) = updated {
+                return Ok(task);
+            }
+            // Already in that state (or not the owner's task).
+            let task = self
+                .read_task(&mut conn, owner, id)
+                .await?
+                .ok_or(Error::NotFound(Entity::Task))?;
+            check.verify(task.version)?;
+            Ok(task)
+        })
+        .await
     }
 
     /// Deletes the task, as [`TaskRepo::delete_task`](crate::TaskRepo::delete_task).
@@ -113,14 +120,17 @@ impl AsyncStore {
     /// As the sync store's: [`Error::NotFound`], [`Error::Conflict`],
     /// connection and database errors.
     pub async fn delete_task(&self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<()> {
-        let mut conn = self.conn().await?;
-        let deleted = owner_call!(self, conn, owner, |c| {
-            task_queries::delete_statement(owner, id, check).execute(&mut c)
-        })?;
-        match deleted {
-            0 => Err(self.miss(&mut conn, owner, id, check).await),
-            _ => Ok(()),
-        }
+        self.write(move || async move {
+            let mut conn = self.conn().await?;
+            let deleted = owner_call!(self, conn, owner, |c| {
+                task_queries::delete_statement(owner, id, check).execute(&mut c)
+            })?;
+            match deleted {
+                0 => Err(self.miss(&mut conn, owner, id, check).await),
+                _ => Ok(()),
+            }
+        })
+        .await
     }
 
     /// Why a guarded write touched no row (see the sync store's `miss`).

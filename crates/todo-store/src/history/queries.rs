@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::{
     pg::Pg,
     prelude::*,
-    sql_types::{BigInt, Bool, Int2, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+    sql_types::{BigInt, Bool, Int2, Int4, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid},
 };
 use uuid::Uuid;
 
@@ -15,13 +15,14 @@ use super::{
 };
 use crate::{
     Entity, Error, MAX_PAGE_SIZE, Owner, Priority, Result, Task, TaskId, UserId,
+    repo::cached::Cached,
     schema::{task_history, task_sync_state, tasks},
 };
 
 /// A history row as stored.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = task_history, check_for_backend(Pg))]
-struct HistoryRow {
+pub(crate) struct HistoryRow {
     seq: i64,
     task_id: TaskId,
     version: i32,
@@ -68,6 +69,24 @@ pub(crate) fn task_history(
     id: TaskId,
     query: &HistoryQuery,
 ) -> Result<HistoryPage> {
+    let (statement, limit) = history_statement(owner, id, query)?;
+    let rows = statement.load(conn)?;
+    if needs_existence_check(&rows, query) {
+        let exists: bool = task_exists_statement(owner, id).get_result(conn)?;
+        if !exists {
+            return Err(Error::NotFound(Entity::Task));
+        }
+    }
+    history_page(rows, limit)
+}
+
+/// The statement of [`task_history`] (one row more than the page, to tell
+/// whether more follow) and the page size.
+pub(crate) fn history_statement(
+    owner: &Owner,
+    id: TaskId,
+    query: &HistoryQuery,
+) -> Result<(HistoryStatement, u32)> {
     if query.limit == Some(0) {
         return Err(Error::validation("limit", "must be at least 1"));
     }
@@ -76,23 +95,61 @@ pub(crate) fn task_history(
         Some(seq) => i64::try_from(seq).unwrap_or(i64::MAX),
         None => i64::MAX,
     };
-    let mut rows: Vec<HistoryRow> = task_history::table
+    let statement = task_history::table
         .filter(task_history::user_id.eq(owner.user_id()))
         .filter(task_history::task_id.eq(id))
         .filter(task_history::seq.lt(before))
         .order(task_history::seq.desc())
         .limit(i64::from(limit) + 1)
         .select(HistoryRow::as_select())
-        .load(conn)?;
-    if rows.is_empty() && query.before.is_none() {
-        let exists = diesel::select(diesel::dsl::exists(
-            tasks::table.find((owner.user_id(), id)),
-        ))
-        .get_result::<bool>(conn)?;
-        if !exists {
-            return Err(Error::NotFound(Entity::Task));
-        }
-    }
+        .into_boxed();
+    Ok((statement, limit))
+}
+
+/// [`history_statement`]'s type.
+pub(crate) type HistoryStatement = diesel::helper_types::IntoBoxed<
+    'static,
+    diesel::helper_types::Select<
+        diesel::helper_types::Limit<
+            diesel::helper_types::Order<
+                diesel::helper_types::Filter<
+                    diesel::helper_types::Filter<
+                        diesel::helper_types::Filter<
+                            task_history::table,
+                            diesel::helper_types::Eq<task_history::user_id, UserId>,
+                        >,
+                        diesel::helper_types::Eq<task_history::task_id, TaskId>,
+                    >,
+                    diesel::helper_types::Lt<task_history::seq, i64>,
+                >,
+                diesel::helper_types::Desc<task_history::seq>,
+            >,
+        >,
+        diesel::helper_types::AsSelect<HistoryRow, Pg>,
+    >,
+    Pg,
+>;
+
+/// Whether an empty first page must ask if the task exists at all (an
+/// empty history answers an empty page, an unknown task `NotFound`).
+pub(crate) fn needs_existence_check(rows: &[HistoryRow], query: &HistoryQuery) -> bool {
+    rows.is_empty() && query.before.is_none()
+}
+
+/// Whether the owner has the task `id`.
+pub(crate) fn task_exists_statement(
+    owner: &Owner,
+    id: TaskId,
+) -> diesel::helper_types::select<
+    diesel::helper_types::exists<diesel::helper_types::Find<tasks::table, (UserId, TaskId)>>,
+> {
+    diesel::select(diesel::dsl::exists(
+        tasks::table.find((owner.user_id(), id)),
+    ))
+}
+
+/// The page the rows of [`history_statement`] make.
+pub(crate) fn history_page(mut rows: Vec<HistoryRow>, limit: u32) -> Result<HistoryPage> {
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next_before = match more {
@@ -111,11 +168,25 @@ pub(crate) fn task_history(
 
 /// The owner's current position: a token for the changes after now.
 pub(crate) fn sync_token(conn: &mut PgConnection, owner: &Owner) -> Result<SyncToken> {
-    let state: Option<(i64, Uuid)> = task_sync_state::table
+    let state = sync_state_statement(owner).get_result(conn).optional()?;
+    Ok(token_at(owner, state))
+}
+
+/// The owner's sequence state (last number, numbering), if any change was
+/// ever recorded.
+pub(crate) fn sync_state_statement(
+    owner: &Owner,
+) -> diesel::helper_types::Select<
+    diesel::helper_types::Find<task_sync_state::table, UserId>,
+    (task_sync_state::last_seq, task_sync_state::epoch),
+> {
+    task_sync_state::table
         .find(owner.user_id())
         .select((task_sync_state::last_seq, task_sync_state::epoch))
-        .get_result(conn)
-        .optional()?;
+}
+
+/// The token for the position `state` (from [`sync_state_statement`]) names.
+pub(crate) fn token_at(owner: &Owner, state: Option<(i64, Uuid)>) -> SyncToken {
     let position = match state {
         Some((last, epoch)) => Position {
             epoch,
@@ -127,7 +198,7 @@ pub(crate) fn sync_token(conn: &mut PgConnection, owner: &Owner) -> Result<SyncT
             seq: 0,
         },
     };
-    Ok(SyncToken::new(owner.user_id(), position))
+    SyncToken::new(owner.user_id(), position)
 }
 
 /// One statement: the owner's sequence state (with the first change still
@@ -157,7 +228,7 @@ const CHANGES_SINCE: &str = "
      ORDER BY p.seq";
 
 #[derive(QueryableByName)]
-struct ChangedRow {
+pub(crate) struct ChangedRow {
     #[diesel(sql_type = BigInt)]
     last_seq: i64,
     #[diesel(sql_type = SqlUuid)]
@@ -214,50 +285,82 @@ pub(crate) fn changes_since(
     token: &SyncToken,
     limit: u32,
 ) -> Result<Changes> {
-    let position = token.position_for(owner.user_id())?;
-    if limit == 0 {
-        return Err(Error::validation("limit", "must be at least 1"));
-    }
-    let limit = limit.min(MAX_PAGE_SIZE);
-    let since = i64::try_from(position.seq).map_err(|_| Error::ResyncRequired)?;
-    let rows: Vec<ChangedRow> = diesel::sql_query(CHANGES_SINCE)
-        .bind::<SqlUuid, _>(owner.user_id())
-        .bind::<BigInt, _>(since)
-        .bind::<BigInt, _>(i64::from(limit))
-        .load(conn)?;
-    let state = rows.first().map(|row| State {
-        last: row.last_seq,
-        epoch: row.epoch,
-        first_kept: row.first_kept,
-    });
-    if !answerable(position, since, state) {
-        return Err(Error::ResyncRequired);
-    }
-    let (epoch, last) = state.map_or((Uuid::nil(), 0), |state| (state.epoch, state.last));
-    let end = rows.first().and_then(|row| row.page_end).unwrap_or(since);
-    let mut changed = Vec::new();
-    let mut deleted = Vec::new();
-    for row in rows {
-        let Some(touched) = row.touched_id else {
-            continue;
-        };
-        match row.task() {
-            Some(task) => changed.push(task),
-            None => deleted.push(touched),
+    let asked = ChangesAsked::new(owner, token, limit)?;
+    let rows = asked.statement().load(conn)?;
+    asked.answer(rows)
+}
+
+/// A validated [`changes_since`] request: where it starts, and how many.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChangesAsked {
+    owner: UserId,
+    position: Position,
+    since: i64,
+    limit: u32,
+}
+
+impl ChangesAsked {
+    /// Checks the token (the owner's, unedited) and the limit.
+    pub(crate) fn new(owner: &Owner, token: &SyncToken, limit: u32) -> Result<Self> {
+        let position = token.position_for(owner.user_id())?;
+        if limit == 0 {
+            return Err(Error::validation("limit", "must be at least 1"));
         }
+        Ok(Self {
+            owner: owner.user_id(),
+            position,
+            since: i64::try_from(position.seq).map_err(|_| Error::ResyncRequired)?,
+            limit: limit.min(MAX_PAGE_SIZE),
+        })
     }
-    Ok(Changes {
-        changed,
-        deleted,
-        next: SyncToken::new(
-            owner.user_id(),
-            Position {
-                epoch,
-                seq: end.unsigned_abs(),
-            },
-        ),
-        more: end < last,
-    })
+
+    /// [`CHANGES_SINCE`] with its values bound, cached by its text.
+    pub(crate) fn statement(&self) -> Cached<'static, Untyped> {
+        Cached::new(
+            diesel::sql_query(CHANGES_SINCE)
+                .bind::<SqlUuid, _>(self.owner)
+                .bind::<BigInt, _>(self.since)
+                .bind::<BigInt, _>(i64::from(self.limit)),
+        )
+    }
+
+    /// The changes the rows of [`statement`](Self::statement) hold.
+    pub(crate) fn answer(self, rows: Vec<ChangedRow>) -> Result<Changes> {
+        let since = self.since;
+        let state = rows.first().map(|row| State {
+            last: row.last_seq,
+            epoch: row.epoch,
+            first_kept: row.first_kept,
+        });
+        if !answerable(self.position, since, state) {
+            return Err(Error::ResyncRequired);
+        }
+        let (epoch, last) = state.map_or((Uuid::nil(), 0), |state| (state.epoch, state.last));
+        let end = rows.first().and_then(|row| row.page_end).unwrap_or(since);
+        let mut changed = Vec::new();
+        let mut deleted = Vec::new();
+        for row in rows {
+            let Some(touched) = row.touched_id else {
+                continue;
+            };
+            match row.task() {
+                Some(task) => changed.push(task),
+                None => deleted.push(touched),
+            }
+        }
+        Ok(Changes {
+            changed,
+            deleted,
+            next: SyncToken::new(
+                self.owner,
+                Position {
+                    epoch,
+                    seq: end.unsigned_abs(),
+                },
+            ),
+            more: end < last,
+        })
+    }
 }
 
 /// The owner's numbering, as [`CHANGES_SINCE`] reads it.

@@ -6,7 +6,8 @@
 //! caller's transaction, and the pool-backed [`Store`](crate::Store).
 
 mod backend;
-mod cached;
+mod bulk_insert;
+pub(crate) mod cached;
 mod calls;
 mod keyset;
 pub(crate) mod scope;

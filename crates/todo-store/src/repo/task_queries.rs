@@ -13,6 +13,7 @@ use diesel::{
 };
 
 use super::{
+    bulk_insert::BulkInsert,
     cached::Cached,
     keyset::{After, Limited, SortExpr},
     scope::Txn,
@@ -27,7 +28,7 @@ use crate::{
 };
 
 /// Rows per INSERT statement in bulk creation (PostgreSQL allows 65,535 binds).
-const INSERT_CHUNK: usize = 1_000;
+pub(crate) const INSERT_CHUNK: usize = 1_000;
 
 type BoxedTasks<'a> = tasks::BoxedQuery<'a, Pg>;
 type ListStatement = diesel::dsl::Select<BoxedTasks<'static>, diesel::dsl::AsSelect<Task, Pg>>;
@@ -74,12 +75,12 @@ fn owned_task(owner: &Owner, id: TaskId) -> diesel::dsl::Find<tasks::table, (Use
 #[derive(Insertable)]
 #[diesel(table_name = tasks, check_for_backend(Pg), treat_none_as_default_value = false)]
 pub(crate) struct TaskRow<'a> {
-    user_id: UserId,
-    id: TaskId,
-    title: &'a str,
-    description: Option<&'a str>,
-    priority: Priority,
-    due_at: Option<DateTime<Utc>>,
+    pub(super) user_id: UserId,
+    pub(super) id: TaskId,
+    pub(super) title: &'a str,
+    pub(super) description: Option<&'a str>,
+    pub(super) priority: Priority,
+    pub(super) due_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> TaskRow<'a> {
@@ -225,21 +226,44 @@ fn answer(
     rows: &[TaskRow<'_>],
     inserted: Vec<Task>,
 ) -> Result<Vec<Task>> {
+    let taken = taken_ids(rows, &inserted);
+    let stored = match taken.is_empty() {
+        true => Vec::new(),
+        false => stored_statement(owner, &taken).load(conn)?,
+    };
+    answered(rows, inserted, stored)
+}
+
+/// The ids of `rows` that `inserted` (what their insert returned) lacks:
+/// taken already, to be looked up with [`stored_statement`].
+pub(crate) fn taken_ids(rows: &[TaskRow<'_>], inserted: &[Task]) -> Vec<TaskId> {
+    let fresh: HashSet<TaskId> = inserted.iter().map(|task| task.id).collect();
+    rows.iter()
+        .map(|row| row.id)
+        .filter(|id| !fresh.contains(id))
+        .collect()
+}
+
+/// The owner's tasks under the ids `taken`.
+pub(crate) fn stored_statement<'a>(owner: &Owner, taken: &'a [TaskId]) -> Cached<'a, TaskRows> {
+    Cached::new(
+        owned(owner)
+            .filter(tasks::id.eq_any(taken))
+            .select(Task::as_select()),
+    )
+}
+
+/// [`answer`]'s verdict, from the tasks `inserted` and those `stored`
+/// under the taken ids.
+pub(crate) fn answered(
+    rows: &[TaskRow<'_>],
+    inserted: Vec<Task>,
+    stored: Vec<Task>,
+) -> Result<Vec<Task>> {
     let fresh: HashSet<TaskId> = inserted.iter().map(|task| task.id).collect();
     let mut by_id: HashMap<TaskId, Task> =
         inserted.into_iter().map(|task| (task.id, task)).collect();
-    let taken: Vec<TaskId> = rows
-        .iter()
-        .map(|row| row.id)
-        .filter(|id| !fresh.contains(id))
-        .collect();
-    if !taken.is_empty() {
-        let stored: Vec<Task> = owned(owner)
-            .filter(tasks::id.eq_any(&taken))
-            .select(Task::as_select())
-            .load(conn)?;
-        by_id.extend(stored.into_iter().map(|task| (task.id, task)));
-    }
+    by_id.extend(stored.into_iter().map(|task| (task.id, task)));
     // A row whose task was just inserted is answered by it (the first such
     // row only: a second row with the same id is a repeat, and must match).
     let mut claimed = HashSet::new();
@@ -257,8 +281,27 @@ pub(crate) fn create_many(
     new: &[NewTask],
     txn: Txn,
 ) -> Result<Vec<Task>> {
-    let rows = new
-        .iter()
+    let rows = validated_rows(owner, new)?;
+    let client_ids = new.iter().any(|task| task.id.is_some());
+    all_or_nothing(conn, txn, |conn| {
+        let mut created = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let inserted = insert_chunk_statement(owner, chunk, client_ids).load(conn)?;
+            match client_ids {
+                false => created.extend(inserted),
+                // Idempotent: a row whose id is taken is answered by the
+                // task it created before.
+                true => created.extend(answer(conn, owner, chunk, inserted)?),
+            }
+        }
+        Ok(created)
+    })
+}
+
+/// Validates each of `new`, naming a failing element's field
+/// (`tasks[3].title`).
+pub(crate) fn validated_rows<'a>(owner: &Owner, new: &'a [NewTask]) -> Result<Vec<TaskRow<'a>>> {
+    new.iter()
         .enumerate()
         .map(|(i, task)| {
             TaskRow::validated(owner, task).map_err(|err| match err {
@@ -268,32 +311,19 @@ pub(crate) fn create_many(
                 other => other,
             })
         })
-        .collect::<Result<Vec<_>>>()?;
-    let client_ids = new.iter().any(|task| task.id.is_some());
-    all_or_nothing(conn, txn, |conn| {
-        let mut created = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            if !client_ids {
-                created.extend(
-                    diesel::insert_into(tasks::table)
-                        .values(chunk)
-                        .returning(Task::as_returning())
-                        .get_results(conn)?,
-                );
-                continue;
-            }
-            // Idempotent: a row whose id is taken is answered by the task
-            // it created before.
-            let inserted: Vec<Task> = diesel::insert_into(tasks::table)
-                .values(chunk)
-                .on_conflict((tasks::user_id, tasks::id))
-                .do_nothing()
-                .returning(Task::as_returning())
-                .get_results(conn)?;
-            created.extend(answer(conn, owner, chunk, inserted)?);
-        }
-        Ok(created)
-    })
+        .collect()
+}
+
+/// The one INSERT of `chunk` (at most [`INSERT_CHUNK`] rows, the owner's),
+/// in one statement text for any row count (see [`BulkInsert`]); with
+/// `client_ids`, rows whose id is taken insert nothing (then [`answered`]
+/// decides).
+pub(crate) fn insert_chunk_statement<'a>(
+    owner: &Owner,
+    chunk: &[TaskRow<'a>],
+    client_ids: bool,
+) -> Cached<'a, TaskRows> {
+    BulkInsert::statement(owner, chunk, client_ids)
 }
 
 pub(crate) fn get(conn: &mut PgConnection, owner: &Owner, id: TaskId) -> Result<Task> {
@@ -621,8 +651,13 @@ pub(crate) fn delete_statement(
 }
 
 pub(crate) fn delete_many(conn: &mut PgConnection, owner: &Owner, ids: &[TaskId]) -> Result<u64> {
-    let deleted = diesel::delete(owned(owner).filter(tasks::id.eq_any(ids))).execute(conn)?;
+    let deleted = delete_many_statement(owner, ids).execute(conn)?;
     Ok(deleted as u64)
+}
+
+/// The one DELETE of [`delete_many`].
+pub(crate) fn delete_many_statement<'a>(owner: &Owner, ids: &'a [TaskId]) -> Cached<'a, ()> {
+    Cached::new(diesel::delete(owned(owner).filter(tasks::id.eq_any(ids))))
 }
 
 /// Why a guarded write touched no row: the task is not the owner's (NotFound),

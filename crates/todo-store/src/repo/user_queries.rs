@@ -1,8 +1,8 @@
 //! The user queries, as functions over `&mut PgConnection`.
 
-use diesel::{prelude::*, sql_types::Text};
+use diesel::{pg::Pg, prelude::*, sql_types::Text};
 
-use super::scope;
+use super::{cached::Cached, scope};
 use crate::{
     ConflictKind, Entity, Error, NewUser, OnMissingSubject, Owner, Password, Result, User, UserId,
     UserPatch, password, schema::users, session::CallSettings, validate,
@@ -42,16 +42,17 @@ impl<'a> UserRow<'a> {
     }
 }
 
+/// A validated profile patch.
 #[derive(AsChangeset)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
-struct UserChanges<'a> {
+pub(crate) struct UserChanges<'a> {
     email: Option<&'a str>,
     display_name: Option<Option<&'a str>>,
     time_zone: Option<Option<&'a str>>,
 }
 
 impl<'a> UserChanges<'a> {
-    fn validated(patch: &'a UserPatch) -> Result<Self> {
+    pub(crate) fn validated(patch: &'a UserPatch) -> Result<Self> {
         Ok(Self {
             email: patch.email.as_deref().map(validate::email).transpose()?,
             display_name: patch
@@ -76,22 +77,36 @@ pub(crate) fn insert(conn: &mut PgConnection, row: &UserRow<'_>) -> Result<User>
 }
 
 pub(crate) fn get(conn: &mut PgConnection, id: UserId) -> Result<User> {
-    users::table
-        .find(id)
-        .select(User::as_select())
+    get_statement(id)
         .get_result(conn)
         .optional()?
         .ok_or(Error::NotFound(Entity::User))
 }
 
+/// The account `id`.
+pub(crate) fn get_statement(
+    id: UserId,
+) -> diesel::dsl::Select<diesel::dsl::Find<users::table, UserId>, diesel::dsl::AsSelect<User, Pg>> {
+    users::table.find(id).select(User::as_select())
+}
+
 pub(crate) fn find_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<User>> {
-    let email = validate::email(email)?;
-    Ok(users::table
-        .filter(lower(users::email).eq(lower(email)))
-        .select(User::as_select())
+    Ok(by_email_statement(validate::email(email)?)
         .get_result(conn)
         .optional()?)
 }
+
+/// The account with the (validated) `email`, in any letter case.
+pub(crate) fn by_email_statement(email: &str) -> Cached<'_, Users> {
+    Cached::new(
+        users::table
+            .filter(lower(users::email).eq(lower(email)))
+            .select(User::as_select()),
+    )
+}
+
+/// The SQL type of a [`User`] row.
+pub(crate) type Users = diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<User, Pg>>;
 
 pub(crate) fn list(
     conn: &mut PgConnection,
@@ -146,42 +161,68 @@ pub(crate) fn owner_for_subject(
     on_missing: &OnMissingSubject,
 ) -> Result<(User, Owner)> {
     let subject = validate::auth_subject(subject)?;
-    let by_subject = |conn: &mut PgConnection| {
-        users::table
-            .filter(users::auth_subject.eq(subject))
-            .select(User::as_select())
-            .get_result(conn)
-            .optional()
-    };
+    let by_subject =
+        |conn: &mut PgConnection| by_subject_statement(subject).get_result(conn).optional();
     if let Some(user) = by_subject(conn)? {
-        let owner = Owner::verified(user.id);
-        return Ok((user, owner));
+        return Ok(with_owner(user));
     }
-    let OnMissingSubject::Create(profile) = on_missing else {
-        return Err(Error::NotFound(Entity::User));
-    };
-    let new = NewUser {
-        email: profile.email.clone(),
-        display_name: profile.display_name.clone(),
-        time_zone: profile.time_zone.clone(),
-        password: None,
-        auth_subject: Some(subject.to_owned()),
-    };
+    let new = subject_account(subject, on_missing)?;
     let row = UserRow::validated(&new)?;
     conn.transaction(|conn| {
         // Two first requests of the same new user may race. The loser's insert
         // waits for the winner's commit, then does nothing (whichever unique
         // index it hits), and finds the winner's row.
-        diesel::insert_into(users::table)
-            .values(&row)
-            .on_conflict_do_nothing()
-            .execute(conn)?;
-        // Nothing inserted and still no such subject: the email belongs to
-        // another account.
-        let user = by_subject(conn)?.ok_or(Error::Conflict(ConflictKind::EmailTaken))?;
-        let owner = Owner::verified(user.id);
-        Ok((user, owner))
+        insert_if_absent_statement(&row).execute(conn)?;
+        first_sight(by_subject(conn)?)
     })
+}
+
+/// The account linked to the (validated) auth `subject`.
+pub(crate) fn by_subject_statement(subject: &str) -> Cached<'_, Users> {
+    Cached::new(
+        users::table
+            .filter(users::auth_subject.eq(subject))
+            .select(User::as_select()),
+    )
+}
+
+/// The account to create for an unknown `subject`, if `on_missing` says so.
+pub(crate) fn subject_account(subject: &str, on_missing: &OnMissingSubject) -> Result<NewUser> {
+    let OnMissingSubject::Create(profile) = on_missing else {
+        return Err(Error::NotFound(Entity::User));
+    };
+    Ok(NewUser {
+        email: profile.email.clone(),
+        display_name: profile.display_name.clone(),
+        time_zone: profile.time_zone.clone(),
+        password: None,
+        auth_subject: Some(subject.to_owned()),
+    })
+}
+
+/// The INSERT of a first-sight account: nothing if its subject or email is
+/// taken.
+pub(crate) fn insert_if_absent_statement<'a>(row: &'a UserRow<'a>) -> Cached<'a, ()> {
+    Cached::new(
+        diesel::insert_into(users::table)
+            .values(row)
+            .on_conflict_do_nothing(),
+    )
+}
+
+/// The answer to a first sight, from the subject's account read after the
+/// insert: none means the insert did nothing and the subject is still
+/// unknown, so the email belongs to another account.
+pub(crate) fn first_sight(user: Option<User>) -> Result<(User, Owner)> {
+    user.map(with_owner)
+        .ok_or(Error::Conflict(ConflictKind::EmailTaken))
+}
+
+/// An account and its owner: only for an account found by a verified
+/// identity.
+pub(crate) fn with_owner(user: User) -> (User, Owner) {
+    let owner = Owner::verified(user.id);
+    (user, owner)
 }
 
 #[cfg(feature = "operator")]
@@ -200,12 +241,22 @@ pub(crate) fn update_profile(
     if *patch == UserPatch::default() {
         return get(conn, owner.user_id());
     }
-    diesel::update(users::table.find(owner.user_id()))
-        .set(&changes)
-        .returning(User::as_returning())
+    update_profile_statement(owner, &changes)
         .get_result(conn)
         .optional()?
         .ok_or(Error::NotFound(Entity::User))
+}
+
+/// The UPDATE of [`update_profile`] (for a patch that changes something).
+pub(crate) fn update_profile_statement<'a>(
+    owner: &Owner,
+    changes: &'a UserChanges<'a>,
+) -> Cached<'a, Users> {
+    Cached::new(
+        diesel::update(users::table.find(owner.user_id()))
+            .set(changes)
+            .returning(User::as_returning()),
+    )
 }
 
 pub(crate) fn set_password_hash(conn: &mut PgConnection, owner: &Owner, hash: &str) -> Result<()> {
@@ -265,8 +316,19 @@ pub(crate) fn rehash(
 
 pub(crate) fn delete(conn: &mut PgConnection, owner: &Owner) -> Result<()> {
     // The tasks go with the account: ON DELETE CASCADE, in the same statement.
-    let deleted = diesel::delete(users::table.find(owner.user_id())).execute(conn)?;
-    match deleted {
+    deleted(delete_statement(owner).execute(conn)?)
+}
+
+/// The DELETE of the owner's account (and, by cascade, its tasks).
+pub(crate) fn delete_statement(
+    owner: &Owner,
+) -> diesel::dsl::delete<diesel::dsl::Find<users::table, UserId>> {
+    diesel::delete(users::table.find(owner.user_id()))
+}
+
+/// [`delete`]'s answer from the rows its statement deleted.
+pub(crate) fn deleted(rows: usize) -> Result<()> {
+    match rows {
         0 => Err(Error::NotFound(Entity::User)),
         _ => Ok(()),
     }

@@ -1,0 +1,104 @@
+//! The async store's encryption, as libpq gives the sync store: the URL's
+//! `sslmode` (libpq's names and meanings) and `sslrootcert`, over the same
+//! OpenSSL, with the server's host name sent for SNI (Neon routes on it).
+//!
+//! | `sslmode` | encrypts | checks the certificate |
+//! |---|---|---|
+//! | `disable`, `allow` | no | — |
+//! | `prefer` (the default) | if the server offers it | no |
+//! | `require` | yes | no (as libpq without a root certificate file) |
+//! | `verify-ca` | yes | signed by a trusted authority |
+//! | `verify-full` | yes | that, and issued for the host name |
+//!
+//! The trusted authorities are `sslrootcert`'s file if given, else the
+//! system's (libpq would read `~/.postgresql/root.crt` instead; a URL that
+//! names its file behaves the same with both stores). Whether a remote host
+//! may be reached without encryption at all is the configuration's
+//! [`TlsPolicy`](crate::TlsPolicy), checked before this.
+
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use postgres_openssl::MakeTlsConnector;
+use tokio_postgres::config::SslMode;
+
+use crate::{Error, Result, StoreConfig};
+
+/// What the URL asks of encryption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encryption {
+    /// `disable`, `allow`.
+    Off,
+    /// `prefer`, or no `sslmode`.
+    IfOffered,
+    /// `require`.
+    Unverified,
+    /// `verify-ca`.
+    VerifiedAuthority,
+    /// `verify-full`.
+    VerifiedHost,
+}
+
+impl Encryption {
+    /// The mode `config`'s URL asks for (as libpq reads it).
+    pub(crate) fn asked(config: &StoreConfig) -> Result<Self> {
+        Ok(match config.url.param("sslmode").as_deref() {
+            None | Some("prefer") => Self::IfOffered,
+            Some("disable" | "allow") => Self::Off,
+            Some("require") => Self::Unverified,
+            Some("verify-ca") => Self::VerifiedAuthority,
+            Some("verify-full") => Self::VerifiedHost,
+            Some(other) => {
+                return Err(Error::validation(
+                    "database_url",
+                    format!(
+                        "sslmode={other} is not one of disable, allow, prefer, require, \
+                         verify-ca, verify-full"
+                    ),
+                ));
+            }
+        })
+    }
+
+    /// The driver's mode for this.
+    pub(crate) fn driver_mode(self) -> SslMode {
+        match self {
+            Self::Off => SslMode::Disable,
+            Self::IfOffered => SslMode::Prefer,
+            Self::Unverified | Self::VerifiedAuthority | Self::VerifiedHost => SslMode::Require,
+        }
+    }
+}
+
+/// The connector for `encryption`, trusting `root_cert`'s authorities (a
+/// PEM file) or the system's.
+pub(crate) fn connector(
+    encryption: Encryption,
+    root_cert: Option<&str>,
+) -> Result<MakeTlsConnector> {
+    let failed = |err: openssl::error::ErrorStack| Error::Tls(err.to_string());
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(failed)?;
+    match encryption {
+        Encryption::Off | Encryption::IfOffered | Encryption::Unverified => {
+            builder.set_verify(SslVerifyMode::NONE);
+        }
+        Encryption::VerifiedAuthority | Encryption::VerifiedHost => {
+            builder.set_verify(SslVerifyMode::PEER);
+            match root_cert {
+                Some(path) => builder.set_ca_file(path).map_err(|err| {
+                    Error::Tls(format!(
+                        "could not read root certificate file {path}: {err}"
+                    ))
+                })?,
+                None => builder.set_default_verify_paths().map_err(failed)?,
+            }
+        }
+    }
+    let mut connector = MakeTlsConnector::new(builder.build());
+    // The host name always goes out for SNI; only `verify-full` holds the
+    // certificate to it.
+    let check_host = encryption == Encryption::VerifiedHost;
+    connector.set_callback(move |connect, _host| {
+        connect.set_verify_hostname(check_host);
+        Ok(())
+    });
+    Ok(connector)
+}
