@@ -2,8 +2,7 @@
 //! application role that row-level security binds: every scoped call is one
 //! flight, answers its owner's rows and nobody else's, and never runs
 //! without its scope, whether its statements are cached yet or the cache is
-//! off. (The cache off does not make it safe behind a pooler without
-//! prepared statements: see the README, *The async store*.)
+//! off (then each call takes three flights, as `async_pooler.rs` needs).
 
 #![allow(clippy::unwrap_used)]
 

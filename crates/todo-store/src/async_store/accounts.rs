@@ -10,7 +10,7 @@ use diesel_async::RunQueryDsl;
 
 use super::{
     AsyncStore,
-    flight::{in_one_flight, owner_call},
+    flight::{in_one_flight, owner_call, plain_call},
 };
 use crate::{
     Entity, Error, OnMissingSubject, Owner, Result, User, UserId, UserPatch,
@@ -28,11 +28,13 @@ impl AsyncStore {
     pub async fn get_user(&self, id: UserId) -> Result<User> {
         self.read(move || async move {
             let mut conn = self.conn().await?;
-            user_queries::get_statement(id)
-                .get_result::<User>(&mut *conn)
-                .await
-                .optional()?
-                .ok_or(Error::NotFound(Entity::User))
+            plain_call!(self, conn, |c| async {
+                user_queries::get_statement(id)
+                    .get_result::<User>(&mut c)
+                    .await
+                    .optional()
+            })?
+            .ok_or(Error::NotFound(Entity::User))
         })
         .await
     }
@@ -47,10 +49,12 @@ impl AsyncStore {
         let email = validate::email(email)?;
         self.read(move || async move {
             let mut conn = self.conn().await?;
-            Ok(user_queries::by_email_statement(email)
-                .get_result::<User>(&mut *conn)
-                .await
-                .optional()?)
+            plain_call!(self, conn, |c| async {
+                user_queries::by_email_statement(email)
+                    .get_result::<User>(&mut c)
+                    .await
+                    .optional()
+            })
         })
         .await
     }
@@ -75,10 +79,12 @@ impl AsyncStore {
         let known = self
             .read(move || async move {
                 let mut conn = self.conn().await?;
-                Ok(user_queries::by_subject_statement(subject)
-                    .get_result::<User>(&mut *conn)
-                    .await
-                    .optional()?)
+                plain_call!(self, conn, |c| async {
+                    user_queries::by_subject_statement(subject)
+                        .get_result::<User>(&mut c)
+                        .await
+                        .optional()
+                })
             })
             .await?;
         if let Some(user) = known {
@@ -91,7 +97,7 @@ impl AsyncStore {
             // Two first requests of the same new user may race: the loser's
             // insert waits for the winner's commit, then does nothing, and
             // its read finds the winner's account.
-            let user = in_one_flight!(&mut conn, "BEGIN".to_owned(), |c| {
+            let user = in_one_flight!(&mut conn, self.sending, "BEGIN".to_owned(), |c| {
                 let mut read_on = c;
                 async move {
                     let (inserted, user) = futures_util::join!(

@@ -43,7 +43,7 @@ impl AsyncStore {
         self.write(move || async move {
             let mut conn = self.conn().await?;
             if !client_ids {
-                let chunks = in_one_flight!(&mut conn, begin_sql.clone(), |c| {
+                let chunks = in_one_flight!(&mut conn, self.sending, begin_sql.clone(), |c| {
                     all_of(rows.chunks(INSERT_CHUNK).map(|chunk| {
                         task_queries::insert_chunk_statement(owner, chunk, false)
                             .load::<Task>(&mut { c })
@@ -80,7 +80,7 @@ impl AsyncStore {
                 Ok(answers.concat())
             }
             .await;
-            closed(&mut conn, answer).await
+            closed(&mut conn, self.sending, answer).await
         })
         .await
     }

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use diesel::{ConnectionError, connection::CacheSize};
 use diesel_async::{
-    AsyncConnection, AsyncPgConnection,
+    AsyncConnection, AsyncPgConnection, SimpleAsyncConnection,
     pooled_connection::{
         AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod, deadpool::Pool,
     },
@@ -111,15 +111,30 @@ pub(crate) async fn open(
     driver: &Driver,
     cache: StatementCache,
 ) -> std::result::Result<AsyncPgConnection, ConnectionError> {
+    let bad = |err: tokio_postgres::Error| ConnectionError::BadConnection(describe(&err));
     let (client, connection) = driver
         .config
         .connect(driver.tls.clone())
         .await
-        .map_err(|err| ConnectionError::BadConnection(describe(&err)))?;
-    let mut conn = AsyncPgConnection::try_from_client_and_connection(client, connection).await?;
-    if cache == StatementCache::Disabled {
-        conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+        .map_err(bad)?;
+    if cache == StatementCache::Enabled {
+        return AsyncPgConnection::try_from_client_and_connection(client, connection).await;
     }
+    // Behind a pooler that keeps no prepared statement between
+    // transactions: diesel-async sets the connection up (time zone,
+    // encoding) with named statements, which must run, and be deallocated,
+    // inside one transaction of their own, on one server connection. So the
+    // driver's connection is run here, and `BEGIN` sent before the set-up.
+    tokio::spawn(async move {
+        // Ends when the client is dropped; an error then has no one to tell.
+        let _ = connection.await;
+    });
+    client.batch_execute("BEGIN").await.map_err(bad)?;
+    let mut conn = AsyncPgConnection::try_from(client).await?;
+    conn.batch_execute("DEALLOCATE ALL; COMMIT")
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    conn.set_prepared_statement_cache_size(CacheSize::Disabled);
     Ok(conn)
 }
 

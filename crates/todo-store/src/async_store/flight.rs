@@ -43,7 +43,7 @@ use diesel::{
 };
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager};
 
-use crate::Result;
+use crate::{Result, StatementCache};
 
 /// `COMMIT` as a statement diesel-async prepares once per connection and
 /// caches (its type is its cache key), unlike `sql_query("COMMIT")`, which
@@ -58,31 +58,78 @@ impl QueryFragment<Pg> for Commit {
     }
 }
 
+/// How a store sends a call's messages: all in one flight, or each after
+/// the answer it follows, for a transaction-mode pooler that does not
+/// carry prepared statements from one transaction to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sending {
+    /// `BEGIN`, the statement and a prepared `COMMIT` in one flight; each
+    /// statement prepared once per connection (the statement cache on).
+    Pipelined,
+    /// The statement cache off: every statement is prepared (under
+    /// tokio-postgres' name for it) inside the call's transaction, and
+    /// closed again before the simple `COMMIT` that ends it, so that no
+    /// named statement outlives the transaction on the pooler's server
+    /// connection. `BEGIN` still leaves with the statement's Parse; its
+    /// Bind and Execute follow the Parse's answer, and the `COMMIT` the
+    /// statement's: three flights, as the sync store's three round trips.
+    Sequential,
+}
+
+impl Sending {
+    /// The sending that the statement cache setting calls for.
+    pub(crate) fn of(cache: StatementCache) -> Self {
+        match cache {
+            StatementCache::Enabled => Self::Pipelined,
+            StatementCache::Disabled => Self::Sequential,
+        }
+    }
+}
+
 /// Sends the statement `$statement` (written with `$c`, a
 /// `&AsyncPgConnection` of its own, e.g. `query.get_result(&mut $c)`) on
 /// `$conn`, between `BEGIN` and the owner scope of `$begin_sql` and a
-/// `COMMIT`, in one flight, and settles the three answers (see
-/// [`landed`]). A macro, not a function: each call's statement future
-/// borrows the connection for its own lifetime, which a function taking a
-/// closure cannot name.
+/// `COMMIT`, as `$sending` says (one flight when pipelined), and settles
+/// the answers (see [`landed`]). A macro, not a function: each call's
+/// statement future borrows the connection for its own lifetime, which a
+/// function taking a closure cannot name.
 macro_rules! in_one_flight {
-    ($conn:expr, $begin_sql:expr, |$c:ident| $statement:expr) => {{
+    ($conn:expr, $sending:expr, $begin_sql:expr, |$c:ident| $statement:expr) => {{
         let conn: &mut diesel_async::AsyncPgConnection = $conn;
         let begin_sql: String = $begin_sql;
         $crate::async_store::flight::taking_off(conn);
-        let (begun, answer, committed) = {
-            use diesel_async::{RunQueryDsl as _, SimpleAsyncConnection as _};
-            let mut begin_on: &diesel_async::AsyncPgConnection = &*conn;
-            #[allow(unused_mut)]
-            let mut $c: &diesel_async::AsyncPgConnection = &*conn;
-            let mut commit_on: &diesel_async::AsyncPgConnection = &*conn;
-            futures_util::join!(
-                begin_on.batch_execute(&begin_sql),
-                $statement,
-                $crate::async_store::flight::Commit.execute(&mut commit_on),
-            )
-        };
-        $crate::async_store::flight::landed(conn, begun, answer, committed)
+        use diesel_async::{RunQueryDsl as _, SimpleAsyncConnection as _};
+        match $sending {
+            $crate::async_store::flight::Sending::Pipelined => {
+                let (begun, answer, committed) = {
+                    let mut begin_on: &diesel_async::AsyncPgConnection = &*conn;
+                    #[allow(unused_mut)]
+                    let mut $c: &diesel_async::AsyncPgConnection = &*conn;
+                    let mut commit_on: &diesel_async::AsyncPgConnection = &*conn;
+                    futures_util::join!(
+                        begin_on.batch_execute(&begin_sql),
+                        $statement,
+                        $crate::async_store::flight::Commit.execute(&mut commit_on),
+                    )
+                };
+                $crate::async_store::flight::landed(conn, begun, answer, committed)
+            }
+            $crate::async_store::flight::Sending::Sequential => {
+                let (begun, answer) = {
+                    let mut begin_on: &diesel_async::AsyncPgConnection = &*conn;
+                    #[allow(unused_mut)]
+                    let mut $c: &diesel_async::AsyncPgConnection = &*conn;
+                    futures_util::join!(begin_on.batch_execute(&begin_sql), $statement)
+                };
+                // The statement was closed when its future ended: before this.
+                let end = match (&begun, &answer) {
+                    (Ok(()), Ok(_)) => "COMMIT",
+                    _ => "ROLLBACK",
+                };
+                let ended = conn.batch_execute(end).await.map(|()| 0);
+                $crate::async_store::flight::landed(conn, begun, answer, ended)
+            }
+        }
     }};
 }
 pub(crate) use in_one_flight;
@@ -127,21 +174,44 @@ pub(crate) fn settled(conn: &mut AsyncPgConnection, ended: bool) {
 
 /// Sends `$statement` (written with `$c`, as for [`in_one_flight`]) for
 /// `$owner` on `$conn` as the store `$store` scopes its calls: in one
-/// flight with its scope, or alone when unscoped.
+/// flight with its scope, or as [`plain_call`] when unscoped.
 macro_rules! owner_call {
     ($store:expr, $conn:expr, $owner:expr, |$c:ident| $statement:expr) => {
         match $store.calls.row_security {
             $crate::RowSecurity::Scoped => $crate::async_store::flight::in_one_flight!(
                 &mut *$conn,
+                $store.sending,
                 $store.calls.begin_sql($owner),
                 |$c| $statement
             ),
             $crate::RowSecurity::Unscoped => {
-                #[allow(unused_mut)]
-                let mut $c: &diesel_async::AsyncPgConnection = &*$conn;
-                $statement.await.map_err($crate::Error::from)
+                $crate::async_store::flight::plain_call!($store, $conn, |$c| $statement)
             }
         }
     };
 }
 pub(crate) use owner_call;
+
+/// Sends `$statement` (written with `$c`) on `$conn` with no scope: alone,
+/// or, where each statement must stay inside a transaction (behind a
+/// pooler, see [`Sending::Sequential`]), in one of its own.
+macro_rules! plain_call {
+    ($store:expr, $conn:expr, |$c:ident| $statement:expr) => {
+        match $store.sending {
+            $crate::async_store::flight::Sending::Pipelined => {
+                #[allow(unused_mut)]
+                let mut $c: &diesel_async::AsyncPgConnection = &*$conn;
+                $statement.await.map_err($crate::Error::from)
+            }
+            $crate::async_store::flight::Sending::Sequential => {
+                $crate::async_store::flight::in_one_flight!(
+                    &mut *$conn,
+                    $crate::async_store::flight::Sending::Sequential,
+                    "BEGIN".to_owned(),
+                    |$c| $statement
+                )
+            }
+        }
+    };
+}
+pub(crate) use plain_call;

@@ -115,6 +115,7 @@ pub struct AsyncStore {
     url: DatabaseUrl,
     calls: CallSettings,
     retry: RetryPolicy,
+    sending: flight::Sending,
 }
 
 impl fmt::Debug for AsyncStore {
@@ -146,6 +147,7 @@ impl AsyncStore {
             url: config.url.clone(),
             calls: config.call_settings(),
             retry: config.retry,
+            sending: flight::Sending::of(config.statement_cache),
         };
         drop(store.conn().await?);
         Ok(store)

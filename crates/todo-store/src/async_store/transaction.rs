@@ -33,7 +33,7 @@ use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 
 use diesel_async::RunQueryDsl;
 
-use super::flight::{Commit, settled};
+use super::flight::{Commit, Sending, settled};
 use crate::Result;
 
 /// The answer of an opening flight: the statement's, with the transaction
@@ -56,10 +56,16 @@ pub(crate) async fn opened<T>(
 /// is a success, `ROLLBACK` otherwise; the connection is marked healthy
 /// again once it has ended. The call's answer is `answer`, or the
 /// `COMMIT`'s error.
-pub(crate) async fn closed<T>(conn: &mut AsyncPgConnection, answer: Result<T>) -> Result<T> {
-    let ended = match &answer {
-        Ok(_) => Commit.execute(conn).await.map(drop),
-        Err(_) => conn.batch_execute("ROLLBACK").await,
+pub(crate) async fn closed<T>(
+    conn: &mut AsyncPgConnection,
+    sending: Sending,
+    answer: Result<T>,
+) -> Result<T> {
+    let ended = match (&answer, sending) {
+        (Ok(_), Sending::Pipelined) => Commit.execute(conn).await.map(drop),
+        // No prepared statement may outlive the transaction (see `Sending`).
+        (Ok(_), Sending::Sequential) => conn.batch_execute("COMMIT").await,
+        (Err(_), _) => conn.batch_execute("ROLLBACK").await,
     };
     settled(conn, ended.is_ok());
     let answer = answer?;
