@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a test harness fails loudly
 
+pub mod blocking_async;
 pub mod cluster;
 pub mod flights;
 mod local_url;

@@ -17,7 +17,7 @@ use todo_store::{
     ConflictKind, Entity, Error, NewTask, NewUser, OperatorRepo, Owner, Priority, StatusFilter,
     Store, TaskFilter, TaskId, TaskPatch, TaskQuery, TaskRepo, TaskStatus, UserRepo, VersionCheck,
 };
-use todo_store_tests::TestDb;
+use todo_store_tests::{AppRoleLogin, TestDb, blocking_async::BlockingAsync};
 
 /// What the model knows of a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +50,7 @@ impl Rng {
 }
 
 struct World {
-    store: Store,
+    store: Box<dyn TaskRepo>,
     owners: Vec<Owner>,
     /// Per user: task id → what the model expects.
     tasks: Vec<BTreeMap<TaskId, Model>>,
@@ -345,6 +345,19 @@ fn model_rows(world: &World) -> Vec<String> {
 
 #[test]
 fn thousands_of_random_calls_with_foreign_ids_match_the_model() {
+    run_model(|app| Box::new(Store::connect(&app.config().max_connections(2)).unwrap()));
+}
+
+/// The same steps through the async store, which must answer each exactly
+/// as the model says too.
+#[test]
+fn thousands_of_random_calls_through_the_async_store_match_the_model() {
+    run_model(|app| Box::new(BlockingAsync::connect(&app.config().max_connections(2))));
+}
+
+/// Runs the random steps against the store `connect` opens as the
+/// application role, comparing the database with the model as it goes.
+fn run_model(connect: impl FnOnce(&AppRoleLogin) -> Box<dyn TaskRepo>) {
     let seed = std::env::var("MODEL_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -370,7 +383,7 @@ fn thousands_of_random_calls_with_foreign_ids_match_the_model() {
     };
     let app = db.app_role();
     let mut world = World {
-        store: Store::connect(&app.config().max_connections(2)).unwrap(),
+        store: connect(&app),
         tasks: vec![BTreeMap::new(); owners.len()],
         owners,
         seen: Vec::new(),

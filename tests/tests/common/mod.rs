@@ -21,9 +21,10 @@ use uuid::Uuid;
 pub trait Repo: TaskRepo + UserRepo + OperatorRepo {}
 impl<T: TaskRepo + UserRepo + OperatorRepo> Repo for T {}
 
-/// Runs each named scenario `fn name(repo: &mut impl Repo, db: &TestDb)` twice,
-/// as `via_store::name` (pool-backed `Store`) and `via_connection::name`
-/// (a plain `PgConnection`), each on a fresh database.
+/// Runs each named scenario `fn name(repo: &mut impl Repo, db: &TestDb)` three
+/// times, as `via_store::name` (pool-backed `Store`), `via_async_store::name`
+/// (the `AsyncStore`, see `blocking_async`) and `via_connection::name` (a
+/// plain `PgConnection`), each on a fresh database.
 macro_rules! on_both_repos {
     ($($scenario:ident),* $(,)?) => {
         mod via_store {
@@ -32,6 +33,17 @@ macro_rules! on_both_repos {
                 fn $scenario() {
                     let db = ::todo_store_tests::TestDb::new();
                     let mut store = db.store();
+                    super::$scenario(&mut store, &db);
+                }
+            )*
+        }
+        mod via_async_store {
+            $(
+                #[test]
+                fn $scenario() {
+                    let db = ::todo_store_tests::TestDb::new();
+                    let mut store =
+                        ::todo_store_tests::blocking_async::BlockingAsync::connect(&db.config());
                     super::$scenario(&mut store, &db);
                 }
             )*
