@@ -20,15 +20,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Reads (`get_task`, `list_tasks`, `count_tasks`) and single-task writes
-//! (`create_task`, `update_task`, `set_task_status`, `delete_task`) are one
-//! flight each; a write that misses (no such task, another version) takes
-//! one more to say why, as the sync store reads once more then.
+//! Every task call of [`TaskRepo`](crate::TaskRepo) is here, and the
+//! account calls that need no password; each single-statement call is one
+//! flight, and the others take as few as their data allow (the README's
+//! *The async store* lists them). Retries, encryption (`sslmode`,
+//! `sslrootcert`, SNI) and poolers are as for the sync store; with the
+//! statement cache off (a pooler without prepared statements) each call
+//! takes three flights instead (`flight::Sending`).
 //!
-//! What it does not do yet: encrypted connections (a URL with
-//! `sslmode=require` is refused: use the sync store), bulk creates and
-//! deletes, history and the change feed, account calls, retries, and calls
-//! inside a caller's transaction.
+//! What it does not do yet: the password calls (`create_user`,
+//! `authenticate`, `change_password`), `list_users`, and calls inside a
+//! caller's transaction.
 
 mod accounts;
 mod attempts;
@@ -95,19 +97,16 @@ impl Drop for PooledConn {
 }
 
 /// The async, pool-backed entry point (cargo feature `async`, on tokio):
-/// the sync [`Store`](crate::Store)'s owner-scoped task reads and
-/// single-task writes, each sending `BEGIN` with its owner's scope, its
-/// statement and `COMMIT` in one flight. Cheap to clone; clones share the
-/// pool.
+/// the sync [`Store`](crate::Store)'s task calls and its account calls
+/// that need no password, each scoped call sending `BEGIN` with its
+/// owner's scope, its statement and `COMMIT` in one flight. Cheap to clone;
+/// clones share the pool. Every call's future is `Send`.
 ///
-/// Not there yet: encrypted connections (a connection string that asks
-/// for TLS is refused: use the sync store), bulk creates and deletes,
-/// history and the change feed, account calls, retries, calls inside a
-/// caller's transaction, and poolers without prepared statements (it needs
-/// a direct connection or PgBouncer 1.21 or later with
-/// `max_prepared_statements` above 0, whatever the statement cache
-/// setting). It reads no `PGHOST`-style environment, and ignores
-/// `min_idle`, `check_idle_after` and `retry`.
+/// Not there yet: `create_user`, `authenticate`, `change_password` and
+/// `list_users` (use the sync store), and calls inside a caller's
+/// transaction. It reads no `PGHOST`-style environment, and ignores
+/// `min_idle` and `check_idle_after` (connections open on demand; a lost
+/// one is found by the read that uses it, which then runs once more).
 #[derive(Clone)]
 pub struct AsyncStore {
     pool: Pool<AsyncPgConnection>,
@@ -135,11 +134,13 @@ impl AsyncStore {
     /// that the database answers. Needs a tokio runtime.
     ///
     /// # Errors
-    /// [`Error::Validation`](crate::Error::Validation) for an invalid configuration, or one the async
-    /// store does not support yet (TLS); [`Error::Unavailable`](crate::Error::Unavailable) if no
-    /// connection could be opened within `connect_timeout`;
-    /// [`Error::Misconfigured`](crate::Error::Misconfigured) if the server refuses the login or has no
-    /// such database.
+    /// [`Error::Validation`](crate::Error::Validation) for an invalid configuration (one the
+    /// TLS policy refuses included), or a connection string the driver
+    /// cannot read; [`Error::Tls`](crate::Error::Tls) if the server's certificate fails
+    /// verification or the root certificate file cannot be read;
+    /// [`Error::Unavailable`](crate::Error::Unavailable) if no connection could be opened within
+    /// `connect_timeout`; [`Error::Misconfigured`](crate::Error::Misconfigured) if the server refuses
+    /// the login or has no such database.
     pub async fn connect(config: &StoreConfig) -> Result<Self> {
         let driver = connect::driver_config(config)?;
         let store = Self {
