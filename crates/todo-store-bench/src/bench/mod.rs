@@ -135,11 +135,13 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
         fixture: &fixture,
         store: &store,
         async_clients: &async_clients,
+        async_writers: Vec::new(),
         conn: &mut conn,
         pgbench_error: None,
     };
     let measured = run.all(&shapes, &mut sides);
     let pgbench_error = run.pgbench_error.take();
+    let async_cleaned = async_sync::clean_up(&async_clients, &mut run.async_writers);
     let feed = match (&measured, shapes.contains(&Shape::ChangesSince)) {
         (Ok(_), true) => feed::measure(
             &store,
@@ -154,6 +156,7 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
     let cleaned = sides
         .iter_mut()
         .try_for_each(Side::clean_up)
+        .and_then(|()| async_cleaned)
         .and_then(|()| fixture.clean_up(&mut conn));
     let (shapes, compared_writes, heavy_light_rows, async_sync_rows) = measured?;
     let changes_since = feed?;
@@ -301,6 +304,8 @@ struct Run<'a> {
     store: &'a Store,
     /// With `--async-vs-sync`: one async store and runtime per client.
     async_clients: &'a [Mutex<(tokio::runtime::Runtime, todo_store::AsyncStore)>],
+    /// With `--async-vs-sync`: the write workload of each async client.
+    async_writers: Vec<Writer>,
     /// For rendering the statements pgbench replays.
     conn: &'a mut PgConnection,
     /// Why pgbench failed; it is not tried again.
@@ -324,6 +329,10 @@ impl Run<'_> {
             for side in sides.iter_mut() {
                 side.writers.resize_with(clients as usize, Writer::default);
             }
+            if self.settings.async_vs_sync {
+                let writers = (clients as usize).max(self.async_writers.len());
+                self.async_writers.resize_with(writers, Writer::default);
+            }
             for &shape in shapes {
                 let reads = self.fixture.reads(shape);
                 let library = if shape.is_read() {
@@ -340,6 +349,18 @@ impl Run<'_> {
                 let pgbench = self.pgbench(&reads, clients, duration)?;
                 if let Some(library) = library {
                     results.push(ShapeResult::new(shape, clients, library, pgbench));
+                }
+                if self.settings.async_vs_sync && shape.is_write() {
+                    async_sync_rows.extend(async_sync::measure_writes(
+                        &mut sides[0],
+                        self.async_clients,
+                        &mut self.async_writers,
+                        shape,
+                        clients,
+                        duration,
+                        self.settings.seed,
+                        self.settings.rounds,
+                    )?);
                 }
                 if self.settings.async_vs_sync && shape.is_read() {
                     async_sync_rows.extend(async_sync::measure_reads(

@@ -24,10 +24,10 @@ pub struct Settings {
     /// tasks), alternating (--rounds times each), side by side in one run
     #[arg(long)]
     pub heavy_vs_light: bool,
-    /// Also measure every read shape through the async store (one
-    /// connection and one current-thread tokio runtime per client) beside
-    /// the sync store, alternating (--rounds times each), side by side in
-    /// one run
+    /// Also measure every read and write shape through the async store
+    /// (one connection and one current-thread tokio runtime per client)
+    /// beside the sync store, alternating (--rounds times each), side by
+    /// side in one run
     #[arg(long)]
     pub async_vs_sync: bool,
     /// Reach the server (library, pgbench and fixture alike) through a

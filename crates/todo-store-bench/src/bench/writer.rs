@@ -1,12 +1,101 @@
 //! The write shapes' workload: each client creates tasks of its own in seeded
-//! accounts, changes and deletes them, and deletes whatever is left at the end.
+//! accounts, changes and deletes them, and deletes whatever is left at the end,
+//! through the sync store or, with `--async-vs-sync`, the async one.
 
 use todo_store::{
-    Error, NewTask, Owner, Store, TaskId, TaskPatch, TaskRepo, TaskStatus, VersionCheck,
+    AsyncStore, Error, NewTask, Owner, Store, Task, TaskId, TaskPatch, TaskRepo, TaskStatus,
+    VersionCheck,
 };
+use tokio::runtime::Runtime;
 
 use super::shape::Shape;
 use crate::rng::Rng;
+
+/// Where a writer's calls go: the four single-task writes.
+pub trait Target {
+    /// `create_task`.
+    fn create(&mut self, owner: &Owner, new: NewTask) -> Result<Task, Error>;
+    /// `update_task`.
+    fn update(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        patch: TaskPatch,
+        check: VersionCheck,
+    ) -> Result<Task, Error>;
+    /// `set_task_status`.
+    fn set_status(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        status: TaskStatus,
+        check: VersionCheck,
+    ) -> Result<Task, Error>;
+    /// `delete_task`.
+    fn delete(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<(), Error>;
+}
+
+impl Target for Store {
+    fn create(&mut self, owner: &Owner, new: NewTask) -> Result<Task, Error> {
+        self.create_task(owner, new)
+    }
+
+    fn update(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        patch: TaskPatch,
+        check: VersionCheck,
+    ) -> Result<Task, Error> {
+        self.update_task(owner, id, patch, check)
+    }
+
+    fn set_status(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        status: TaskStatus,
+        check: VersionCheck,
+    ) -> Result<Task, Error> {
+        self.set_task_status(owner, id, status, check)
+    }
+
+    fn delete(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<(), Error> {
+        self.delete_task(owner, id, check)
+    }
+}
+
+/// An async client: each call run to its end on the client's own runtime.
+impl Target for (Runtime, AsyncStore) {
+    fn create(&mut self, owner: &Owner, new: NewTask) -> Result<Task, Error> {
+        self.0.block_on(self.1.create_task(owner, new))
+    }
+
+    fn update(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        patch: TaskPatch,
+        check: VersionCheck,
+    ) -> Result<Task, Error> {
+        self.0.block_on(self.1.update_task(owner, id, patch, check))
+    }
+
+    fn set_status(
+        &mut self,
+        owner: &Owner,
+        id: TaskId,
+        status: TaskStatus,
+        check: VersionCheck,
+    ) -> Result<Task, Error> {
+        self.0
+            .block_on(self.1.set_task_status(owner, id, status, check))
+    }
+
+    fn delete(&mut self, owner: &Owner, id: TaskId, check: VersionCheck) -> Result<(), Error> {
+        self.0.block_on(self.1.delete_task(owner, id, check))
+    }
+}
 
 /// A task the benchmark created, as it last saw it.
 #[derive(Debug, Clone)]
@@ -31,7 +120,7 @@ impl Writer {
     pub fn call(
         &mut self,
         shape: Shape,
-        store: &mut Store,
+        store: &mut impl Target,
         owners: &[Owner],
         rng: &mut Rng,
     ) -> Result<bool, Error> {
@@ -47,7 +136,7 @@ impl Writer {
                 let check = VersionCheck::Exactly(task.version);
                 let updated = if shape == Shape::Update {
                     let title = format!("Bench task, edit {}", task.version + 1);
-                    store.update_task(
+                    store.update(
                         &task.owner,
                         task.id,
                         TaskPatch::default().title(title),
@@ -59,7 +148,7 @@ impl Writer {
                     } else {
                         TaskStatus::Done
                     };
-                    store.set_task_status(&task.owner, task.id, status, check)?
+                    store.set_status(&task.owner, task.id, status, check)?
                 };
                 task.version = updated.version;
                 task.done = updated.completed;
@@ -67,7 +156,7 @@ impl Writer {
             }
             Shape::Delete => match self.tasks.pop() {
                 Some(task) => {
-                    store.delete_task(&task.owner, task.id, VersionCheck::Exactly(task.version))?;
+                    store.delete(&task.owner, task.id, VersionCheck::Exactly(task.version))?;
                     Ok(true)
                 }
                 None => Ok(false),
@@ -80,7 +169,7 @@ impl Writer {
     pub fn stock(
         &mut self,
         n: usize,
-        store: &mut Store,
+        store: &mut impl Target,
         owners: &[Owner],
         rng: &mut Rng,
     ) -> Result<(), Error> {
@@ -91,16 +180,16 @@ impl Writer {
     }
 
     /// Deletes every task still here (unmeasured), leaving the data as it was.
-    pub fn clean_up(&mut self, store: &mut Store) -> Result<(), Error> {
+    pub fn clean_up(&mut self, store: &mut impl Target) -> Result<(), Error> {
         while let Some(task) = self.tasks.pop() {
-            store.delete_task(&task.owner, task.id, VersionCheck::Any)?;
+            store.delete(&task.owner, task.id, VersionCheck::Any)?;
         }
         Ok(())
     }
 
-    fn create(&mut self, store: &mut Store, owner: &Owner) -> Result<bool, Error> {
+    fn create(&mut self, store: &mut impl Target, owner: &Owner) -> Result<bool, Error> {
         self.made += 1;
-        let task = store.create_task(owner, NewTask::new(format!("Bench task {}", self.made)))?;
+        let task = store.create(owner, NewTask::new(format!("Bench task {}", self.made)))?;
         self.tasks.push(Created {
             owner: owner.clone(),
             id: task.id,

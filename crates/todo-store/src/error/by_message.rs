@@ -86,6 +86,13 @@ const STATEMENT_ERRORS: &[(&str, &str, Class)] = &[
         "57P01",
         Class::Unavailable,
     ),
+    // The postmaster died under the backend (`kill -9`): the async store's
+    // driver reads this FATAL message where libpq reports a lost connection.
+    (
+        "terminating connection due to unexpected postmaster exit",
+        "57P01",
+        Class::Unavailable,
+    ),
     (
         "terminating connection because of crash of another server process",
         "57P02",

@@ -69,9 +69,9 @@ impl AsyncVsSync {
     /// The comparison as a caption and a Markdown table, `duration_s` per run.
     pub fn markdown(&self, duration_s: u64) -> String {
         let mut text = format!(
-            "Read shapes through the sync store (r2d2) and the async store (one connection \
-             and one current-thread tokio runtime per client); {} alternating runs of \
-             {duration_s} s for each.\n\n\
+            "Read and write shapes through the sync store (r2d2) and the async store (one \
+             connection and one current-thread tokio runtime per client); {} alternating runs \
+             of {duration_s} s for each.\n\n\
              | shape | clients | sync p50 | sync p95 | sync ops/s | async p50 | async p95 \
              | async ops/s | p50 async / sync | ops/s async / sync |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
