@@ -156,7 +156,7 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
     let cleaned = sides
         .iter_mut()
         .try_for_each(Side::clean_up)
-        .and_then(|()| async_cleaned)
+        .and(async_cleaned)
         .and_then(|()| fixture.clean_up(&mut conn));
     let (shapes, compared_writes, heavy_light_rows, async_sync_rows) = measured?;
     let changes_since = feed?;
