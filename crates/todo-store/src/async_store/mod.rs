@@ -103,8 +103,10 @@ impl Drop for PooledConn {
 /// clones share the pool. Every call's future is `Send`.
 ///
 /// Not there yet: `create_user`, `authenticate`, `change_password` and
-/// `list_users` (use the sync store), and calls inside a caller's
-/// transaction. It reads no `PGHOST`-style environment, and ignores
+/// `list_users` (use the sync store). Calls inside a caller's transaction
+/// are not offered: each call's flight carries its own `BEGIN` and
+/// `COMMIT` (what makes it one round trip); for several calls in one
+/// transaction, use the sync repositories on one `PgConnection`. It reads no `PGHOST`-style environment, and ignores
 /// `min_idle` and `check_idle_after` (connections open on demand; a lost
 /// one is found by the read that uses it, which then runs once more).
 #[derive(Clone)]
