@@ -26,8 +26,7 @@ impl AsyncStore {
     /// [`Error::NotFound`]; connection and database errors as the sync
     /// store's.
     pub async fn get_user(&self, id: UserId) -> Result<User> {
-        self.read(move || async move {
-            let mut conn = self.conn().await?;
+        self.read(move |mut conn| async move {
             plain_call!(self, conn, |c| async {
                 user_queries::get_statement(id)
                     .get_result::<User>(&mut c)
@@ -47,8 +46,7 @@ impl AsyncStore {
     /// database errors as the sync store's.
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
         let email = validate::email(email)?;
-        self.read(move || async move {
-            let mut conn = self.conn().await?;
+        self.read(move |mut conn| async move {
             plain_call!(self, conn, |c| async {
                 user_queries::by_email_statement(email)
                     .get_result::<User>(&mut c)
@@ -77,8 +75,7 @@ impl AsyncStore {
     ) -> Result<(User, Owner)> {
         let subject = validate::auth_subject(subject)?;
         let known = self
-            .read(move || async move {
-                let mut conn = self.conn().await?;
+            .read(move |mut conn| async move {
                 plain_call!(self, conn, |c| async {
                     user_queries::by_subject_statement(subject)
                         .get_result::<User>(&mut c)

@@ -9,23 +9,24 @@
 
 use std::future::Future;
 
-use super::AsyncStore;
+use super::{AsyncStore, PooledConn};
 use crate::{ConflictKind, Error, Result};
 
 impl AsyncStore {
-    /// Runs the read `call` (each run a whole attempt, with its own
-    /// connection) to its answer.
-    pub(super) async fn read<T, F>(&self, mut call: impl FnMut() -> F) -> Result<T>
+    /// Runs the read `call` (each run a whole attempt, on the connection
+    /// it is given) to its answer. A checkout that fails is the answer: it
+    /// is not repeated (it has waited its `connect_timeout` already).
+    pub(super) async fn read<T, F>(&self, mut call: impl FnMut(PooledConn) -> F) -> Result<T>
     where
         F: Future<Output = Result<T>>,
     {
         let mut attempt = 1;
         loop {
-            let answer = match call().await {
+            let answer = match call(self.conn().await?).await {
                 // The connection the read found was lost (the server
                 // restarted while it sat in the pool): it is closed on the
                 // way back, broken, so the next checkout gets another.
-                Err(Error::Unavailable(_)) => call().await,
+                Err(Error::Unavailable(_)) => call(self.conn().await?).await,
                 answer => answer,
             };
             if !self.repeats(&answer, &mut attempt).await {

@@ -26,9 +26,8 @@ impl AsyncStore {
         id: TaskId,
         query: &HistoryQuery,
     ) -> Result<HistoryPage> {
-        self.read(move || async move {
+        self.read(move |mut conn| async move {
             let (statement, limit) = queries::history_statement(owner, id, query)?;
-            let mut conn = self.conn().await?;
             let rows = owner_call!(self, conn, owner, |c| statement.load::<HistoryRow>(&mut c))?;
             if queries::needs_existence_check(&rows, query) {
                 let exists = owner_call!(self, conn, owner, |c| {
@@ -50,8 +49,7 @@ impl AsyncStore {
     /// # Errors
     /// Connection and database errors as the sync store's.
     pub async fn sync_token(&self, owner: &Owner) -> Result<SyncToken> {
-        self.read(move || async move {
-            let mut conn = self.conn().await?;
+        self.read(move |mut conn| async move {
             let state = owner_call!(self, conn, owner, |c| async {
                 queries::sync_state_statement(owner)
                     .get_result::<(i64, uuid::Uuid)>(&mut c)
@@ -77,9 +75,8 @@ impl AsyncStore {
     ) -> Result<Changes> {
         let asked = ChangesAsked::new(owner, token, limit)?;
         let rows = self
-            .read(move || async move {
+            .read(move |mut conn| async move {
                 let statement = asked.statement();
-                let mut conn = self.conn().await?;
                 owner_call!(self, conn, owner, |c| statement.load::<ChangedRow>(&mut c))
             })
             .await?;

@@ -17,8 +17,7 @@ impl AsyncStore {
     /// [`Error::NotFound`] if `owner` has no such task (another user's
     /// included); connection and database errors as the sync store's.
     pub async fn get_task(&self, owner: &Owner, id: TaskId) -> Result<Task> {
-        self.read(move || async move {
-            let mut conn = self.conn().await?;
+        self.read(move |mut conn| async move {
             self.read_task(&mut conn, owner, id)
                 .await?
                 .ok_or(Error::NotFound(Entity::Task))
@@ -34,9 +33,8 @@ impl AsyncStore {
     pub async fn list_tasks(&self, owner: &Owner, query: &TaskQuery) -> Result<Page<Task>> {
         // Built for each attempt: a statement is consumed by its flight.
         let (items, limit) = self
-            .read(move || async move {
+            .read(move |mut conn| async move {
                 let (statement, limit) = task_queries::page_statement(owner, query)?;
-                let mut conn = self.conn().await?;
                 let items = owner_call!(self, conn, owner, |c| statement.load::<Task>(&mut c))?;
                 Ok((items, limit))
             })
@@ -52,9 +50,8 @@ impl AsyncStore {
     /// errors as the sync store's.
     pub async fn count_tasks(&self, owner: &Owner, filter: &TaskFilter) -> Result<u64> {
         let n = self
-            .read(move || async move {
+            .read(move |mut conn| async move {
                 let statement = task_queries::count_statement(owner, filter)?;
-                let mut conn = self.conn().await?;
                 Ok(match statement {
                     CountStatement::Kept(kept) => {
                         let row = owner_call!(self, conn, owner, |c| async {
