@@ -153,3 +153,15 @@ fn pipe(
         let _ = to.shutdown(Shutdown::Both);
     })
 }
+
+/// The flights of `call`'s second run through `counter` (the first run
+/// prepares its statements on the connection).
+pub async fn flights_of<F: std::future::Future<Output = ()>>(
+    counter: &FlightCounter,
+    call: impl Fn() -> F,
+) -> usize {
+    call().await;
+    let before = counter.flights();
+    call().await;
+    counter.flights() - before
+}

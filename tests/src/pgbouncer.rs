@@ -51,7 +51,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use diesel::{Connection, PgConnection, connection::CacheSize};
+use diesel::{
+    Connection, PgConnection,
+    connection::{CacheSize, SimpleConnection},
+};
 use todo_store::DatabaseUrl;
 
 use crate::cluster::{free_port, is_root, postgres_id};
@@ -211,6 +214,26 @@ impl PgBouncer {
             .unwrap_or_else(|err| panic!("cannot connect through PgBouncer to {url}: {err}"));
         conn.set_prepared_statement_cache_size(CacheSize::Disabled);
         conn
+    }
+}
+
+impl PgBouncer {
+    /// `look` run once on each of the pooler's two server connections for
+    /// `url`: two clients, each in a transaction of its own at the same
+    /// time, are on different ones.
+    pub fn on_both_server_connections<T>(
+        &self,
+        url: &DatabaseUrl,
+        look: impl Fn(&mut PgConnection) -> T,
+    ) -> [T; 2] {
+        let mut first = self.conn(url);
+        let mut second = self.conn(url);
+        first.batch_execute("BEGIN").unwrap();
+        second.batch_execute("BEGIN").unwrap();
+        let seen = [look(&mut first), look(&mut second)];
+        first.batch_execute("COMMIT").unwrap();
+        second.batch_execute("COMMIT").unwrap();
+        seen
     }
 }
 

@@ -7,14 +7,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use todo_store::{
     AsyncStore, ConflictKind, Entity, Error, HistoryQuery, NewProfile, NewTask, OnMissingSubject,
     Owner, StatementCache, Store, StoreConfig, SyncToken, TaskId, TaskPatch, TaskQuery, TaskRepo,
     TaskStatus, UserPatch, UserRepo, VersionCheck,
 };
-use todo_store_tests::{AppRoleLogin, TestDb, flights::FlightCounter};
+use todo_store_tests::{
+    AppRoleLogin, TestDb,
+    flights::{FlightCounter, flights_of},
+};
 
 /// An async store of one connection as `app`, through `counter` if given.
 async fn app_store(app: &AppRoleLogin, counter: Option<&FlightCounter>) -> AsyncStore {
@@ -30,17 +33,6 @@ async fn app_store(app: &AppRoleLogin, counter: Option<&FlightCounter>) -> Async
     )
     .await
     .unwrap()
-}
-
-/// The flights of `call`'s second run (the first prepares its statements).
-async fn flights_of<F: Future<Output = ()>>(
-    counter: &FlightCounter,
-    call: impl Fn() -> F,
-) -> usize {
-    call().await;
-    let before = counter.flights();
-    call().await;
-    counter.flights() - before
 }
 
 /// Compile-time: every call's future can move between threads.

@@ -7,14 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use diesel::{
-    PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_query,
-    sql_types::BigInt,
-};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
 use todo_store::{
-    AsyncStore, DatabaseUrl, Entity, Error, HistoryQuery, NewProfile, NewTask, OnMissingSubject,
-    Owner, StatementCache, StoreConfig, TaskId, TaskPatch, TaskQuery, TaskStatus, UserPatch,
-    VersionCheck,
+    AsyncStore, Entity, Error, HistoryQuery, NewProfile, NewTask, OnMissingSubject, Owner,
+    StatementCache, StoreConfig, TaskId, TaskPatch, TaskQuery, TaskStatus, UserPatch, VersionCheck,
 };
 use todo_store_tests::{TestDb, pgbouncer::PgBouncer};
 
@@ -132,20 +128,6 @@ fn named_statements(conn: &mut PgConnection) -> i64 {
         .named
 }
 
-/// Named statements on each of the pooler's two server connections for
-/// `url`: two clients, each in a transaction of its own at the same time,
-/// are on different ones.
-fn named_on_both_server_connections(bouncer: &PgBouncer, url: &DatabaseUrl) -> [i64; 2] {
-    let mut first = bouncer.conn(url);
-    let mut second = bouncer.conn(url);
-    first.batch_execute("BEGIN").unwrap();
-    second.batch_execute("BEGIN").unwrap();
-    let seen = [named_statements(&mut first), named_statements(&mut second)];
-    first.batch_execute("COMMIT").unwrap();
-    second.batch_execute("COMMIT").unwrap();
-    seen
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_works_from_many_tasks_through_the_pooler_and_leaves_no_statement() {
     let db = TestDb::new();
@@ -179,7 +161,10 @@ async fn every_call_works_from_many_tasks_through_the_pooler_and_leaves_no_state
         done.unwrap();
     }
     drop(store);
-    assert_eq!(named_on_both_server_connections(&bouncer, &url), [0, 0]);
+    assert_eq!(
+        bouncer.on_both_server_connections(&url, named_statements),
+        [0, 0]
+    );
 }
 
 use todo_store::TaskRepo as _;

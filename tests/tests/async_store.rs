@@ -13,7 +13,10 @@ use todo_store::{
     AsyncStore, Entity, Error, NewTask, Owner, StatementCache, StoreConfig, TaskFilter, TaskQuery,
     TaskRepo, TaskStatus,
 };
-use todo_store_tests::{TestDb, flights::FlightCounter};
+use todo_store_tests::{
+    TestDb,
+    flights::{FlightCounter, flights_of},
+};
 
 /// Two owners with three tasks each (one done), made by the sync store.
 fn two_owners(db: &TestDb) -> (Owner, Owner) {
@@ -169,17 +172,6 @@ async fn a_scoped_call_is_one_flight_once_its_statements_are_prepared() {
         ),
     ];
     assert_eq!(flights.map(|(_, n)| n), [1; 4], "{flights:?}");
-}
-
-/// The flights of `call`'s second run (the first prepares its statements).
-async fn flights_of<F: std::future::Future<Output = ()>>(
-    counter: &FlightCounter,
-    call: impl Fn() -> F,
-) -> usize {
-    call().await;
-    let before = counter.flights();
-    call().await;
-    counter.flights() - before
 }
 
 /// A statement that fails (here: the role may not read `tasks` any more)

@@ -22,9 +22,7 @@ use std::{
 };
 
 use diesel::{
-    PgConnection, QueryableByName, RunQueryDsl,
-    connection::SimpleConnection,
-    sql_query,
+    PgConnection, QueryableByName, RunQueryDsl, sql_query,
     sql_types::{BigInt, Integer, Nullable, Text},
 };
 use todo_store::{
@@ -290,13 +288,7 @@ fn glimpse(conn: &mut PgConnection) -> Glimpse {
 /// two clients, each in a transaction of its own at the same time, must be
 /// on different ones.
 fn glimpse_both_server_connections(bouncer: &PgBouncer, url: &DatabaseUrl) -> [Glimpse; 2] {
-    let mut first = bouncer.conn(url);
-    let mut second = bouncer.conn(url);
-    first.batch_execute("BEGIN").unwrap();
-    second.batch_execute("BEGIN").unwrap();
-    let seen = [glimpse(&mut first), glimpse(&mut second)];
-    first.batch_execute("COMMIT").unwrap();
-    second.batch_execute("COMMIT").unwrap();
+    let seen = bouncer.on_both_server_connections(url, glimpse);
     assert_ne!(
         seen[0].backend, seen[1].backend,
         "two open transactions share no server connection"
