@@ -59,6 +59,16 @@ async fn sslmode_and_sslrootcert_mean_what_they_mean_to_libpq() {
         );
         assert!(!err.is_retryable());
     }
+    // With a root certificate file, `require` and `prefer` check the chain
+    // too, as libpq's `require` does (and `prefer` fails rather than fall
+    // back to plain text).
+    for mode in ["require", "prefer"] {
+        let right = format!("&sslmode={mode}&sslrootcert={ca}");
+        assert_eq!(encrypted(&url, &right).await, Ok(true), "{mode}");
+        let other = format!("&sslmode={mode}&sslrootcert={wrong}");
+        let err = encrypted(&url, &other).await.unwrap_err();
+        assert!(matches!(&err, Error::Tls(_)), "{mode}: {err:?}");
+    }
     let missing = "&sslmode=verify-full&sslrootcert=/nonexistent/root.crt";
     let err = encrypted(&url, missing).await.unwrap_err();
     assert!(

@@ -1,25 +1,21 @@
 //! The async store's calls on many tasks at once, one transaction each.
 //!
 //! - `delete_tasks` is one statement: one flight.
-//! - `create_tasks` inserts a thousand tasks per statement, and the inserts
-//!   do not wait for each other: `BEGIN`, every insert and `COMMIT` leave
-//!   in one flight. With client-chosen ids, whether to commit depends on
-//!   the inserts' answers (an id taken by another task refuses the whole
-//!   batch): `BEGIN` and the inserts, then `COMMIT` or `ROLLBACK`, two
-//!   flights; a repeat reads back the tasks under the taken ids in a third.
+//! - `create_tasks` inserts every task in one statement (one array per
+//!   column, however many tasks): `BEGIN`, the insert and `COMMIT` leave in
+//!   one flight. With client-chosen ids, whether to commit depends on the
+//!   insert's answer (an id taken by another task refuses the whole batch):
+//!   `BEGIN` and the insert, then `COMMIT` or `ROLLBACK`, two flights; a
+//!   repeat reads back the tasks under the taken ids in a third.
 
 use diesel_async::RunQueryDsl;
-use futures_util::future::join_all;
 
 use super::{
     AsyncStore,
     flight::{in_one_flight, owner_call},
     transaction::{closed, opening_flight},
 };
-use crate::{
-    NewTask, Owner, Result, RowSecurity, Task, TaskId,
-    repo::task_queries::{self, INSERT_CHUNK, TaskRow},
-};
+use crate::{NewTask, Owner, Result, RowSecurity, Task, TaskId, repo::task_queries};
 
 impl AsyncStore {
     /// Creates all `tasks` for `owner` in one transaction, as
@@ -43,25 +39,18 @@ impl AsyncStore {
         self.write(move || async move {
             let mut conn = self.conn().await?;
             if !client_ids {
-                let chunks = in_one_flight!(&mut conn, self.sending, begin_sql.clone(), |c| {
-                    all_of(rows.chunks(INSERT_CHUNK).map(|chunk| {
-                        task_queries::insert_chunk_statement(owner, chunk, false)
-                            .load::<Task>(&mut { c })
-                    }))
-                })?;
-                return Ok(chunks.concat());
+                return in_one_flight!(&mut conn, self.sending, begin_sql.clone(), |c| {
+                    task_queries::insert_many_statement(owner, rows, false).load::<Task>(&mut c)
+                });
             }
             // The transaction stays open while the answer is decided: a
             // repeat is answered by the tasks it made before, anything else
             // under a taken id rolls the whole batch back.
             let inserted = opening_flight!(&mut conn, begin_sql, |c| {
-                all_of(rows.chunks(INSERT_CHUNK).map(|chunk| {
-                    task_queries::insert_chunk_statement(owner, chunk, true)
-                        .load::<Task>(&mut { c })
-                }))
+                task_queries::insert_many_statement(owner, rows, true).load::<Task>(&mut c)
             })?;
             let answer = async {
-                let taken = rows_taken(rows, &inserted);
+                let taken = task_queries::taken_ids(rows, &inserted);
                 let stored = match taken.is_empty() {
                     true => Vec::new(),
                     false => {
@@ -70,14 +59,7 @@ impl AsyncStore {
                             .await?
                     }
                 };
-                let answers = rows
-                    .chunks(INSERT_CHUNK)
-                    .zip(inserted)
-                    .map(|(chunk, inserted)| {
-                        task_queries::answered(chunk, inserted, stored.clone())
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(answers.concat())
+                task_queries::answered(rows, inserted, stored)
             }
             .await;
             closed(&mut conn, self.sending, answer).await
@@ -102,21 +84,4 @@ impl AsyncStore {
             .await?;
         Ok(deleted as u64)
     }
-}
-
-/// The ids of `rows` that their chunks' inserts (`inserted`, chunk by
-/// chunk) did not return: taken already.
-fn rows_taken(rows: &[TaskRow<'_>], inserted: &[Vec<Task>]) -> Vec<TaskId> {
-    rows.chunks(INSERT_CHUNK)
-        .zip(inserted)
-        .flat_map(|(chunk, inserted)| task_queries::taken_ids(chunk, inserted))
-        .collect()
-}
-
-/// The answers of all `statements`, sent together, or the first error once
-/// all have answered (none is dropped mid-flight).
-async fn all_of<T>(
-    statements: impl IntoIterator<Item = impl std::future::Future<Output = diesel::QueryResult<T>>>,
-) -> diesel::QueryResult<Vec<T>> {
-    join_all(statements).await.into_iter().collect()
 }

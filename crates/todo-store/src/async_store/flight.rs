@@ -25,6 +25,10 @@
 //! (Parse, then wait): a call whose statement or `COMMIT` is not in the
 //! connection's cache yet takes two or three flights, in the same order.
 //!
+//! What that costs: `COMMIT` leaves before the statement's answer is read,
+//! so a failure only the client sees (rows it cannot decode) comes after a
+//! write the server has committed; the sync store would roll back then.
+//!
 //! Why a failure leaves a clean connection: each message ends with its own
 //! Sync, so a failing statement aborts the transaction, and `COMMIT` then
 //! ends it (PostgreSQL answers `ROLLBACK`). A call dropped before all three

@@ -6,7 +6,7 @@
 //! (one parse per call; with diesel-async a round trip of its own), and
 //! which would fill the statement cache if it were kept. Here each column
 //! travels as one array parameter and PostgreSQL's `unnest` turns the
-//! arrays back into rows: five parameters and one text, whatever the count.
+//! arrays back into rows: six parameters and one text, whatever the count.
 
 use chrono::{DateTime, Utc};
 use diesel::{

@@ -27,9 +27,6 @@ use crate::{
     validate::{self, MAX_DESCRIPTION_CHARS, MAX_SEARCH_CHARS, MAX_TITLE_CHARS},
 };
 
-/// Rows per INSERT statement in bulk creation (PostgreSQL allows 65,535 binds).
-pub(crate) const INSERT_CHUNK: usize = 1_000;
-
 type BoxedTasks<'a> = tasks::BoxedQuery<'a, Pg>;
 type ListStatement = diesel::dsl::Select<BoxedTasks<'static>, diesel::dsl::AsSelect<Task, Pg>>;
 type PageStatement = Limited<ListStatement>;
@@ -282,19 +279,18 @@ pub(crate) fn create_many(
     txn: Txn,
 ) -> Result<Vec<Task>> {
     let rows = validated_rows(owner, new)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let client_ids = new.iter().any(|task| task.id.is_some());
     all_or_nothing(conn, txn, |conn| {
-        let mut created = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            let inserted = insert_chunk_statement(owner, chunk, client_ids).load(conn)?;
-            match client_ids {
-                false => created.extend(inserted),
-                // Idempotent: a row whose id is taken is answered by the
-                // task it created before.
-                true => created.extend(answer(conn, owner, chunk, inserted)?),
-            }
+        let inserted = insert_many_statement(owner, &rows, client_ids).load(conn)?;
+        match client_ids {
+            false => Ok(inserted),
+            // Idempotent: a row whose id is taken is answered by the task
+            // it created before.
+            true => answer(conn, owner, &rows, inserted),
         }
-        Ok(created)
     })
 }
 
@@ -314,16 +310,16 @@ pub(crate) fn validated_rows<'a>(owner: &Owner, new: &'a [NewTask]) -> Result<Ve
         .collect()
 }
 
-/// The one INSERT of `chunk` (at most [`INSERT_CHUNK`] rows, the owner's),
-/// in one statement text for any row count (see [`BulkInsert`]); with
+/// The one INSERT of all `rows` (the owner's), in one statement text for
+/// any row count and six parameters (see [`BulkInsert`]); with
 /// `client_ids`, rows whose id is taken insert nothing (then [`answered`]
 /// decides).
-pub(crate) fn insert_chunk_statement<'a>(
+pub(crate) fn insert_many_statement<'a>(
     owner: &Owner,
-    chunk: &[TaskRow<'a>],
+    rows: &[TaskRow<'a>],
     client_ids: bool,
 ) -> Cached<'a, TaskRows> {
-    BulkInsert::statement(owner, chunk, client_ids)
+    BulkInsert::statement(owner, rows, client_ids)
 }
 
 pub(crate) fn get(conn: &mut PgConnection, owner: &Owner, id: TaskId) -> Result<Task> {
