@@ -10,10 +10,10 @@ use todo_store::{
 };
 use tokio::runtime::{Builder, Runtime};
 
-/// Every [`TaskRepo`] call goes to an [`AsyncStore`], run to completion on
-/// a runtime of its own; the account calls the scenarios use to set up
-/// their users (which the async store does not all have) go to a sync
-/// [`Store`] on the same database, except those the async store has.
+/// Every [`TaskRepo`] and [`UserRepo`] call goes to an [`AsyncStore`], run
+/// to completion on a runtime of its own; only the operator path
+/// (`operator_owner`, which the async store does not offer) goes to a sync
+/// [`Store`] on the same database.
 #[derive(Debug)]
 pub struct BlockingAsync {
     runtime: Runtime,
@@ -111,7 +111,7 @@ impl TaskRepo for BlockingAsync {
 
 impl UserRepo for BlockingAsync {
     fn create_user(&mut self, new: NewUser) -> Result<User> {
-        self.accounts.create_user(new)
+        self.runtime.block_on(self.store.create_user(new))
     }
 
     fn get_user(&mut self, id: UserId) -> Result<User> {
@@ -123,11 +123,12 @@ impl UserRepo for BlockingAsync {
     }
 
     fn list_users(&mut self, limit: u32, after: Option<UserId>) -> Result<Vec<User>> {
-        self.accounts.list_users(limit, after)
+        self.runtime.block_on(self.store.list_users(limit, after))
     }
 
     fn authenticate(&mut self, email: &str, password: &Password) -> Result<Owner> {
-        self.accounts.authenticate(email, password)
+        self.runtime
+            .block_on(self.store.authenticate(email, password))
     }
 
     fn owner_for_subject(
@@ -145,7 +146,8 @@ impl UserRepo for BlockingAsync {
     }
 
     fn change_password(&mut self, owner: &Owner, password: &Password) -> Result<()> {
-        self.accounts.change_password(owner, password)
+        self.runtime
+            .block_on(self.store.change_password(owner, password))
     }
 
     fn delete_user(&mut self, owner: &Owner) -> Result<()> {

@@ -55,6 +55,10 @@ fn every_call_is_send(store: &AsyncStore, owner: &Owner, id: TaskId, token: &Syn
     send(store.owner_for_subject("s", OnMissingSubject::Reject));
     send(store.update_profile(owner, UserPatch::default()));
     send(store.delete_user(owner));
+    send(store.create_user(todo_store::NewUser::new("a@example.com")));
+    send(store.list_users(10, None));
+    send(store.authenticate("a@example.com", &todo_store::Password::new("x").unwrap()));
+    send(store.change_password(owner, &todo_store::Password::new("x").unwrap()));
     send(store.changes_since(owner, token, 10));
 }
 
@@ -319,6 +323,96 @@ async fn account_calls_answer_as_the_sync_stores() {
         Err(Error::NotFound(Entity::Task))
     );
     assert!(sync.get_user(taken.user_id()).is_ok(), "dan is still there");
+}
+
+/// The password calls, as the sync store's: a password stored only as a
+/// hash that verifies, the same refusal for a wrong password, an unknown
+/// email and an account without one, a new password replacing the old, and
+/// accounts listed in id order, page by page.
+#[tokio::test]
+async fn password_calls_answer_as_the_sync_stores() {
+    use todo_store::{NewUser, Password};
+    let db = TestDb::new();
+    let app = db.app_role();
+    let store = app_store(&app, None).await;
+    let pw = |text: &str| Password::new(text).unwrap();
+
+    let user = store
+        .create_user(NewUser::new("eve@example.com").password(pw("correct horse battery")))
+        .await
+        .unwrap();
+    let owner = store
+        .authenticate("EVE@example.com", &pw("correct horse battery"))
+        .await
+        .unwrap();
+    assert_eq!(owner.user_id(), user.id);
+    for (email, password) in [
+        ("eve@example.com", "wrong horse battery"),
+        ("nobody@example.com", "correct horse battery"),
+        ("not an address", "correct horse battery"),
+    ] {
+        assert_eq!(
+            store.authenticate(email, &pw(password)).await,
+            Err(Error::InvalidCredentials),
+            "{email}"
+        );
+    }
+    store
+        .create_user(NewUser::new("nopass@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .authenticate("nopass@example.com", &pw("correct horse battery"))
+            .await,
+        Err(Error::InvalidCredentials)
+    );
+    assert!(matches!(
+        store.create_user(NewUser::new("Eve@Example.com")).await,
+        Err(Error::Conflict(ConflictKind::EmailTaken))
+    ));
+    assert!(matches!(
+        store
+            .create_user(NewUser::new("short@example.com").password(pw("short")))
+            .await,
+        Err(Error::Validation { .. })
+    ));
+
+    store
+        .change_password(&owner, &pw("battery staple horse"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .authenticate("eve@example.com", &pw("correct horse battery"))
+            .await,
+        Err(Error::InvalidCredentials)
+    );
+    let mut sync = Store::connect(&app.config()).unwrap();
+    assert_eq!(
+        sync.authenticate("eve@example.com", &pw("battery staple horse"))
+            .unwrap()
+            .user_id(),
+        user.id,
+        "the sync store reads the hash the async store wrote"
+    );
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_users(1, after).await.unwrap();
+        assert_eq!(page, sync.list_users(1, after).unwrap());
+        match page.last() {
+            Some(last) => after = Some(last.id),
+            None => break,
+        }
+        seen.extend(page);
+    }
+    assert_eq!(seen.len(), 2);
+    assert!(matches!(
+        store.list_users(0, None).await,
+        Err(Error::Validation { .. })
+    ));
 }
 
 /// Flights per call, once its statements are prepared: one for each

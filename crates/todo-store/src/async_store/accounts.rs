@@ -1,4 +1,5 @@
-//! The async store's account calls that need no password: looking an
+//! The async store's account calls that need no password (those that do
+//! are in `passwords.rs`): looking an
 //! account up, the owner for a verified identity's subject (created on
 //! first sight), and the owner's own profile and deletion. Each is one
 //! statement, so one round trip (owner-scoped ones one flight); a first

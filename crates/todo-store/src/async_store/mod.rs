@@ -20,17 +20,16 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every task call of [`TaskRepo`](crate::TaskRepo) is here, and the
-//! account calls that need no password; each single-statement call is one
-//! flight, and the others take as few as their data allow (the README's
-//! *The async store* lists them). Retries, encryption (`sslmode`,
+//! Every call of [`TaskRepo`](crate::TaskRepo) and
+//! [`UserRepo`](crate::UserRepo) is here (password hashing and checks run
+//! on tokio's blocking threads); each single-statement call is one flight,
+//! and the others take as few as their data allow (the README's *The
+//! async store* lists them). Retries, encryption (`sslmode`,
 //! `sslrootcert`, SNI) and poolers are as for the sync store; with the
 //! statement cache off (a pooler without prepared statements) each call
 //! takes three flights instead (`flight::Sending`).
 //!
-//! What it does not do yet: the password calls (`create_user`,
-//! `authenticate`, `change_password`), `list_users`, and calls inside a
-//! caller's transaction.
+//! It offers no calls inside a caller's transaction (see [`AsyncStore`]).
 
 mod accounts;
 mod attempts;
@@ -38,6 +37,7 @@ mod batches;
 mod connect;
 pub(crate) mod flight;
 mod history;
+mod passwords;
 mod reads;
 mod tls;
 pub(crate) mod transaction;
@@ -97,14 +97,12 @@ impl Drop for PooledConn {
 }
 
 /// The async, pool-backed entry point (cargo feature `async`, on tokio):
-/// the sync [`Store`](crate::Store)'s task calls and its account calls
-/// that need no password, each scoped call sending `BEGIN` with its
-/// owner's scope, its statement and `COMMIT` in one flight. Cheap to clone;
-/// clones share the pool. Every call's future is `Send`.
+/// the sync [`Store`](crate::Store)'s task and account calls, each scoped
+/// call sending `BEGIN` with its owner's scope, its statement and `COMMIT`
+/// in one flight. Cheap to clone; clones share the pool. Every call's
+/// future is `Send`.
 ///
-/// Not there yet: `create_user`, `authenticate`, `change_password` and
-/// `list_users` (use the sync store). Calls inside a caller's transaction
-/// are not offered: each call's flight carries its own `BEGIN` and
+/// Calls inside a caller's transaction are not offered: each call's flight carries its own `BEGIN` and
 /// `COMMIT` (what makes it one round trip); for several calls in one
 /// transaction, use the sync repositories on one `PgConnection`. It reads no `PGHOST`-style environment, and ignores
 /// `min_idle` and `check_idle_after` (connections open on demand; a lost

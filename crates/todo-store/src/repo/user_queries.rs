@@ -29,16 +29,30 @@ impl<'a> UserRow<'a> {
     /// Validates everything, then hashes the password: slow, so done last and
     /// outside any transaction.
     pub(crate) fn validated(new: &'a NewUser) -> Result<Self> {
-        let mut row = Self {
+        let row = Self::validated_unhashed(new)?;
+        let hash = new.password.as_ref().map(password::hash_new).transpose()?;
+        Ok(row.with_password_hash(hash))
+    }
+
+    /// Validates everything but the password, which is left unhashed (for
+    /// a caller that hashes it elsewhere, off an async runtime's threads).
+    pub(crate) fn validated_unhashed(new: &'a NewUser) -> Result<Self> {
+        Ok(Self {
             id: UserId::new_v7(),
             email: validate::email(&new.email)?,
             password_hash: None,
             auth_subject: validate::optional(new.auth_subject.as_deref(), validate::auth_subject)?,
             display_name: validate::optional(new.display_name.as_deref(), validate::display_name)?,
             time_zone: validate::optional(new.time_zone.as_deref(), validate::time_zone)?,
-        };
-        row.password_hash = new.password.as_ref().map(password::hash_new).transpose()?;
-        Ok(row)
+        })
+    }
+
+    /// This row with the password's hash.
+    pub(crate) fn with_password_hash(self, password_hash: Option<String>) -> Self {
+        Self {
+            password_hash,
+            ..self
+        }
     }
 }
 
@@ -70,10 +84,16 @@ impl<'a> UserChanges<'a> {
 }
 
 pub(crate) fn insert(conn: &mut PgConnection, row: &UserRow<'_>) -> Result<User> {
-    Ok(diesel::insert_into(users::table)
-        .values(row)
-        .returning(User::as_returning())
-        .get_result(conn)?)
+    Ok(insert_statement(row).get_result(conn)?)
+}
+
+/// The INSERT of a new account.
+pub(crate) fn insert_statement<'a>(row: &'a UserRow<'a>) -> Cached<'a, Users> {
+    Cached::new(
+        diesel::insert_into(users::table)
+            .values(row)
+            .returning(User::as_returning()),
+    )
 }
 
 pub(crate) fn get(conn: &mut PgConnection, id: UserId) -> Result<User> {
@@ -113,6 +133,11 @@ pub(crate) fn list(
     limit: u32,
     after: Option<UserId>,
 ) -> Result<Vec<User>> {
+    Ok(list_statement(limit, after)?.load(conn)?)
+}
+
+/// The page of accounts [`list`] reads.
+pub(crate) fn list_statement(limit: u32, after: Option<UserId>) -> Result<Cached<'static, Users>> {
     if limit == 0 {
         return Err(Error::validation("limit", "must be at least 1"));
     }
@@ -124,7 +149,7 @@ pub(crate) fn list(
     if let Some(after) = after {
         query = query.filter(users::id.gt(after));
     }
-    Ok(query.load(conn)?)
+    Ok(Cached::new(query))
 }
 
 /// The id and password hash of the account with this email, if any.
@@ -134,11 +159,18 @@ pub(crate) fn credentials(conn: &mut PgConnection, email: &str) -> Result<Creden
     let Ok(email) = validate::email(email) else {
         return Ok(None);
     };
-    Ok(users::table
-        .filter(lower(users::email).eq(lower(email)))
-        .select((users::id, users::password_hash))
-        .get_result(conn)
-        .optional()?)
+    Ok(credentials_statement(email).get_result(conn).optional()?)
+}
+
+/// The id and password hash of the account with the (validated) `email`.
+pub(crate) fn credentials_statement(
+    email: &str,
+) -> Cached<'_, (diesel::sql_types::Uuid, diesel::sql_types::Nullable<Text>)> {
+    Cached::new(
+        users::table
+            .filter(lower(users::email).eq(lower(email)))
+            .select((users::id, users::password_hash)),
+    )
 }
 
 /// Verifies `pw` against the stored credentials; slow by design, so callers
@@ -260,13 +292,14 @@ pub(crate) fn update_profile_statement<'a>(
 }
 
 pub(crate) fn set_password_hash(conn: &mut PgConnection, owner: &Owner, hash: &str) -> Result<()> {
-    let changed = diesel::update(users::table.find(owner.user_id()))
-        .set(users::password_hash.eq(hash))
-        .execute(conn)?;
-    match changed {
-        0 => Err(Error::NotFound(Entity::User)),
-        _ => Ok(()),
-    }
+    deleted(set_password_hash_statement(owner, hash).execute(conn)?)
+}
+
+/// The UPDATE of [`set_password_hash`]; no row means no such account.
+pub(crate) fn set_password_hash_statement<'a>(owner: &Owner, hash: &'a str) -> Cached<'a, ()> {
+    Cached::new(
+        diesel::update(users::table.find(owner.user_id())).set(users::password_hash.eq(hash)),
+    )
 }
 
 /// Replaces the owner's password hash `old` by `new`, unless it changed
@@ -277,14 +310,24 @@ fn replace_password_hash(
     old: &str,
     new: &str,
 ) -> Result<()> {
-    diesel::update(
-        users::table
-            .find(owner.user_id())
-            .filter(users::password_hash.eq(old)),
-    )
-    .set(users::password_hash.eq(new))
-    .execute(conn)?;
+    replace_password_hash_statement(owner, old, new).execute(conn)?;
     Ok(())
+}
+
+/// The UPDATE of [`replace_password_hash`].
+pub(crate) fn replace_password_hash_statement<'a>(
+    owner: &Owner,
+    old: &'a str,
+    new: &'a str,
+) -> Cached<'a, ()> {
+    Cached::new(
+        diesel::update(
+            users::table
+                .find(owner.user_id())
+                .filter(users::password_hash.eq(old)),
+        )
+        .set(users::password_hash.eq(new)),
+    )
 }
 
 /// The hash to replace after a successful login with `account`, if it is
@@ -326,7 +369,8 @@ pub(crate) fn delete_statement(
     diesel::delete(users::table.find(owner.user_id()))
 }
 
-/// [`delete`]'s answer from the rows its statement deleted.
+/// [`delete`]'s (and [`set_password_hash`]'s) answer from the rows its
+/// statement touched: none means the account is gone.
 pub(crate) fn deleted(rows: usize) -> Result<()> {
     match rows {
         0 => Err(Error::NotFound(Entity::User)),
