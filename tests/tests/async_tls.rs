@@ -58,6 +58,14 @@ async fn sslmode_and_sslrootcert_mean_what_they_mean_to_libpq() {
             "{mode}: {err:?}"
         );
         assert!(!err.is_retryable());
+        // The driver's words once, without the pool's preamble.
+        let message = err.to_string();
+        assert!(!message.contains("creating a new object"), "{message}");
+        assert_eq!(
+            message.matches("certificate verify failed").count(),
+            1,
+            "{message}"
+        );
     }
     // With a root certificate file, `require` and `prefer` check the chain
     // too, as libpq's `require` does (and `prefer` fails rather than fall

@@ -159,6 +159,12 @@ impl AsyncStore {
             .get()
             .await
             .map(|object| PooledConn(Some(object)))
-            .map_err(|err| connection_error(&self.url, err, false))
+            .map_err(|err| match err {
+                // The driver's own words, without the pool's preamble.
+                deadpool::managed::PoolError::Backend(err) => {
+                    connection_error(&self.url, err, false)
+                }
+                other => connection_error(&self.url, other, false),
+            })
     }
 }
