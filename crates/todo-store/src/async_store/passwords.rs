@@ -58,7 +58,8 @@ impl AsyncStore {
     /// [`Error::Validation`] on `limit` if it is 0; connection and database
     /// errors as the sync store's.
     pub async fn list_users(&self, limit: u32, after: Option<UserId>) -> Result<Vec<User>> {
-        user_queries::list_statement(limit, after)?;
+        // Refused before a connection is checked out.
+        user_queries::check_list_limit(limit)?;
         self.read(move |mut conn| async move {
             let statement = user_queries::list_statement(limit, after)?;
             plain_call!(self, conn, |c| statement.load::<User>(&mut c))

@@ -136,11 +136,17 @@ pub(crate) fn list(
     Ok(list_statement(limit, after)?.load(conn)?)
 }
 
+/// Refuses a page of no accounts.
+pub(crate) fn check_list_limit(limit: u32) -> Result<()> {
+    match limit {
+        0 => Err(Error::validation("limit", "must be at least 1")),
+        _ => Ok(()),
+    }
+}
+
 /// The page of accounts [`list`] reads.
 pub(crate) fn list_statement(limit: u32, after: Option<UserId>) -> Result<Cached<'static, Users>> {
-    if limit == 0 {
-        return Err(Error::validation("limit", "must be at least 1"));
-    }
+    check_list_limit(limit)?;
     let mut query = users::table
         .select(User::as_select())
         .order_by(users::id)
