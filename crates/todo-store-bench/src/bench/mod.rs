@@ -4,7 +4,8 @@
 //! Every shape runs with 1 client and with `--clients` clients through one
 //! r2d2 pool. Read shapes pick, per call, one of up to 100 fixed parameter
 //! sets; `pgbench -M prepared` replays exactly those statements (one script
-//! each, SQL text from [`todo_store::sql_text`]). Write shapes work on tasks
+//! each, SQL text from [`todo_store::sql_text`]), inside the library's scoped
+//! transaction, pipelined, when the library scopes its calls. Write shapes work on tasks
 //! the run creates itself and deletes again, so the data is left as found.
 //! With `--compare-url` (or `--without-history-url`, a second database
 //! without the history triggers) the write shapes also run, alternately, on
@@ -92,8 +93,9 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
     let mut conn = config(url)?.establish()?;
     let mut rng = Rng::stream(settings.seed, 0);
     let fixture = Fixture::prepare(&mut conn, &mut rng)?;
-    // The library may connect as another role (`--app-url`): the fixture,
-    // pgbench and the clean-up keep the operator's URL.
+    // The library may connect as another role (`--app-url`): the fixture
+    // and the clean-up keep the operator's URL; pgbench connects as the
+    // library does.
     let measured_url = settings.app_url.clone().unwrap_or_else(|| url.clone());
     let prepared = prepare_comparisons(settings, &shapes, &mut conn, &fixture, comparison.as_ref())
         .and_then(|comparisons| {
@@ -131,7 +133,7 @@ pub fn run(url: &DatabaseUrl, settings: &Settings) -> Result<BenchReport, Error>
     };
     let mut run = Run {
         settings,
-        url,
+        measured_url: &measured_url,
         fixture: &fixture,
         store: &store,
         async_clients: &async_clients,
@@ -299,7 +301,8 @@ fn config(url: &DatabaseUrl) -> Result<StoreConfig, Error> {
 /// One benchmark run's settings and state.
 struct Run<'a> {
     settings: &'a Settings,
-    url: &'a DatabaseUrl,
+    /// Where the library connects, and pgbench with it.
+    measured_url: &'a DatabaseUrl,
     fixture: &'a Fixture,
     store: &'a Store,
     /// With `--async-vs-sync`: one async store and runtime per client.
@@ -410,8 +413,9 @@ impl Run<'_> {
         Ok(samples.into_iter().map(Sample::summary).collect())
     }
 
-    /// pgbench on the statements of `reads`; `None` without any (no heavy
-    /// users, say) or once pgbench has failed.
+    /// pgbench on the statements of `reads`, each inside the library's
+    /// scoped transaction, pipelined, when the library scopes its calls;
+    /// `None` without any (no heavy users, say) or once pgbench has failed.
     fn pgbench(
         &mut self,
         reads: &[Read],
@@ -421,14 +425,20 @@ impl Run<'_> {
         if reads.is_empty() || self.pgbench_error.is_some() {
             return Ok(None);
         }
-        let statements = reads
+        let scoped = matches!(self.settings.row_security, RowSecurityArg::Scoped);
+        let scripts = reads
             .iter()
-            .map(|read| read.sql(self.conn))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|read| {
+                Ok(pgbench::Script {
+                    statement: read.sql(self.conn)?,
+                    scope: scoped.then(|| read.owner().user_id().to_string()),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(pgbench::run(
             &self.settings.pgbench,
-            self.url,
-            &statements,
+            self.measured_url,
+            &scripts,
             clients,
             duration,
         )

@@ -3,6 +3,12 @@
 //! Each script is the library's SQL with its placeholders turned into pgbench
 //! variables, defined with `-D`: pgbench sends them as parameters of a
 //! prepared statement, as the library does, so PostgreSQL plans both alike.
+//!
+//! A scoped call is replayed as the library's whole transaction, `BEGIN`,
+//! the scope, the statement and `COMMIT`, in one pipeline
+//! (`\startpipeline` … `\endpipeline`): every message in one write and one
+//! `Sync` at the end, the fewest round trips and server responses the
+//! protocol allows for what the library must send.
 
 use std::{
     fs,
@@ -16,7 +22,16 @@ use todo_store::{DatabaseUrl, sql_text::SqlText};
 
 use crate::stats::Summary;
 
-/// Runs `statements` (one is picked at random per transaction) with
+/// What pgbench replays for one call.
+pub struct Script {
+    /// The library's statement.
+    pub statement: SqlText,
+    /// The owner whose scope the library sets first (its user id as text);
+    /// `None` for the statement alone.
+    pub scope: Option<String>,
+}
+
+/// Runs `scripts` (one is picked at random per transaction) with
 /// `clients` connections for `duration`.
 ///
 /// # Errors
@@ -24,7 +39,7 @@ use crate::stats::Summary;
 pub fn run(
     program: &Path,
     url: &DatabaseUrl,
-    statements: &[SqlText],
+    scripts: &[Script],
     clients: u32,
     duration: Duration,
 ) -> Result<Summary, String> {
@@ -40,8 +55,8 @@ pub fn run(
         // other users could read its password: pgbench reads PGDATABASE as
         // a connection string.
         .env("PGDATABASE", url.expose());
-    for (i, statement) in statements.iter().enumerate() {
-        let (text, variables) = script(i, statement);
+    for (i, replayed) in scripts.iter().enumerate() {
+        let (text, variables) = script(i, replayed);
         let script = dir.0.join(format!("statement{i}.sql"));
         fs::write(&script, text).map_err(|err| format!("cannot write a pgbench script: {err}"))?;
         command.arg(format!("--file={}", script.display()));
@@ -71,20 +86,40 @@ pub fn run(
 
 /// Script `i`: the statement with `$n` as the variable `:s<i>_<n>`, and
 /// the variables' values. A NULL cannot be a pgbench variable, so it is
-/// written into the script as a typed literal.
-fn script(i: usize, statement: &SqlText) -> (String, Vec<(String, String)>) {
+/// written into the script as a typed literal. With a scope, the statement
+/// goes inside the library's transaction, pipelined.
+fn script(i: usize, replayed: &Script) -> (String, Vec<(String, String)>) {
+    let statement = &replayed.statement;
     let values = statement.values();
     let sql = statement.with_params(|n| match &values[n - 1] {
         Some(_) => format!(":s{i}_{n}"),
         None => statement.params()[n - 1].clone(),
     });
-    let variables = values
+    let mut variables: Vec<(String, String)> = values
         .iter()
         .enumerate()
         .filter_map(|(at, value)| Some((format!("s{i}_{}", at + 1), value.clone()?)))
         .collect();
-    (format!("{sql};\n"), variables)
+    match &replayed.scope {
+        None => (format!("{sql};\n"), variables),
+        Some(owner) => {
+            variables.push((format!("s{i}_owner"), owner.clone()));
+            (scoped(i, &sql), variables)
+        }
+    }
 }
+
+/// `sql` inside the library's scoped transaction, as one pipeline; the
+/// owner is the variable `:s<i>_owner`.
+fn scoped(i: usize, sql: &str) -> String {
+    format!(
+        "\\startpipeline\nBEGIN;\nSELECT set_config('{SCOPE_SETTING}', :s{i}_owner, true);\n\
+         {sql};\nCOMMIT;\n\\endpipeline\n"
+    )
+}
+
+/// The setting the library's row-level security policies read.
+const SCOPE_SETTING: &str = "todo.user_id";
 
 /// pgbench's worker threads: as many as the clients divide evenly onto,
 /// up to the machine's cores.
@@ -152,6 +187,15 @@ mod tests {
     fn log_lines_give_latencies() {
         let log = "0 1 312 4 1700000000 123456\n1 1 298 0 1700000000 123999\n\nbad line\n";
         assert_eq!(parse_log(log).collect::<Vec<_>>(), vec![312, 298]);
+    }
+
+    #[test]
+    fn a_scoped_script_is_the_whole_transaction_pipelined() {
+        assert_eq!(
+            scoped(3, "SELECT 1 FROM tasks WHERE id = :s3_1"),
+            "\\startpipeline\nBEGIN;\nSELECT set_config('todo.user_id', :s3_owner, true);\n\
+             SELECT 1 FROM tasks WHERE id = :s3_1;\nCOMMIT;\n\\endpipeline\n"
+        );
     }
 
     #[test]

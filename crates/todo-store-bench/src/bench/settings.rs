@@ -78,8 +78,8 @@ pub struct Settings {
     #[arg(long, value_name = "PATH", default_value = "pgbench")]
     pub pgbench: PathBuf,
     /// Connect the library with this URL instead, e.g. as the application
-    /// role so that row-level security is evaluated; the fixture, pgbench
-    /// and the clean-up keep --database-url
+    /// role so that row-level security is evaluated; pgbench connects
+    /// with it too, the fixture and the clean-up keep --database-url
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub app_url: Option<DatabaseUrl>,
     /// Whether the library scopes each call for row-level security

@@ -141,6 +141,13 @@ impl Read {
         }
     }
 
+    /// The owner the call is made for.
+    pub fn owner(&self) -> &Owner {
+        match self {
+            Read::List(owner, _) | Read::Get(owner, _) | Read::Count(owner, _) => owner,
+        }
+    }
+
     /// The statement the library sends for this call.
     pub fn sql(&self, conn: &mut PgConnection) -> Result<SqlText, Error> {
         match self {
