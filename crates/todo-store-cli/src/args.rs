@@ -119,6 +119,15 @@ pub struct SetupArgs {
     /// security. Set its password afterwards, e.g. psql's `\password NAME`.
     #[arg(long, value_name = "NAME")]
     pub app_role: Option<String>,
+    /// Also link accounts to Better Auth's "user" table in this database:
+    /// users.auth_subject becomes a foreign key to "user"(id), ON DELETE
+    /// CASCADE, so that deleting a user in Better Auth deletes their account
+    /// and tasks here. Run Better Auth's migrations first
+    #[arg(long, conflicts_with = "unlink_better_auth")]
+    pub better_auth: bool,
+    /// Remove that link again (accounts and tasks stay)
+    #[arg(long)]
+    pub unlink_better_auth: bool,
 }
 
 /// `export`

@@ -6,6 +6,7 @@ mod app_role;
 mod async_store;
 #[cfg(feature = "bulk")]
 pub mod backup;
+mod better_auth;
 #[cfg(feature = "bulk")]
 pub mod bulk;
 mod config;
@@ -44,6 +45,7 @@ mod validate;
 pub use app_role::{AppRole, setup_app_role};
 #[cfg(feature = "async")]
 pub use async_store::AsyncStore;
+pub use better_auth::{BETTER_AUTH_LINK, BetterAuthLink, link_better_auth, unlink_better_auth};
 pub use config::StoreConfig;
 pub use cursor::Cursor;
 pub use database_url::DatabaseUrl;

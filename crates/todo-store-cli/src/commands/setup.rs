@@ -7,7 +7,10 @@ use diesel::{
     sql_types::{Bool, Text},
 };
 use serde::Serialize;
-use todo_store::{AppRole, DatabaseUrl, Error, run_migrations, setup_app_role};
+use todo_store::{
+    AppRole, BetterAuthLink, DatabaseUrl, Error, link_better_auth, run_migrations, setup_app_role,
+    unlink_better_auth,
+};
 
 use todo_store_cmd::Failure;
 
@@ -32,6 +35,12 @@ pub struct SetupReport {
     /// The application role, if `--app-role` asked for one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_role: Option<AppRole>,
+    /// The link to Better Auth, if `--better-auth` asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub better_auth: Option<BetterAuthLink>,
+    /// Whether `--unlink-better-auth` removed a link (`None`: not asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub better_auth_unlinked: Option<bool>,
 }
 
 impl Report for SetupReport {
@@ -52,6 +61,18 @@ impl Report for SetupReport {
                 role.name
             ));
         }
+        if let Some(link) = &self.better_auth {
+            text.push_str(&format!(
+                "{} accounts to Better Auth's \"user\" table ({} linked now): deleting a user there deletes their account and tasks here.\n",
+                if link.added { "Linked" } else { "Already linked" },
+                link.linked_accounts
+            ));
+        }
+        match self.better_auth_unlinked {
+            Some(true) => text.push_str("Removed the link to Better Auth's \"user\" table.\n"),
+            Some(false) => text.push_str("There was no link to Better Auth's \"user\" table.\n"),
+            None => {}
+        }
         text
     }
 }
@@ -67,6 +88,12 @@ pub fn run(args: &SetupArgs, url: &DatabaseUrl, format: Format) -> Result<(), Fa
     let (mut conn, mut report) = prepare(url)?;
     if let Some(name) = &args.app_role {
         report.app_role = Some(setup_app_role(&mut conn, name)?);
+    }
+    if args.better_auth {
+        report.better_auth = Some(link_better_auth(&mut conn)?);
+    }
+    if args.unlink_better_auth {
+        report.better_auth_unlinked = Some(unlink_better_auth(&mut conn)?);
     }
     format.print(&report)
 }
@@ -88,6 +115,8 @@ pub fn prepare(url: &DatabaseUrl) -> Result<(PgConnection, SetupReport), Failure
             created,
             applied,
             app_role: None,
+            better_auth: None,
+            better_auth_unlinked: None,
         },
     ))
 }

@@ -38,6 +38,7 @@ mod connect;
 pub(crate) mod flight;
 mod history;
 mod passwords;
+mod ping;
 mod reads;
 mod tls;
 pub(crate) mod transaction;

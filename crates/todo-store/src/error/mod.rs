@@ -282,6 +282,12 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
         {
             Error::NotFound(Entity::User)
         }
+        // Linked to Better Auth (`link_better_auth`): a first sight of a
+        // subject that Better Auth does not (or no longer) know.
+        K::ForeignKeyViolation if constraint == crate::BETTER_AUTH_LINK => Error::validation(
+            "auth_subject",
+            "is not a user in Better Auth's \"user\" table",
+        ),
         // Only reachable by bypassing the library: its forms cannot omit a
         // required value.
         K::NotNullViolation => match info.column_name() {

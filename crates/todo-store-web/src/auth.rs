@@ -1,0 +1,98 @@
+//! Who is calling: the bearer token, verified, turned into the library's
+//! [`Owner`]. Every route under `/v1` takes a [`Caller`], so no handler can
+//! reach a task without one, and the owner never comes from the request's
+//! body, path or query.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts},
+};
+use todo_store::{ConflictKind, Entity, Error, OnMissingSubject, Owner, User};
+
+use crate::{AppState, problem::ApiError};
+
+/// The authenticated caller of a request.
+#[derive(Debug)]
+pub struct Caller {
+    /// The caller's account.
+    pub user: User,
+    /// The owner every task call is made for.
+    pub owner: Owner,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts).ok_or_else(ApiError::unauthorized)?;
+        let verified = state.keys.verify(token).await.map_err(|err| {
+            // The reason goes to the log only: the client gets the same 401
+            // whatever check failed.
+            tracing::debug!(reason = %err, "token refused");
+            ApiError::unauthorized()
+        })?;
+        if state.auth.require_verified_email && verified.email().is_none() {
+            return Err(ApiError::forbidden(
+                "this service requires a verified email address",
+            ));
+        }
+        let on_missing = match verified.email().map(todo_store::NewProfile::new) {
+            Some(profile) => OnMissingSubject::Create(profile),
+            None => OnMissingSubject::Reject,
+        };
+        let (user, owner) = state
+            .store
+            .owner_for_subject(verified.subject(), on_missing)
+            .await
+            .map_err(first_sight_error)?;
+        Ok(Caller { user, owner })
+    }
+}
+
+/// The token of `Authorization: Bearer <token>` (the scheme in any case).
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// What a first sight's failures mean to the caller.
+fn first_sight_error(err: Error) -> ApiError {
+    match err {
+        Error::Conflict(ConflictKind::EmailTaken) => {
+            ApiError::conflict("the token's email address is already linked to another account")
+        }
+        Error::NotFound(Entity::User) => ApiError::forbidden(
+            "no account for this subject, and the token carries no usable email to create one",
+        ),
+        err => err.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(authorization: Option<&str>) -> Parts {
+        let mut request = Request::builder();
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        request
+            .body(())
+            .map(|r| r.into_parts().0)
+            .unwrap_or_else(|_| unreachable!())
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_in_any_case_and_nothing_else_is() {
+        assert_eq!(bearer_token(&parts(Some("Bearer abc"))), Some("abc"));
+        assert_eq!(bearer_token(&parts(Some("bearer  abc "))), Some("abc"));
+        assert_eq!(bearer_token(&parts(Some("Basic abc"))), None);
+        assert_eq!(bearer_token(&parts(Some("Bearer "))), None);
+        assert_eq!(bearer_token(&parts(Some("Bearer"))), None);
+        assert_eq!(bearer_token(&parts(None)), None);
+    }
+}
