@@ -1,8 +1,7 @@
 //! Bearer tokens to [`Owner`]s (cargo feature `jwt`).
 //!
 //! A [`Verifier`] checks a JSON Web Token: its signature, under a key chosen
-//! by the header's `kid` from a JWKS document (`EdDSA` with Ed25519 keys, as
-//! Better Auth's JWT plugin issues them, or `RS256`) or under a shared HS256
+//! by the header's `kid` from a JWKS document or under a shared HS256
 //! secret; then its claims: `exp` (required), `nbf` (if present), `iss` and
 //! `aud` (required, and equal to the configured ones), each time with a small
 //! [leeway](VerifierConfig::leeway) for clock skew, and a non-empty `sub`.
@@ -10,10 +9,22 @@
 //! linked to that subject ([`UserRepo::owner_for_subject`]), so a rejected
 //! token never reaches the database, let alone becomes an `Owner`.
 //!
-//! The algorithm is fixed by the key, never taken from the token: the
-//! token's `alg` must equal it, so `alg: none`, or an HMAC token "signed"
-//! with a public key as its secret, is rejected
-//! ([`TokenError::UnsupportedAlgorithm`]).
+//! The algorithms are those Better Auth's JWT plugin signs with (its
+//! `keyPairConfig.alg`), from the keys of its JWKS document
+//! ([`Keys::jwks_json`]), and HMAC for a shared secret ([`Keys::hs256`]):
+//!
+//! | Algorithm | Key |
+//! |---|---|
+//! | `EdDSA` (Better Auth's default) | Ed25519 (`"kty": "OKP"`) |
+//! | `ES256` | P-256 (`"kty": "EC"`) |
+//! | `RS256` | RSA, 2048 to 4096 bits |
+//! | `PS256` | RSA, 2048 to 4096 bits, marked `"alg": "PS256"` |
+//! | `HS256` | a shared secret of at least 32 bytes |
+//!
+//! The algorithm is fixed by the key (its `alg`, or its kind), never taken
+//! from the token: the token's `alg` must equal it, so `alg: none`, an HMAC
+//! token "signed" with a public key as its secret, or a PS256 token under an
+//! RS256 key, is rejected ([`TokenError::UnsupportedAlgorithm`]).
 //!
 //! ```no_run
 //! use todo_store::jwt::{self, Keys, Verifier, VerifierConfig};
