@@ -20,7 +20,8 @@ use base64::{
 use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
 use serde_json::{Value, json};
 use todo_store::{
-    Entity, Error, NewProfile, NewUser, OnMissingSubject, UserRepo,
+    Entity, Error, MAX_DISPLAY_NAME_CHARS, MAX_EMAIL_CHARS, NewProfile, NewUser, OnMissingSubject,
+    UserRepo,
     jwt::{
         self, AuthError, Claim, ConfigError, Hs256Secret, Keys, MAX_TOKEN_BYTES, TokenError,
         Verifier, VerifierConfig,
@@ -608,6 +609,17 @@ fn malformed_tokens_are_rejected() {
             .as_bytes(),
             Some((&key, Algorithm::EdDSA)),
         ),
+        // The same for a claim of the application's own: `claims()` shows
+        // every claim, so none may be read two ways.
+        raw_token(
+            &ed_header,
+            format!(
+                r#"{{"sub":"a","iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{},"role":"user","role":"admin"}}"#,
+                now() + 60
+            )
+            .as_bytes(),
+            Some((&key, Algorithm::EdDSA)),
+        ),
         // Over the size limit, however valid the rest would be.
         format!("{valid}{}", "A".repeat(MAX_TOKEN_BYTES)),
     ] {
@@ -807,6 +819,154 @@ fn ps256_tokens_verify_against_rsa_keys_marked_ps256_and_never_as_rs256() {
     let ps256 = sign(Algorithm::PS256, Some("ps"), &claims, &ps);
     assert_rejected(&db, &by_kind, &ps256, TokenError::UnsupportedAlgorithm);
     assert!(by_kind.verify(&rs256).is_ok());
+}
+
+// --- what a verified token says ----------------------------------------------
+
+#[test]
+fn a_verified_token_tells_whether_the_email_is_verified_and_shows_every_claim() {
+    let verifier = eddsa_verifier();
+    let mut signed = claims(NEWCOMER);
+    signed["role"] = json!("admin");
+    signed["org"] = json!({"id": 7, "teams": ["core", "web"]});
+    let token = ed_token("ed25519_a", Some("key-a"), &signed);
+
+    let verified = verifier.verify(&token).unwrap();
+    assert_eq!(verified.email_verified(), Some(true));
+    assert_eq!(Value::Object(verified.claims().clone()), signed);
+    assert_eq!(verified.claims()["org"]["teams"][1], "web");
+    // The same token gives the same subject.
+    assert_eq!(verifier.verify(&token).unwrap(), verified);
+    // Debug: the profile claims, and the others by name only.
+    let shown = format!("{verified:?}");
+    assert!(shown.contains(NEWCOMER) && shown.contains("sam@example.com"));
+    assert!(
+        shown.contains("role") && !shown.contains("admin"),
+        "{shown}"
+    );
+    assert!(!shown.contains("core"), "{shown}");
+
+    // Better Auth's `emailVerified`, OIDC's `email_verified`; only booleans.
+    let no_camel = || with(claims(NEWCOMER), "emailVerified", Value::Null);
+    for (claims, expected) in [
+        (
+            with(claims(NEWCOMER), "emailVerified", json!(false)),
+            Some(false),
+        ),
+        (with(no_camel(), "email_verified", json!(true)), Some(true)),
+        (
+            with(no_camel(), "email_verified", json!(false)),
+            Some(false),
+        ),
+        (no_camel(), None),
+        (with(claims(NEWCOMER), "emailVerified", json!("true")), None),
+        (with(no_camel(), "email_verified", json!(1)), None),
+        // Both, agreeing and not.
+        (
+            with(claims(NEWCOMER), "email_verified", json!(true)),
+            Some(true),
+        ),
+        (with(claims(NEWCOMER), "email_verified", json!(false)), None),
+    ] {
+        let token = ed_token("ed25519_a", Some("key-a"), &claims);
+        let verified = verifier.verify(&token).unwrap();
+        assert_eq!(verified.email_verified(), expected, "{claims}");
+    }
+}
+
+/// Verifies a token of `subject` with these `email` and `name` claims (null:
+/// none).
+fn verified_with(subject: &str, email: Value, name: Value) -> jwt::VerifiedSubject {
+    let claims = with(with(claims(subject), "email", email), "name", name);
+    let token = ed_token("ed25519_a", Some("key-a"), &claims);
+    eddsa_verifier().verify(&token).unwrap()
+}
+
+#[test]
+fn a_first_sight_profile_from_any_better_auth_name_is_accepted_by_the_store() {
+    let db = TestDb::new();
+    let mut store = db.store();
+    let long = "n".repeat(150);
+    // Two-, three- and four-byte characters, 150 of them.
+    let wide = "é名🦀".repeat(50);
+    let wide_cut: String = wide.chars().take(MAX_DISPLAY_NAME_CHARS).collect();
+    for (i, (name, stored)) in [
+        (json!(""), None),
+        (json!("  \t \u{3000} "), None),
+        (json!(long), Some(&long[..MAX_DISPLAY_NAME_CHARS])),
+        (json!(wide), Some(wide_cut.as_str())),
+        (
+            json!("\u{0}Sam\u{7}\u{1b}[1m\nSmith\u{7f}\r\n"),
+            Some("Sam[1m Smith"),
+        ),
+        (json!("\u{1}\u{2}"), None),
+        (json!("  Ada Lovelace "), Some("Ada Lovelace")),
+        (Value::Null, None),
+        (json!(42), None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let subject = format!("better-auth|first-sight-{i}");
+        let email = unique_email("first-sight");
+        let verified = verified_with(&subject, json!(email), name.clone());
+
+        let profile = verified.first_sight_profile().unwrap();
+        let create = OnMissingSubject::Create(profile.clone());
+        let (user, owner) = store.owner_for_subject(verified.subject(), create).unwrap();
+        assert_eq!(user.display_name.as_deref(), stored, "{name}");
+        assert_eq!(profile.display_name.as_deref(), stored, "{name}");
+        assert_eq!(user.email, email);
+        assert_eq!(user.auth_subject.as_deref(), Some(subject.as_str()));
+        assert_eq!(owner.user_id(), user.id);
+        if let Some(stored) = stored {
+            assert!(stored.chars().count() <= MAX_DISPLAY_NAME_CHARS);
+        }
+    }
+    assert_eq!(count_rows(&mut db.conn(), "users"), 9);
+
+    // What the fitting spares: the names as the token has them are refused.
+    for raw in ["", "   ", long.as_str(), wide.as_str(), "Sam\u{7}"] {
+        let verified = verified_with("better-auth|raw-name", json!("raw@example.com"), json!(raw));
+        let profile = NewProfile::new("raw@example.com").display_name(verified.name().unwrap());
+        let result = store.owner_for_subject(verified.subject(), OnMissingSubject::Create(profile));
+        assert!(
+            matches!(&result, Err(Error::Validation { field, .. }) if field == "display_name"),
+            "{raw:?}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn a_first_sight_profile_needs_an_email_the_store_accepts() {
+    let db = TestDb::new();
+    let mut store = db.store();
+    for email in [
+        Value::Null,
+        json!(42),
+        json!(""),
+        json!("   "),
+        json!("sam"),
+        json!("sam@"),
+        json!("@example.com"),
+        json!("sam smith@example.com"),
+        json!("sam@exam\nple.com"),
+        json!(format!("{}@example.com", "s".repeat(MAX_EMAIL_CHARS))),
+    ] {
+        let verified = verified_with(NEWCOMER, email.clone(), json!("Sam"));
+        assert_eq!(verified.first_sight_profile(), None, "{email}");
+    }
+    assert_eq!(count_rows(&mut db.conn(), "users"), 0);
+
+    // Surrounding white space goes, as the store would drop it.
+    let email = unique_email("spaced");
+    let verified = verified_with(NEWCOMER, json!(format!("  {email}\n")), json!("Sam"));
+    let profile = verified.first_sight_profile().unwrap();
+    assert_eq!(profile, NewProfile::new(&email).display_name("Sam"));
+    let (user, _) = store
+        .owner_for_subject(NEWCOMER, OnMissingSubject::Create(profile))
+        .unwrap();
+    assert_eq!(user.email, email);
 }
 
 // --- configuration and secrets -----------------------------------------------
