@@ -20,7 +20,8 @@ use base64::{
 use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
 use serde_json::{Value, json};
 use todo_store::{
-    Entity, Error, NewProfile, NewUser, OnMissingSubject, UserRepo,
+    Entity, Error, MAX_DISPLAY_NAME_CHARS, MAX_EMAIL_CHARS, NewProfile, NewUser, OnMissingSubject,
+    UserRepo,
     jwt::{
         self, AuthError, Claim, ConfigError, Hs256Secret, Keys, MAX_TOKEN_BYTES, TokenError,
         Verifier, VerifierConfig,
@@ -64,14 +65,25 @@ fn ed_jwk(name: &str, kid: &str) -> Value {
     json!({"crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(&der[12..]), "kty": "OKP", "kid": kid, "alg": "EdDSA"})
 }
 
-/// An RSA public key (from its private key fixture) as a JWK.
-fn rsa_jwk(name: &str, kid: &str) -> Value {
-    let key = EncodingKey::from_rsa_pem(fixture(&format!("{name}.pem")).as_bytes()).unwrap();
-    let mut jwk =
-        serde_json::to_value(Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap()).unwrap();
+/// The public half of `key` as a JWK marked for `alg`, as Better Auth serves
+/// its keys (`kid`, `kty`, `alg`, and `crv`/`x`/`y` or `n`/`e`).
+fn public_jwk(key: &EncodingKey, alg: Algorithm, kid: &str) -> Value {
+    let mut jwk = serde_json::to_value(Jwk::from_encoding_key(key, alg).unwrap()).unwrap();
     jwk["kid"] = json!(kid);
+    jwk
+}
+
+/// An RSA public key (from its private key fixture) as a JWK for RS256.
+fn rsa_jwk(name: &str, kid: &str) -> Value {
+    let mut jwk = public_jwk(&rsa_key(name), Algorithm::RS256, kid);
     jwk["use"] = json!("sig");
     jwk
+}
+
+/// An EC public key (from its private key fixture, P-256 for ES256 or P-384
+/// for ES384) as a JWK.
+fn ec_jwk(name: &str, alg: Algorithm, kid: &str) -> Value {
+    public_jwk(&ec_key(name), alg, kid)
 }
 
 fn jwks(keys: &[Value]) -> String {
@@ -121,6 +133,14 @@ fn with(mut claims: Value, name: &str, value: Value) -> Value {
 
 fn ed_key(name: &str) -> EncodingKey {
     EncodingKey::from_ed_pem(fixture(&format!("{name}.pem")).as_bytes()).unwrap()
+}
+
+fn ec_key(name: &str) -> EncodingKey {
+    EncodingKey::from_ec_pem(fixture(&format!("{name}.pem")).as_bytes()).unwrap()
+}
+
+fn rsa_key(name: &str) -> EncodingKey {
+    EncodingKey::from_rsa_pem(fixture(&format!("{name}.pem")).as_bytes()).unwrap()
 }
 
 fn sign(alg: Algorithm, kid: Option<&str>, claims: &Value, key: &EncodingKey) -> String {
@@ -589,6 +609,17 @@ fn malformed_tokens_are_rejected() {
             .as_bytes(),
             Some((&key, Algorithm::EdDSA)),
         ),
+        // The same for a claim of the application's own: `claims()` shows
+        // every claim, so none may be read two ways.
+        raw_token(
+            &ed_header,
+            format!(
+                r#"{{"sub":"a","iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{},"role":"user","role":"admin"}}"#,
+                now() + 60
+            )
+            .as_bytes(),
+            Some((&key, Algorithm::EdDSA)),
+        ),
         // Over the size limit, however valid the rest would be.
         format!("{valid}{}", "A".repeat(MAX_TOKEN_BYTES)),
     ] {
@@ -637,7 +668,7 @@ fn rs256_tokens_verify_against_rsa_keys_of_the_key_set() {
     let db = TestDb::new();
     let keys = jwks(&[ed_jwk("ed25519_a", "ed"), rsa_jwk("rsa_2048", "rsa")]);
     let verifier = verifier_with(Keys::jwks_json(&keys).unwrap());
-    let rsa = EncodingKey::from_rsa_pem(fixture("rsa_2048.pem").as_bytes()).unwrap();
+    let rsa = rsa_key("rsa_2048");
     let claims = claims(NEWCOMER);
 
     let token = sign(Algorithm::RS256, Some("rsa"), &claims, &rsa);
@@ -674,12 +705,289 @@ fn rs256_tokens_verify_against_rsa_keys_of_the_key_set() {
     );
 }
 
+#[test]
+fn es256_tokens_verify_against_p256_keys_of_the_key_set() {
+    let db = TestDb::new();
+    let ada = linked_account(&db, "better-auth|ada");
+    let keys = jwks(&[
+        ed_jwk("ed25519_a", "ed"),
+        ec_jwk("p256_a", Algorithm::ES256, "ec"),
+    ]);
+    let verifier = verifier_with(Keys::jwks_json(&keys).unwrap());
+    let ec = ec_key("p256_a");
+    let claims = claims("better-auth|ada");
+
+    let token = sign(Algorithm::ES256, Some("ec"), &claims, &ec);
+    let (user, owner) =
+        jwt::owner_from_token(&mut db.store(), &verifier, &token, OnMissingSubject::Reject)
+            .unwrap();
+    assert_eq!((user.id, owner.user_id()), (ada.id, ada.id));
+    // A P-256 key without `alg` verifies ES256 by its kind.
+    let mut bare = ec_jwk("p256_a", Algorithm::ES256, "ec");
+    bare.as_object_mut().unwrap().remove("alg");
+    let by_kind = verifier_with(Keys::jwks_json(&jwks(&[bare])).unwrap());
+    assert_eq!(by_kind.verify(&token).unwrap().subject(), "better-auth|ada");
+
+    // Another P-256 key's signature, and a tampered payload.
+    let wrong = sign(Algorithm::ES256, Some("ec"), &claims, &ec_key("p256_wrong"));
+    assert_rejected(&db, &verifier, &wrong, TokenError::BadSignature);
+    let [h, _, sig]: [&str; 3] = token.split('.').collect::<Vec<_>>().try_into().unwrap();
+    let other = URL_SAFE_NO_PAD.encode(with(claims.clone(), "sub", json!(NEWCOMER)).to_string());
+    assert_rejected(
+        &db,
+        &verifier,
+        &format!("{h}.{other}.{sig}"),
+        TokenError::BadSignature,
+    );
+
+    // Each key for its own algorithm only: ES256 under the Ed25519 key,
+    // EdDSA under the P-256 key.
+    let crossed = sign(Algorithm::ES256, Some("ed"), &claims, &ec);
+    assert_rejected(&db, &verifier, &crossed, TokenError::UnsupportedAlgorithm);
+    let crossed = ed_token("ed25519_a", Some("ec"), &claims);
+    assert_rejected(&db, &verifier, &crossed, TokenError::UnsupportedAlgorithm);
+    // ES384 (a P-384 key, named as the P-256 one), HS256 keyed with the
+    // P-256 public key, and no signature at all.
+    let es384 = sign(Algorithm::ES384, Some("ec"), &claims, &ec_key("p384"));
+    assert_rejected(&db, &verifier, &es384, TokenError::UnsupportedAlgorithm);
+    let confused = sign(
+        Algorithm::HS256,
+        Some("ec"),
+        &claims,
+        &EncodingKey::from_secret(fixture("p256_a.pub.pem").as_bytes()),
+    );
+    assert_rejected(&db, &verifier, &confused, TokenError::UnsupportedAlgorithm);
+    let unsigned = raw_token(
+        &json!({"alg": "none", "kid": "ec"}),
+        claims.to_string().as_bytes(),
+        None,
+    );
+    assert_rejected(&db, &verifier, &unsigned, TokenError::UnsupportedAlgorithm);
+}
+
+#[test]
+fn ps256_tokens_verify_against_rsa_keys_marked_ps256_and_never_as_rs256() {
+    let db = TestDb::new();
+    let ps_jwk = public_jwk(&rsa_key("rsa_pss_2048"), Algorithm::PS256, "ps");
+    assert_eq!(ps_jwk["alg"], "PS256");
+    let keys = jwks(&[rsa_jwk("rsa_2048", "rs"), ps_jwk.clone()]);
+    let verifier = verifier_with(Keys::jwks_json(&keys).unwrap());
+    let (rs, ps) = (rsa_key("rsa_2048"), rsa_key("rsa_pss_2048"));
+    let claims = claims(NEWCOMER);
+
+    let token = sign(Algorithm::PS256, Some("ps"), &claims, &ps);
+    assert_eq!(verifier.verify(&token).unwrap().subject(), NEWCOMER);
+    let token = sign(Algorithm::RS256, Some("rs"), &claims, &rs);
+    assert_eq!(verifier.verify(&token).unwrap().subject(), NEWCOMER);
+
+    // Signed with the very key the `kid` names, but under the other RSA
+    // algorithm: a PS256 token under the RS256 key, and the reverse.
+    let crossed = sign(Algorithm::PS256, Some("rs"), &claims, &rs);
+    assert_rejected(&db, &verifier, &crossed, TokenError::UnsupportedAlgorithm);
+    let crossed = sign(Algorithm::RS256, Some("ps"), &claims, &ps);
+    assert_rejected(&db, &verifier, &crossed, TokenError::UnsupportedAlgorithm);
+    // A key set of PS256 keys only refuses RS256 before looking for a key.
+    let ps_only = verifier_with(Keys::jwks_json(&jwks(std::slice::from_ref(&ps_jwk))).unwrap());
+    let rs256 = sign(Algorithm::RS256, Some("ps"), &claims, &ps);
+    assert_rejected(&db, &ps_only, &rs256, TokenError::UnsupportedAlgorithm);
+    // Other PSS hashes, HS256 keyed with the public key, another RSA key's
+    // PS256 signature, alg none.
+    for alg in [Algorithm::PS384, Algorithm::PS512] {
+        let token = sign(alg, Some("ps"), &claims, &ps);
+        assert_rejected(&db, &verifier, &token, TokenError::UnsupportedAlgorithm);
+    }
+    let confused = sign(
+        Algorithm::HS256,
+        Some("ps"),
+        &claims,
+        &EncodingKey::from_secret(fixture("rsa_pss_2048.pub.pem").as_bytes()),
+    );
+    assert_rejected(&db, &verifier, &confused, TokenError::UnsupportedAlgorithm);
+    let wrong = sign(Algorithm::PS256, Some("ps"), &claims, &rs);
+    assert_rejected(&db, &verifier, &wrong, TokenError::BadSignature);
+    let unsigned = raw_token(
+        &json!({"alg": "none", "kid": "ps"}),
+        claims.to_string().as_bytes(),
+        None,
+    );
+    assert_rejected(&db, &verifier, &unsigned, TokenError::UnsupportedAlgorithm);
+
+    // An RSA key without `alg` is an RS256 key: PS256 needs the mark.
+    let mut bare = ps_jwk;
+    bare.as_object_mut().unwrap().remove("alg");
+    let by_kind = verifier_with(Keys::jwks_json(&jwks(&[bare])).unwrap());
+    let ps256 = sign(Algorithm::PS256, Some("ps"), &claims, &ps);
+    assert_rejected(&db, &by_kind, &ps256, TokenError::UnsupportedAlgorithm);
+    assert!(by_kind.verify(&rs256).is_ok());
+}
+
+// --- what a verified token says ----------------------------------------------
+
+#[test]
+fn a_verified_token_tells_whether_the_email_is_verified_and_shows_every_claim() {
+    let verifier = eddsa_verifier();
+    let mut signed = claims(NEWCOMER);
+    signed["role"] = json!("admin");
+    signed["org"] = json!({"id": 7, "teams": ["core", "web"]});
+    let token = ed_token("ed25519_a", Some("key-a"), &signed);
+
+    let verified = verifier.verify(&token).unwrap();
+    assert_eq!(verified.email_verified(), Some(true));
+    assert_eq!(Value::Object(verified.claims().clone()), signed);
+    assert_eq!(verified.claims()["org"]["teams"][1], "web");
+    // The same token gives the same subject.
+    assert_eq!(verifier.verify(&token).unwrap(), verified);
+    // Debug: the profile claims, and the others by name only.
+    let shown = format!("{verified:?}");
+    assert!(shown.contains(NEWCOMER) && shown.contains("sam@example.com"));
+    assert!(
+        shown.contains("role") && !shown.contains("admin"),
+        "{shown}"
+    );
+    assert!(!shown.contains("core"), "{shown}");
+
+    // Better Auth's `emailVerified`, OIDC's `email_verified`; only booleans.
+    let no_camel = || with(claims(NEWCOMER), "emailVerified", Value::Null);
+    for (claims, expected) in [
+        (
+            with(claims(NEWCOMER), "emailVerified", json!(false)),
+            Some(false),
+        ),
+        (with(no_camel(), "email_verified", json!(true)), Some(true)),
+        (
+            with(no_camel(), "email_verified", json!(false)),
+            Some(false),
+        ),
+        (no_camel(), None),
+        (with(claims(NEWCOMER), "emailVerified", json!("true")), None),
+        (with(no_camel(), "email_verified", json!(1)), None),
+        // Both, agreeing and not.
+        (
+            with(claims(NEWCOMER), "email_verified", json!(true)),
+            Some(true),
+        ),
+        (with(claims(NEWCOMER), "email_verified", json!(false)), None),
+    ] {
+        let token = ed_token("ed25519_a", Some("key-a"), &claims);
+        let verified = verifier.verify(&token).unwrap();
+        assert_eq!(verified.email_verified(), expected, "{claims}");
+    }
+}
+
+/// Verifies a token of `subject` with these `email` and `name` claims (null:
+/// none).
+fn verified_with(subject: &str, email: Value, name: Value) -> jwt::VerifiedSubject {
+    let claims = with(with(claims(subject), "email", email), "name", name);
+    let token = ed_token("ed25519_a", Some("key-a"), &claims);
+    eddsa_verifier().verify(&token).unwrap()
+}
+
+#[test]
+fn a_first_sight_profile_from_any_better_auth_name_is_accepted_by_the_store() {
+    let db = TestDb::new();
+    let mut store = db.store();
+    let long = "n".repeat(150);
+    // Two-, three- and four-byte characters, 150 of them.
+    let wide = "é名🦀".repeat(50);
+    let wide_cut: String = wide.chars().take(MAX_DISPLAY_NAME_CHARS).collect();
+    for (i, (name, stored)) in [
+        (json!(""), None),
+        (json!("  \t \u{3000} "), None),
+        (json!(long), Some(&long[..MAX_DISPLAY_NAME_CHARS])),
+        (json!(wide), Some(wide_cut.as_str())),
+        (
+            json!("\u{0}Sam\u{7}\u{1b}[1m\nSmith\u{7f}\r\n"),
+            Some("Sam[1m Smith"),
+        ),
+        (json!("\u{1}\u{2}"), None),
+        (json!("  Ada Lovelace "), Some("Ada Lovelace")),
+        (Value::Null, None),
+        (json!(42), None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let subject = format!("better-auth|first-sight-{i}");
+        let email = unique_email("first-sight");
+        let verified = verified_with(&subject, json!(email), name.clone());
+
+        let profile = verified.first_sight_profile().unwrap();
+        let create = OnMissingSubject::Create(profile.clone());
+        let (user, owner) = store.owner_for_subject(verified.subject(), create).unwrap();
+        assert_eq!(user.display_name.as_deref(), stored, "{name}");
+        assert_eq!(profile.display_name.as_deref(), stored, "{name}");
+        assert_eq!(user.email, email);
+        assert_eq!(user.auth_subject.as_deref(), Some(subject.as_str()));
+        assert_eq!(owner.user_id(), user.id);
+        if let Some(stored) = stored {
+            assert!(stored.chars().count() <= MAX_DISPLAY_NAME_CHARS);
+        }
+    }
+    assert_eq!(count_rows(&mut db.conn(), "users"), 9);
+
+    // What the fitting spares: the names as the token has them are refused.
+    for raw in ["", "   ", long.as_str(), wide.as_str(), "Sam\u{7}"] {
+        let verified = verified_with("better-auth|raw-name", json!("raw@example.com"), json!(raw));
+        let profile = NewProfile::new("raw@example.com").display_name(verified.name().unwrap());
+        let result = store.owner_for_subject(verified.subject(), OnMissingSubject::Create(profile));
+        assert!(
+            matches!(&result, Err(Error::Validation { field, .. }) if field == "display_name"),
+            "{raw:?}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn a_first_sight_profile_needs_an_email_the_store_accepts() {
+    let db = TestDb::new();
+    let mut store = db.store();
+    for email in [
+        Value::Null,
+        json!(42),
+        json!(""),
+        json!("   "),
+        json!("sam"),
+        json!("sam@"),
+        json!("@example.com"),
+        json!("sam smith@example.com"),
+        json!("sam@exam\nple.com"),
+        json!(format!("{}@example.com", "s".repeat(MAX_EMAIL_CHARS))),
+    ] {
+        let verified = verified_with(NEWCOMER, email.clone(), json!("Sam"));
+        assert_eq!(verified.first_sight_profile(), None, "{email}");
+    }
+    assert_eq!(count_rows(&mut db.conn(), "users"), 0);
+
+    // Surrounding white space goes, as the store would drop it.
+    let email = unique_email("spaced");
+    let verified = verified_with(NEWCOMER, json!(format!("  {email}\n")), json!("Sam"));
+    let profile = verified.first_sight_profile().unwrap();
+    assert_eq!(profile, NewProfile::new(&email).display_name("Sam"));
+    let (user, _) = store
+        .owner_for_subject(NEWCOMER, OnMissingSubject::Create(profile))
+        .unwrap();
+    assert_eq!(user.email, email);
+}
+
 // --- configuration and secrets -----------------------------------------------
 
 #[test]
 fn key_sets_and_settings_are_checked_when_the_verifier_is_built() {
     let ed = ed_jwk("ed25519_a", "key-a");
     let short_x = with(ed.clone(), "x", json!(URL_SAFE_NO_PAD.encode([7u8; 31])));
+    let ec = ec_jwk("p256_a", Algorithm::ES256, "ec");
+    // 31 and 33 bytes: 65 bytes in all, as many as a real point has.
+    let mut y = URL_SAFE_NO_PAD.decode(ec["y"].as_str().unwrap()).unwrap();
+    y.insert(0, 0);
+    let x = URL_SAFE_NO_PAD.decode(ec["x"].as_str().unwrap()).unwrap();
+    let short_y = with(
+        with(ec.clone(), "x", json!(URL_SAFE_NO_PAD.encode(&x[1..]))),
+        "y",
+        json!(URL_SAFE_NO_PAD.encode(&y)),
+    );
+    let mut bent = URL_SAFE_NO_PAD.decode(ec["y"].as_str().unwrap()).unwrap();
+    bent[31] ^= 1;
+    let off_curve = with(ec.clone(), "y", json!(URL_SAFE_NO_PAD.encode(bent)));
     for (document, expected) in [
         ("not json".to_owned(), ConfigError::InvalidJwks),
         (r#"{"kty":"OKP"}"#.to_owned(), ConfigError::InvalidJwks),
@@ -714,6 +1022,52 @@ fn key_sets_and_settings_are_checked_when_the_verifier_is_built() {
                 reason: "an RSA key needs at least 2048 bits",
             },
         ),
+        (
+            jwks(&[with(rsa_jwk("rsa_1024", "small"), "alg", json!("PS256"))]),
+            ConfigError::InvalidKey {
+                kid: Some("small".into()),
+                reason: "an RSA key needs at least 2048 bits",
+            },
+        ),
+        // Keys marked for an algorithm this verifier does not use.
+        (
+            jwks(&[with(rsa_jwk("rsa_2048", "rsa"), "alg", json!("PS384"))]),
+            ConfigError::NoUsableKey,
+        ),
+        (
+            jwks(&[with(ec.clone(), "alg", json!("ES384"))]),
+            ConfigError::NoUsableKey,
+        ),
+        (
+            jwks(&[with(ec.clone(), "alg", json!("EdDSA"))]),
+            ConfigError::NoUsableKey,
+        ),
+        (
+            jwks(&[ec_jwk("p384", Algorithm::ES384, "p384")]),
+            ConfigError::NoUsableKey,
+        ),
+        // P-256 keys that are no P-256 point.
+        (
+            jwks(&[short_y]),
+            ConfigError::InvalidKey {
+                kid: Some("ec".into()),
+                reason: "a P-256 coordinate has 32 bytes",
+            },
+        ),
+        (
+            jwks(&[off_curve]),
+            ConfigError::InvalidKey {
+                kid: Some("ec".into()),
+                reason: "not a valid public key",
+            },
+        ),
+        (
+            jwks(&[with(ec.clone(), "x", json!("not base64!"))]),
+            ConfigError::InvalidKey {
+                kid: Some("ec".into()),
+                reason: "x is not base64url",
+            },
+        ),
     ] {
         assert_eq!(
             Keys::jwks_json(&document).err(),
@@ -723,12 +1077,10 @@ fn key_sets_and_settings_are_checked_when_the_verifier_is_built() {
     }
 
     // Keys it cannot use are skipped; a token naming one is told so.
-    let p256 = json!({"kty": "EC", "crv": "P-256", "kid": "ec",
-        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+    let p384 = ec_jwk("p384", Algorithm::ES384, "ec");
     let x25519 = json!({"kty": "OKP", "crv": "X25519", "kid": "dh",
         "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"});
-    let keys = Keys::jwks_json(&jwks(&[p256, x25519, ed])).unwrap();
+    let keys = Keys::jwks_json(&jwks(&[p384, x25519, ed])).unwrap();
     let verifier = verifier_with(keys);
     let db = TestDb::new();
     let token = ed_token("ed25519_a", Some("ec"), &claims(NEWCOMER));

@@ -109,6 +109,33 @@ pub(crate) fn display_name(raw: &str) -> Result<&str> {
     line("display_name", raw, MAX_DISPLAY_NAME_CHARS)
 }
 
+/// The display name closest to `raw` that [`display_name`] accepts, for
+/// text the store must take as it comes (a token's `name` claim): line
+/// breaks, tabs and the other white-space control characters become spaces,
+/// the other control characters are dropped, and the rest is trimmed and cut
+/// to [`MAX_DISPLAY_NAME_CHARS`] characters (a `char` is never split), then
+/// trimmed again as the cut may end on a space. `None` if nothing is left.
+// Only the `jwt` feature's first-sight profiles need it.
+#[cfg(feature = "jwt")]
+pub(crate) fn fit_display_name(raw: &str) -> Option<String> {
+    let visible: String = raw
+        .chars()
+        .filter_map(|c| match c {
+            // "Ada\nLovelace" is two words, not "AdaLovelace".
+            c if c.is_control() && c.is_whitespace() => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    let cut: String = visible
+        .trim()
+        .chars()
+        .take(MAX_DISPLAY_NAME_CHARS)
+        .collect();
+    let name = cut.trim_end();
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
 /// A time zone name: one trimmed line of up to [`MAX_TIME_ZONE_CHARS`].
 pub(crate) fn time_zone(raw: &str) -> Result<&str> {
     line("time_zone", raw, MAX_TIME_ZONE_CHARS)
@@ -197,6 +224,35 @@ mod tests {
         assert!(timestamp("due_at", ok).is_ok());
         let far = DateTime::from_timestamp(300_000_000_000, 0).expect("in chrono range");
         assert!(timestamp("due_at", far).is_err());
+    }
+
+    #[cfg(feature = "jwt")]
+    #[test]
+    fn fitted_display_names_are_accepted_as_they_are() {
+        let long = "n".repeat(150);
+        let wide = "名".repeat(MAX_DISPLAY_NAME_CHARS + 7);
+        let space_at_cut = format!("{} tail", "a".repeat(MAX_DISPLAY_NAME_CHARS - 1));
+        for (raw, fitted) in [
+            ("", None),
+            (" \t\n ", None),
+            ("\u{7}\u{0}\u{1b}", None),
+            ("  Ada  ", Some("Ada")),
+            ("Ada\nLovelace", Some("Ada Lovelace")),
+            ("\u{0}A\u{7}da\u{1b}[31m", Some("Ada[31m")),
+            ("\u{85}Ada\r\n", Some("Ada")),
+            (long.as_str(), Some(&long[..MAX_DISPLAY_NAME_CHARS])),
+            (wide.as_str(), Some(&wide[..3 * MAX_DISPLAY_NAME_CHARS])),
+            (
+                space_at_cut.as_str(),
+                Some(&space_at_cut[..MAX_DISPLAY_NAME_CHARS - 1]),
+            ),
+        ] {
+            let got = fit_display_name(raw);
+            assert_eq!(got.as_deref(), fitted, "{raw:?}");
+            if let Some(name) = got {
+                assert_eq!(display_name(&name), Ok(name.as_str()), "{raw:?}");
+            }
+        }
     }
 
     #[test]

@@ -105,10 +105,10 @@ pub enum ConfigError {
     /// The document is not JSON of the form `{"keys": [...]}`.
     #[error("the JWKS document is not a JSON object with a \"keys\" array")]
     InvalidJwks,
-    /// The key set holds no public key for EdDSA (Ed25519) or RS256
-    /// signatures. Symmetric keys, encryption keys and other algorithms are
-    /// skipped.
-    #[error("the JWKS document holds no Ed25519 or RSA signature key")]
+    /// The key set holds no public key for `EdDSA` (Ed25519), `ES256`
+    /// (P-256), `RS256` or `PS256` (RSA) signatures. Symmetric keys,
+    /// encryption keys, other curves and other algorithms are skipped.
+    #[error("the JWKS document holds no Ed25519, P-256 or RSA signature key")]
     NoUsableKey,
     /// Two usable keys share a `kid`, so a token could not choose between them.
     #[error("two keys in the JWKS document have the key id {0:?}")]

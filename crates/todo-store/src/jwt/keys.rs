@@ -70,9 +70,11 @@ pub(super) struct VerifyingKey {
 
 /// The keys a [`Verifier`](super::Verifier) trusts.
 ///
-/// Each key verifies exactly one algorithm, fixed here by the kind of key:
-/// an Ed25519 key `EdDSA`, an RSA key `RS256`, a shared secret `HS256`. The
-/// token's own `alg` header is only compared against it, never obeyed.
+/// Each key verifies exactly one algorithm, fixed here by the key's own
+/// `alg` or, without one, by its kind: an Ed25519 key `EdDSA`, a P-256 key
+/// `ES256`, an RSA key `RS256` (or `PS256` if its `alg` says so), a shared
+/// secret `HS256`. The token's own `alg` header is only compared against it,
+/// never obeyed.
 ///
 /// `Debug` shows each key's id and algorithm, never key material.
 #[derive(Clone)]
@@ -88,19 +90,28 @@ impl Keys {
     /// The public keys of a JWKS document (RFC 7517), such as the one Better
     /// Auth's JWT plugin serves at `/api/auth/jwks`.
     ///
-    /// Ed25519 keys (`"kty": "OKP", "crv": "Ed25519"`) verify `EdDSA` and
-    /// RSA keys (`"kty": "RSA"`, 2048 to 4096 bits) verify `RS256`. Keys
-    /// marked for another algorithm (`alg`), for encryption (`"use": "enc"`)
-    /// or without `verify` among their `key_ops`, keys of other types, and
-    /// symmetric (`oct`) keys, which have no place in a published document,
-    /// are skipped.
+    /// Which algorithm a key verifies is set by its `alg`, or without one by
+    /// its kind:
+    ///
+    /// | Key | `alg` | Verifies |
+    /// |---|---|---|
+    /// | Ed25519 (`"kty": "OKP", "crv": "Ed25519"`) | `EdDSA` or none | `EdDSA` |
+    /// | P-256 (`"kty": "EC", "crv": "P-256"`) | `ES256` or none | `ES256` |
+    /// | RSA (`"kty": "RSA"`, 2048 to 4096 bits) | `RS256` or none | `RS256` |
+    /// | RSA (`"kty": "RSA"`, 2048 to 4096 bits) | `PS256` | `PS256` |
+    ///
+    /// Keys marked for another algorithm (an Ed25519 key with `"alg":
+    /// "ES256"`, an RSA key with `"alg": "RS512"`), for encryption (`"use":
+    /// "enc"`) or without `verify` among their `key_ops`, keys of other
+    /// types and curves, and symmetric (`oct`) keys, which have no place in
+    /// a published document, are skipped.
     ///
     /// # Errors
     /// [`ConfigError::InvalidJwks`] if it is not a JSON object with a `keys`
     /// array; [`ConfigError::NoUsableKey`] if no key is left;
-    /// [`ConfigError::InvalidKey`] for a malformed or too short Ed25519 or
-    /// RSA key; [`ConfigError::DuplicateKeyId`] if two usable keys share a
-    /// `kid`.
+    /// [`ConfigError::InvalidKey`] for a malformed Ed25519, P-256 or RSA key
+    /// (a P-256 point off the curve, an RSA key too short, …);
+    /// [`ConfigError::DuplicateKeyId`] if two usable keys share a `kid`.
     pub fn jwks_json(document: &str) -> Result<Self, ConfigError> {
         #[derive(serde::Deserialize)]
         struct Document {
@@ -199,43 +210,81 @@ fn signature_key(
     if matches!(&common.key_operations, Some(ops) if !ops.contains(&KeyOperations::Verify)) {
         return Ok(None);
     }
-    let invalid = |reason| ConfigError::InvalidKey {
+    let Some(algorithm) = key_algorithm(jwk) else {
+        return Ok(None);
+    };
+    let key = match &jwk.algorithm {
+        AlgorithmParameters::OctetKeyPair(params) => ed25519_key(&params.x),
+        AlgorithmParameters::EllipticCurve(params) => p256_key(&params.x, &params.y),
+        AlgorithmParameters::RSA(params) => rsa_key(params),
+        // `key_algorithm` gives symmetric keys none: a shared secret in a
+        // published key set would let anyone sign tokens.
+        AlgorithmParameters::OctetKey(_) => return Ok(None),
+    }
+    .map_err(|reason| ConfigError::InvalidKey {
         kid: kid.map(str::to_owned),
         reason,
-    };
-    let (algorithm, key) = match &jwk.algorithm {
-        AlgorithmParameters::OctetKeyPair(params) if params.curve == EllipticCurve::Ed25519 => {
-            if !matches!(common.key_algorithm, None | Some(KeyAlgorithm::EdDSA)) {
-                return Ok(None);
-            }
-            // Checked here: the EdDSA implementation slices the first 32
-            // bytes and would panic on fewer.
-            let x = URL_SAFE_NO_PAD
-                .decode(&params.x)
-                .map_err(|_| invalid("x is not base64url"))?;
-            if x.len() != 32 {
-                return Err(invalid("an Ed25519 public key has 32 bytes"));
-            }
-            let key = DecodingKey::from_ed_components(&params.x)
-                .map_err(|_| invalid("x is not base64url"))?;
-            (Algorithm::EdDSA, key)
+    })?;
+    // Builds the verifier once, so that a key that is not a valid curve
+    // point fails now rather than with the first token. (The signature is
+    // empty: this fails only for a key the verifier refuses.)
+    jsonwebtoken::crypto::verify("", b"", &key, algorithm).map_err(|_| {
+        ConfigError::InvalidKey {
+            kid: kid.map(str::to_owned),
+            reason: "not a valid public key",
         }
-        AlgorithmParameters::RSA(params) => {
-            if !matches!(common.key_algorithm, None | Some(KeyAlgorithm::RS256)) {
-                return Ok(None);
-            }
-            (Algorithm::RS256, rsa_key(params).map_err(invalid)?)
-        }
-        // EC keys, other curves, and symmetric keys: a shared secret in a
-        // published key set would let anyone sign tokens.
-        _ => return Ok(None),
-    };
-    // Builds the verifier once, so that an Ed25519 key that is not a valid
-    // curve point fails now rather than with the first token. (The
-    // signature is empty: this fails only for a key the verifier refuses.)
-    jsonwebtoken::crypto::verify("", b"", &key, algorithm)
-        .map_err(|_| invalid("not a valid public key"))?;
+    })?;
     Ok(Some((algorithm, key)))
+}
+
+/// The one algorithm a JWK verifies here: the one its `alg` names, or when
+/// it has none, the one its kind of key implies. `None` for a key this
+/// verifier does not use: another curve, a symmetric key, or an `alg` that
+/// does not fit the key (an Ed25519 key marked `ES256`, say).
+///
+/// An RSA key may serve `RS256` or `PS256`: without an `alg` it verifies
+/// `RS256`, RFC 7518's recommended RSA algorithm. Better Auth marks each
+/// key with its `alg`, so its PS256 keys verify `PS256`.
+fn key_algorithm(jwk: &Jwk) -> Option<Algorithm> {
+    let alg = jwk.common.key_algorithm.as_ref();
+    match &jwk.algorithm {
+        AlgorithmParameters::OctetKeyPair(params) if params.curve == EllipticCurve::Ed25519 => {
+            matches!(alg, None | Some(KeyAlgorithm::EdDSA)).then_some(Algorithm::EdDSA)
+        }
+        AlgorithmParameters::EllipticCurve(params) if params.curve == EllipticCurve::P256 => {
+            matches!(alg, None | Some(KeyAlgorithm::ES256)).then_some(Algorithm::ES256)
+        }
+        AlgorithmParameters::RSA(_) => match alg {
+            None | Some(KeyAlgorithm::RS256) => Some(Algorithm::RS256),
+            Some(KeyAlgorithm::PS256) => Some(Algorithm::PS256),
+            Some(_) => None,
+        },
+        _ => None,
+    }
+}
+
+fn ed25519_key(x: &str) -> Result<DecodingKey, &'static str> {
+    // Checked here: the EdDSA implementation slices the first 32 bytes and
+    // would panic on fewer.
+    let bytes = URL_SAFE_NO_PAD
+        .decode(x)
+        .map_err(|_| "x is not base64url")?;
+    if bytes.len() != 32 {
+        return Err("an Ed25519 public key has 32 bytes");
+    }
+    DecodingKey::from_ed_components(x).map_err(|_| "x is not base64url")
+}
+
+fn p256_key(x: &str, y: &str) -> Result<DecodingKey, &'static str> {
+    // The key is the two coordinates side by side: a short `x` and a long
+    // `y` would make another point, so each length is checked.
+    for (coordinate, not_base64) in [(x, "x is not base64url"), (y, "y is not base64url")] {
+        let bytes = URL_SAFE_NO_PAD.decode(coordinate).map_err(|_| not_base64)?;
+        if bytes.len() != 32 {
+            return Err("a P-256 coordinate has 32 bytes");
+        }
+    }
+    DecodingKey::from_ec_components(x, y).map_err(|_| "x or y is not base64url")
 }
 
 fn rsa_key(params: &RSAKeyParameters) -> Result<DecodingKey, &'static str> {

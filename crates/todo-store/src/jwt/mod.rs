@@ -1,8 +1,7 @@
 //! Bearer tokens to [`Owner`]s (cargo feature `jwt`).
 //!
 //! A [`Verifier`] checks a JSON Web Token: its signature, under a key chosen
-//! by the header's `kid` from a JWKS document (`EdDSA` with Ed25519 keys, as
-//! Better Auth's JWT plugin issues them, or `RS256`) or under a shared HS256
+//! by the header's `kid` from a JWKS document or under a shared HS256
 //! secret; then its claims: `exp` (required), `nbf` (if present), `iss` and
 //! `aud` (required, and equal to the configured ones), each time with a small
 //! [leeway](VerifierConfig::leeway) for clock skew, and a non-empty `sub`.
@@ -10,14 +9,26 @@
 //! linked to that subject ([`UserRepo::owner_for_subject`]), so a rejected
 //! token never reaches the database, let alone becomes an `Owner`.
 //!
-//! The algorithm is fixed by the key, never taken from the token: the
-//! token's `alg` must equal it, so `alg: none`, or an HMAC token "signed"
-//! with a public key as its secret, is rejected
-//! ([`TokenError::UnsupportedAlgorithm`]).
+//! The algorithms are those Better Auth's JWT plugin signs with (its
+//! `keyPairConfig.alg`), from the keys of its JWKS document
+//! ([`Keys::jwks_json`]), and HMAC for a shared secret ([`Keys::hs256`]):
+//!
+//! | Algorithm | Key |
+//! |---|---|
+//! | `EdDSA` (Better Auth's default) | Ed25519 (`"kty": "OKP"`) |
+//! | `ES256` | P-256 (`"kty": "EC"`) |
+//! | `RS256` | RSA, 2048 to 4096 bits |
+//! | `PS256` | RSA, 2048 to 4096 bits, marked `"alg": "PS256"` |
+//! | `HS256` | a shared secret of at least 32 bytes |
+//!
+//! The algorithm is fixed by the key (its `alg`, or its kind), never taken
+//! from the token: the token's `alg` must equal it, so `alg: none`, an HMAC
+//! token "signed" with a public key as its secret, or a PS256 token under an
+//! RS256 key, is rejected ([`TokenError::UnsupportedAlgorithm`]).
 //!
 //! ```no_run
 //! use todo_store::jwt::{self, Keys, Verifier, VerifierConfig};
-//! use todo_store::{NewProfile, OnMissingSubject, Store, StoreConfig};
+//! use todo_store::{OnMissingSubject, Store, StoreConfig};
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // The key set Better Auth serves at `/api/auth/jwks`, fetched by the
@@ -39,11 +50,16 @@
 //!         jwt::owner_from_token(&mut store, &verifier, token, OnMissingSubject::Reject)?;
 //!     println!("{} is {:?}", user.email, owner.user_id());
 //!
-//!     // Or create the account on first sight, from the token's `email` claim:
+//!     // Or create the account on first sight, from the token's `email` and
+//!     // `name` claims:
 //!     let verified = verifier.verify(token)?;
-//!     let email = verified.email().ok_or("the token carries no email")?;
-//!     let on_missing = OnMissingSubject::Create(NewProfile::new(email));
-//!     let (_user, _owner) = verified.owner(&mut store, on_missing)?;
+//!     let profile = verified
+//!         .first_sight_profile()
+//!         .ok_or("the token carries no usable email")?;
+//!     let (_user, _owner) = verified.owner(&mut store, OnMissingSubject::Create(profile))?;
+//!     // Claims of the application's own, e.g. from Better Auth's
+//!     // `definePayload`:
+//!     let _role = verified.claims().get("role").and_then(|role| role.as_str());
 //!     Ok(())
 //! }
 //! ```
@@ -60,20 +76,22 @@
 
 mod error;
 mod keys;
+mod subject;
 
 use std::{fmt, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
 pub use error::{AuthError, Claim, ConfigError, TokenError};
 pub use keys::{Hs256Secret, Keys, MIN_HS256_SECRET_BYTES, MIN_RSA_BITS};
+pub use subject::VerifiedSubject;
 
 use crate::{OnMissingSubject, Owner, User, UserRepo};
 use keys::VerifyingKey;
+use subject::Claims;
 
 /// The leeway [`VerifierConfig::new`] sets: 30 seconds.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -262,59 +280,6 @@ impl fmt::Debug for Verifier {
     }
 }
 
-/// The subject of a token that passed every check of a [`Verifier`], with
-/// the profile claims Better Auth puts beside it. Only a `Verifier` makes
-/// one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedSubject {
-    subject: String,
-    email: Option<String>,
-    name: Option<String>,
-    expires_at: DateTime<Utc>,
-}
-
-impl VerifiedSubject {
-    /// The `sub` claim: the user's id at the auth service.
-    pub fn subject(&self) -> &str {
-        &self.subject
-    }
-
-    /// The `email` claim, if the token has a string one. Vouched for by the
-    /// issuer, like everything in the token; whether the address was
-    /// verified is the issuer's business.
-    pub fn email(&self) -> Option<&str> {
-        self.email.as_deref()
-    }
-
-    /// The `name` claim, if the token has a string one.
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    /// When the token expires (`exp`), e.g. to bound a session built on it.
-    pub fn expires_at(&self) -> DateTime<Utc> {
-        self.expires_at
-    }
-
-    /// The account linked to this subject, and its [`Owner`]
-    /// ([`UserRepo::owner_for_subject`]), created on first sight if
-    /// `on_missing` says so.
-    ///
-    /// # Errors
-    /// As [`UserRepo::owner_for_subject`]: [`Error::NotFound`](crate::Error::NotFound)
-    /// for an unknown subject with [`OnMissingSubject::Reject`],
-    /// [`Error::Conflict`](crate::Error::Conflict) if a new account's email
-    /// is taken, [`Error::Validation`](crate::Error::Validation) (e.g. a
-    /// subject over [`MAX_AUTH_SUBJECT_CHARS`](crate::MAX_AUTH_SUBJECT_CHARS) characters), or a database error.
-    pub fn owner<R: UserRepo + ?Sized>(
-        &self,
-        repo: &mut R,
-        on_missing: OnMissingSubject,
-    ) -> crate::Result<(User, Owner)> {
-        repo.owner_for_subject(&self.subject, on_missing)
-    }
-}
-
 /// Verifies `token`, then returns the account linked to its subject and its
 /// [`Owner`], creating the account on first sight if `on_missing` says so.
 /// The database is asked only after the token passed every check.
@@ -363,57 +328,6 @@ impl Header {
         }
         Ok(header)
     }
-}
-
-/// The claims read from a verified payload. `jsonwebtoken` checks `exp`,
-/// `nbf`, `iss`, `aud` and the presence of `sub` itself; values are taken
-/// loosely here so that a wrong type is reported by those checks.
-#[derive(Deserialize)]
-struct Claims {
-    #[serde(default)]
-    sub: Option<Value>,
-    #[serde(default)]
-    exp: Option<Value>,
-    #[serde(default)]
-    email: Option<Value>,
-    #[serde(default)]
-    name: Option<Value>,
-}
-
-impl Claims {
-    fn verified(self) -> Result<VerifiedSubject, TokenError> {
-        let subject = match self.sub {
-            Some(Value::String(sub)) if !sub.is_empty() => sub,
-            Some(Value::String(_)) => return Err(TokenError::InvalidClaim(Claim::Sub)),
-            _ => return Err(TokenError::MissingClaim(Claim::Sub)),
-        };
-        let expires_at = self
-            .exp
-            .as_ref()
-            .and_then(unix_time)
-            .ok_or(TokenError::InvalidClaim(Claim::Exp))?;
-        let text = |value: Option<Value>| match value {
-            Some(Value::String(text)) => Some(text),
-            _ => None,
-        };
-        Ok(VerifiedSubject {
-            subject,
-            email: text(self.email),
-            name: text(self.name),
-            expires_at,
-        })
-    }
-}
-
-/// A NumericDate (seconds since the epoch, possibly fractional) as a time.
-fn unix_time(value: &Value) -> Option<DateTime<Utc>> {
-    let seconds = match value.as_i64() {
-        Some(seconds) => seconds,
-        // Rounded as `jsonwebtoken` rounds it for its own check. The cast
-        // saturates; an absurd time is refused by `from_timestamp`.
-        None => value.as_f64().filter(|s| s.is_finite())?.round() as i64,
-    };
-    DateTime::from_timestamp(seconds, 0)
 }
 
 /// The `alg` header value of an algorithm (RFC 7518).
@@ -488,19 +402,5 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Verifier>();
         assert_send_sync::<AuthError>();
-    }
-
-    #[test]
-    fn numeric_dates_become_times() {
-        assert_eq!(
-            unix_time(&serde_json::json!(1_700_000_000)).map(|t| t.timestamp()),
-            Some(1_700_000_000)
-        );
-        assert_eq!(
-            unix_time(&serde_json::json!(1_700_000_000.6)).map(|t| t.timestamp()),
-            Some(1_700_000_001)
-        );
-        assert_eq!(unix_time(&serde_json::json!(1e300)), None);
-        assert_eq!(unix_time(&serde_json::json!("soon")), None);
     }
 }
