@@ -31,12 +31,12 @@ impl FromRequestParts<AppState> for Caller {
             tracing::debug!(reason = %err, "token refused");
             ApiError::unauthorized()
         })?;
-        if state.auth.require_verified_email && verified.email().is_none() {
+        if state.auth.require_verified_email && verified.email_verified() != Some(true) {
             return Err(ApiError::forbidden(
                 "this service requires a verified email address",
             ));
         }
-        let on_missing = match verified.email().map(todo_store::NewProfile::new) {
+        let on_missing = match verified.first_sight_profile() {
             Some(profile) => OnMissingSubject::Create(profile),
             None => OnMissingSubject::Reject,
         };

@@ -3,9 +3,23 @@
 //! instead of overwriting a change the client has not seen.
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use serde::Deserialize;
 use todo_store::VersionCheck;
+use utoipa::IntoParams;
 
 use crate::problem::ApiError;
+
+/// The `If-Match` header, as the OpenAPI document describes it (handlers
+/// read it with [`version_check`]).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatch {
+    /// The task's `ETag` (e.g. `"3"`): write only if the task is still at
+    /// that version; `*` for any version.
+    #[serde(rename = "If-Match")]
+    #[param(nullable = false, pattern = r#"^(\*|"[0-9]{1,9}")$"#)]
+    pub if_match: Option<String>,
+}
 
 /// The `ETag` of a task at `version`: a strong validator, `"<version>"`.
 pub fn etag(version: i32) -> HeaderValue {

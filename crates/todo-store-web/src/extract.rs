@@ -3,11 +3,12 @@
 //! each a 4xx the client can read, never a 500.
 
 use axum::{
+    body::Bytes,
     extract::{
         FromRequest, FromRequestParts, Request,
         rejection::{JsonRejection, PathRejection, QueryRejection},
     },
-    http::{StatusCode, request::Parts},
+    http::{HeaderMap, StatusCode, header, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
@@ -21,11 +22,51 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
+        if !is_json(request.headers()) {
+            return Err(ApiError::unsupported_media_type());
         }
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => {
+                        ApiError::payload_too_large(crate::BODY_LIMIT_BYTES)
+                    }
+                    _ => ApiError::bad_request(None, rejection.body_text()),
+                })?;
+        // Every body of this API is a JSON object; serde would also read a
+        // struct from an array of its fields in order, which the document
+        // does not allow.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                None,
+                "the request body must be a JSON object",
+            ));
+        }
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(value)| Json(value))
+            .map_err(|rejection| json_rejection(&rejection))
     }
+}
+
+/// `Content-Type: application/json` or `application/<anything>+json`.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
 }
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {

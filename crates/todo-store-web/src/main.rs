@@ -2,7 +2,7 @@
 //! tokens. Configuration by flags or environment (`.env` read too); see
 //! `--help`.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::Parser;
 use todo_store::{AsyncStore, StoreConfig, jwt::Hs256Secret};
@@ -58,6 +58,7 @@ async fn main() -> ExitCode {
     // A missing .env is fine; the environment may hold everything.
     let _ = dotenvy::dotenv();
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stdout().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -4,7 +4,10 @@
 
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    openapi::{
+        Content, RefOr, Response, ResponseBuilder,
+        security::{Http, HttpAuthScheme, SecurityScheme},
+    },
 };
 
 use crate::{problem, routes, wire};
@@ -31,7 +34,7 @@ use crate::{problem, routes, wire};
         wire::history::ChangesBody,
         wire::account::AccountBody, wire::account::PatchAccountBody,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "tasks", description = "The caller's tasks"),
         (name = "history", description = "Task history and the change feed"),
@@ -40,6 +43,69 @@ use crate::{problem, routes, wire};
     ),
 )]
 pub struct ApiDoc;
+
+/// The answers any operation may give besides its own, documented on each:
+/// 400 (a malformed request) and 503 (the database out of reach, or out of
+/// time) everywhere; 401, 403 and 409 (the token refused, a first sight
+/// refused or its email taken) on every authenticated route; 413 and 415
+/// where there is a body.
+#[derive(Debug)]
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.put,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_body = operation.request_body.is_some();
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::T(problem(description)));
+                };
+                add("400", "A malformed request");
+                add(
+                    "422",
+                    "A value the library refuses (the problem's `field` names it)",
+                );
+                add(
+                    "503",
+                    "The database is out of reach, or the request ran out of time",
+                );
+                if secured {
+                    add("401", "A missing or invalid bearer token");
+                    add("403", "A valid token this service refuses");
+                    add("409", "A new user whose email is linked to another account");
+                }
+                if has_body {
+                    add("413", "A body over the limit");
+                    add("415", "A body that is not application/json");
+                }
+            }
+        }
+    }
+}
+
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            problem::PROBLEM_JSON,
+            Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                "Problem",
+            )))),
+        )
+        .build()
+}
 
 /// Declares the `bearer` scheme the routes name: a Better Auth JWT.
 #[derive(Debug)]

@@ -234,3 +234,52 @@ async fn an_email_linked_to_another_subject_is_a_409_that_says_so() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_email_can_be_required() {
+    let service = Service::start_with(Options {
+        auth: todo_store_web::AuthPolicy {
+            require_verified_email: true,
+        },
+        ..Options::default()
+    })
+    .await;
+    let verified = claims("sub-verified", &email("verified"));
+    let ok = service
+        .call(
+            Method::GET,
+            "/v1/account",
+            &sign(&verified, "ed25519_a", "key-a"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    for value in [json!(false), Value::Null, json!("true")] {
+        let unverified = with(
+            claims("sub-unverified", &email("unverified")),
+            "emailVerified",
+            value.clone(),
+        );
+        let response = service
+            .call(
+                Method::GET,
+                "/v1/account",
+                &sign(&unverified, "ed25519_a", "key-a"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::FORBIDDEN,
+            "emailVerified {value}"
+        );
+    }
+    let mut conn = service.db().conn();
+    assert_eq!(
+        todo_store_tests::count(&mut conn, "users"),
+        1,
+        "no account for the unverified"
+    );
+}

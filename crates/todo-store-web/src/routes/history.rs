@@ -28,7 +28,7 @@ pub async fn task_history(
 ) -> Result<axum::Json<HistoryBody>, ApiError> {
     let page = state
         .store
-        .task_history(&caller.owner, TaskId::from_uuid(id), &params.into())
+        .task_history(&caller.owner, TaskId::from_uuid(id), &params.into_query()?)
         .await?;
     Ok(axum::Json(page.into()))
 }

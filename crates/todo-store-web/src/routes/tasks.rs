@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::Caller,
-    etag::{etag, version_check},
+    etag::{IfMatch, etag, version_check},
     extract::{Json, Path, Query},
     problem::{ApiError, Problem},
     wire::task::{
@@ -92,7 +92,7 @@ pub async fn get(
 /// Changes a task's fields; with `If-Match`, only if it is still at that
 /// version.
 #[utoipa::path(patch, path = "/v1/tasks/{id}", tag = "tasks", request_body = PatchTaskBody,
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The task's ETag: write only if unchanged since")),
+    params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 200, description = "The task, changed", body = TaskBody, headers(("ETag" = String))),
         (status = 404, description = "No such task of the caller's", body = Problem, content_type = "application/problem+json"),
@@ -121,7 +121,7 @@ pub async fn patch(
 
 /// Marks a task done.
 #[utoipa::path(post, path = "/v1/tasks/{id}/complete", tag = "tasks",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The task's ETag: write only if unchanged since")),
+    params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 200, description = "The task, done", body = TaskBody, headers(("ETag" = String))),
         (status = 404, description = "No such task of the caller's", body = Problem, content_type = "application/problem+json"),
@@ -138,7 +138,7 @@ pub async fn complete(
 
 /// Marks a task open again.
 #[utoipa::path(post, path = "/v1/tasks/{id}/reopen", tag = "tasks",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The task's ETag: write only if unchanged since")),
+    params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 200, description = "The task, open", body = TaskBody, headers(("ETag" = String))),
         (status = 404, description = "No such task of the caller's", body = Problem, content_type = "application/problem+json"),
@@ -170,7 +170,7 @@ async fn set_status(
 
 /// Deletes a task; with `If-Match`, only if it is still at that version.
 #[utoipa::path(delete, path = "/v1/tasks/{id}", tag = "tasks",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The task's ETag: delete only if unchanged since")),
+    params(("id" = Uuid, Path), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such task of the caller's", body = Problem, content_type = "application/problem+json"),

@@ -7,29 +7,37 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::task::TaskBody;
+use crate::problem::ApiError;
 
 /// Which page of a task's history.
 #[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryParams {
-    /// Changes per page (default 50, at most 500).
-    #[param(minimum = 1)]
+    /// Changes per page (default 50; more than 500 gives 500).
+    #[param(minimum = 1, maximum = 4294967295_u64, value_type = Option<u64>)]
     pub limit: Option<u32>,
     /// The `next_before` of the previous page: only older changes.
-    pub before: Option<u64>,
+    #[param(minimum = 0)]
+    pub before: Option<i64>,
 }
 
-impl From<HistoryParams> for HistoryQuery {
-    fn from(params: HistoryParams) -> Self {
+impl HistoryParams {
+    /// The library's query.
+    ///
+    /// # Errors
+    /// 400 for a negative `before`.
+    pub fn into_query(self) -> Result<HistoryQuery, ApiError> {
         let mut query = HistoryQuery::new();
-        if let Some(limit) = params.limit {
+        if let Some(limit) = self.limit {
             query = query.limit(limit);
         }
-        if let Some(before) = params.before {
+        if let Some(before) = self.before {
+            let before = u64::try_from(before)
+                .map_err(|_| ApiError::bad_request(Some("before"), "must be at least 0"))?;
             query = query.before(before);
         }
-        query
+        Ok(query)
     }
 }
 
@@ -100,8 +108,8 @@ pub struct SyncTokenBody {
 pub struct ChangesParams {
     /// A token from `/v1/sync-token` or from the previous page's `next`.
     pub since: String,
-    /// Changes per call (default 50, at most 500).
-    #[param(minimum = 1)]
+    /// Changes per call (default 50; more than 500 gives 500).
+    #[param(minimum = 1, maximum = 4294967295_u64, value_type = Option<u64>)]
     pub limit: Option<u32>,
 }
 

@@ -81,11 +81,18 @@ impl From<TaskStatus> for StatusBody {
 pub struct CreateTaskBody {
     /// A client-chosen id, for idempotent retries.
     pub id: Option<Uuid>,
-    /// 1 to 500 characters (trimmed).
+    /// 1 to 500 characters (trimmed), no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*\S[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub title: String,
     /// Up to 10,000 characters.
+    #[schema(max_length = 10000, pattern = r"^[^\u0000]*$")]
     pub description: Option<String>,
     /// 1 (most urgent) to 5; 3 when absent.
+    #[schema(minimum = 1, maximum = 5)]
     pub priority: Option<i16>,
     /// When the task is due.
     pub due_at: Option<DateTime<Utc>>,
@@ -119,13 +126,19 @@ impl CreateTaskBody {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTaskBody {
-    /// A new title.
+    /// A new title: 1 to 500 characters (trimmed), no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*\S[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub title: Option<String>,
     /// A new description, or `null` to clear it.
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = r"^[^\u0000]*$")]
     pub description: Option<Option<String>>,
     /// A new priority, 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
     pub priority: Option<i16>,
     /// A new due time, or `null` to clear it.
     #[serde(default, deserialize_with = "super::double_option")]
@@ -185,8 +198,8 @@ pub struct ListParams {
     pub sort: Option<SortParam>,
     /// `asc` (default) or `desc`.
     pub order: Option<OrderParam>,
-    /// Tasks per page (default 50, at most 500).
-    #[param(minimum = 1)]
+    /// Tasks per page (default 50; more than 500 gives 500).
+    #[param(minimum = 1, maximum = 4294967295_u64, value_type = Option<u64>)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
