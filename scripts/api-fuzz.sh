@@ -30,6 +30,7 @@ admin="postgres://localhost/postgres"
 work="$(mktemp -d)"
 service_pid=""
 cleanup() {
+    set +e
     [[ -n "$service_pid" ]] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
     psql "$admin" -qc "DROP DATABASE IF EXISTS ${db} WITH (FORCE)" || true
     psql "$admin" -qc "DROP ROLE IF EXISTS ${role}" || true

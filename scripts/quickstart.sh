@@ -25,7 +25,8 @@ admin="postgres://localhost/postgres"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    set +e
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
     psql "$admin" -qc "DROP DATABASE IF EXISTS ${db} WITH (FORCE)" || true
     psql "$admin" -qc "DROP ROLE IF EXISTS ${role}" || true
     rm -rf "$work"
