@@ -14,7 +14,8 @@ clients="${CLIENTS:-1 4}"
 rounds="${ROUNDS:-2}"
 command -v oha >/dev/null || { echo "needs oha (cargo install oha --locked)"; exit 1; }
 
-cargo build --quiet --release --locked -p todo-store-web -p todo-store-cli --example direct
+cargo build --quiet --release --locked -p todo-store-web -p todo-store-cli
+cargo build --quiet --release --locked -p todo-store-web --example direct
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 bin="${target_dir}/release"
 
@@ -59,6 +60,7 @@ api="http://127.0.0.1:${port}"
     --issuer "$issuer" --audience "$issuer" --listen "127.0.0.1:${port}" >"$work/service.log" 2>&1 &
 service_pid=$!
 for _ in $(seq 1 100); do curl -fs "$api/readyz" >/dev/null && break; sleep 0.1; done
+curl -fs "$api/readyz" >/dev/null || { cat "$work/service.log"; exit 1; }
 # Creates pile up during a run (deleted after each): room for them.
 "$bin/todo-store" --database-url "postgres://localhost/${db}" limit set 1000000 >/dev/null
 # The user's account (first sight) and 100 tasks.
@@ -99,5 +101,6 @@ for c in $clients; do
     for round in $(seq 1 "$rounds"); do
         if (( round % 2 )); then http POST "$c"; direct create "$c"; else direct create "$c"; http POST "$c"; fi
     done
+    direct owner "$c"
     direct verify "$c"
 done

@@ -6,10 +6,11 @@
 //!
 //! ```sh
 //! cargo run --release -p todo-store-web --example direct -- \
-//!   DATABASE_URL SUBJECT list|create|verify CLIENTS SECONDS [JWKS_FILE ISSUER TOKEN]
+//!   DATABASE_URL SUBJECT list|create|owner|verify CLIENTS SECONDS [JWKS_FILE ISSUER TOKEN]
 //! ```
 //!
-//! `verify` times only the token check (no database), with the key set of
+//! `owner` times the look-up of the subject's account that every request
+//! makes; `verify` only the token check (no database), with the key set of
 //! `JWKS_FILE` and a token from it.
 
 use std::{
@@ -28,7 +29,7 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> Result<(), Failure> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [url, subject, shape, clients, seconds, rest @ ..] = args.as_slice() else {
-        return Err("usage: direct DATABASE_URL SUBJECT list|create|verify CLIENTS SECONDS [JWKS_FILE ISSUER TOKEN]".into());
+        return Err("usage: direct DATABASE_URL SUBJECT list|create|owner|verify CLIENTS SECONDS [JWKS_FILE ISSUER TOKEN]".into());
     };
     let clients: usize = clients.parse()?;
     let duration = Duration::from_secs(seconds.parse()?);
@@ -50,7 +51,8 @@ async fn main() -> Result<(), Failure> {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..clients {
-        let (store, owner, shape) = (store.clone(), owner.clone(), shape.clone());
+        let (store, owner, shape, subject) =
+            (store.clone(), owner.clone(), shape.clone(), subject.clone());
         let verifier = verifier.clone();
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -59,6 +61,11 @@ async fn main() -> Result<(), Failure> {
                 let call = Instant::now();
                 match shape.as_str() {
                     "list" => drop(store.list_tasks(&owner, &TaskQuery::new()).await?),
+                    "owner" => drop(
+                        store
+                            .owner_for_subject(&subject, OnMissingSubject::Reject)
+                            .await?,
+                    ),
                     "create" => {
                         created.push(store.create_task(&owner, NewTask::new("Bench")).await?.id)
                     }

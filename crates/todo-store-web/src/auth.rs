@@ -66,6 +66,13 @@ fn first_sight_error(err: Error) -> ApiError {
         Error::NotFound(Entity::User) => ApiError::forbidden(
             "no account for this subject, and the token carries no usable email to create one",
         ),
+        // A subject the library refuses (over-long, or, linked to Better
+        // Auth, a user Better Auth no longer holds): a problem with the
+        // token, answered as every other one, with the reason in the log.
+        Error::Validation { field, reason } => {
+            tracing::debug!(%field, %reason, "subject refused");
+            ApiError::unauthorized()
+        }
         err => err.into(),
     }
 }

@@ -28,15 +28,23 @@ pub fn etag(version: i32) -> HeaderValue {
 }
 
 /// The version check an `If-Match` header asks for: none or `*` is
-/// [`VersionCheck::Any`]; `"<version>"` (or a list of them, of which only
-/// one can match a task's single version) is [`VersionCheck::Exactly`].
+/// [`VersionCheck::Any`]; `"<version>"` is [`VersionCheck::Exactly`].
 ///
 /// # Errors
-/// 400 for a header that names no version this service could have issued.
+/// 400 for a header that is not `*` or one tag of the form `"<digits>"`,
+/// or that comes more than once; 412 for a tag that can match no task's
+/// version (a weak tag, `"0"`, `"03"`: tags compare exactly).
 pub fn version_check(headers: &HeaderMap) -> Result<VersionCheck, ApiError> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
+    let mut values = headers.get_all(header::IF_MATCH).iter();
+    let Some(value) = values.next() else {
         return Ok(VersionCheck::Any);
     };
+    if values.next().is_some() {
+        return Err(ApiError::bad_request(
+            Some("If-Match"),
+            "If-Match must name a single version",
+        ));
+    }
     let malformed = || {
         ApiError::bad_request(
             Some("If-Match"),
@@ -52,21 +60,27 @@ pub fn version_check(headers: &HeaderMap) -> Result<VersionCheck, ApiError> {
     if text.starts_with("W/") {
         return Err(ApiError::precondition_failed(None));
     }
-    let mut versions = text.split(',').map(|tag| {
-        tag.trim()
-            .strip_prefix('"')
-            .and_then(|tag| tag.strip_suffix('"'))
-            .and_then(|digits| digits.parse::<i32>().ok())
-    });
-    match (versions.next().flatten(), versions.next()) {
-        (Some(version), None) => Ok(VersionCheck::Exactly(version)),
-        // Several tags: a stored task has one version, so a list can only
-        // match through one of them; the library takes one expected version.
-        (Some(_), Some(_)) => Err(ApiError::bad_request(
+    if text.contains(',') {
+        // A stored task has one version: the library takes one expected
+        // version, so a list is refused rather than half read.
+        return Err(ApiError::bad_request(
             Some("If-Match"),
             "If-Match must name a single version",
-        )),
-        (None, _) => Err(malformed()),
+        ));
+    }
+    let digits = text
+        .strip_prefix('"')
+        .and_then(|tag| tag.strip_suffix('"'))
+        .filter(|digits| (1..=9).contains(&digits.len()))
+        .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(malformed)?;
+    // This service's tags are versions, 1 and up, written without leading
+    // zeros; any other well-formed tag is one it never issued.
+    match digits.parse::<i32>() {
+        Ok(version) if version >= 1 && !digits.starts_with('0') => {
+            Ok(VersionCheck::Exactly(version))
+        }
+        _ => Err(ApiError::precondition_failed(None)),
     }
 }
 
@@ -91,13 +105,34 @@ mod tests {
         assert_eq!(check(Some("*")), Ok(VersionCheck::Any));
         assert_eq!(check(Some("\"3\"")), Ok(VersionCheck::Exactly(3)));
         assert_eq!(check(Some(" \"12\" ")), Ok(VersionCheck::Exactly(12)));
-        assert_eq!(
-            check(Some("W/\"3\"")).map_err(|err| err.status()),
-            Err(axum::http::StatusCode::PRECONDITION_FAILED)
-        );
-        for bad in ["3", "\"x\"", "\"\"", "\"3\", \"4\"", "\"99999999999\""] {
-            assert!(check(Some(bad)).is_err(), "{bad}");
+        let status = |value| check(Some(value)).map_err(|err| err.status());
+        use axum::http::StatusCode;
+        for never_issued in ["\"0\"", "\"03\"", "W/\"3\""] {
+            assert_eq!(
+                status(never_issued),
+                Err(StatusCode::PRECONDITION_FAILED),
+                "{never_issued}"
+            );
         }
+        for bad in [
+            "3",
+            "\"x\"",
+            "\"\"",
+            "\"3\", \"4\"",
+            "\"9999999999\"",
+            "\"+3\"",
+            "\"-1\"",
+            "\" 3\"",
+        ] {
+            assert_eq!(status(bad), Err(StatusCode::BAD_REQUEST), "{bad}");
+        }
+        let mut twice = HeaderMap::new();
+        twice.append(header::IF_MATCH, HeaderValue::from_static("\"1\""));
+        twice.append(header::IF_MATCH, HeaderValue::from_static("\"3\""));
+        assert_eq!(
+            version_check(&twice).map_err(|err| err.status()),
+            Err(StatusCode::BAD_REQUEST)
+        );
     }
 
     #[test]

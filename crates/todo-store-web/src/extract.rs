@@ -6,13 +6,13 @@ use axum::{
     body::Bytes,
     extract::{
         FromRequest, FromRequestParts, Request,
-        rejection::{JsonRejection, PathRejection, QueryRejection},
+        rejection::{PathRejection, QueryRejection},
     },
     http::{HeaderMap, StatusCode, header, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
-use crate::problem::ApiError;
+use crate::{Limits, problem::ApiError};
 
 /// A JSON body.
 #[derive(Debug)]
@@ -25,13 +25,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         if !is_json(request.headers()) {
             return Err(ApiError::unsupported_media_type());
         }
+        let limit = request
+            .extensions()
+            .get::<Limits>()
+            .map_or(crate::BODY_LIMIT_BYTES, |limits| limits.body_bytes);
         let bytes =
             Bytes::from_request(request, state)
                 .await
                 .map_err(|rejection| match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => {
-                        ApiError::payload_too_large(crate::BODY_LIMIT_BYTES)
-                    }
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(limit),
                     _ => ApiError::bad_request(None, rejection.body_text()),
                 })?;
         // Every body of this API is a JSON object; serde would also read a
@@ -45,7 +47,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         }
         axum::Json::<T>::from_bytes(&bytes)
             .map(|axum::Json(value)| Json(value))
-            .map_err(|rejection| json_rejection(&rejection))
+            .map_err(|rejection| ApiError::bad_request(None, rejection.body_text()))
     }
 }
 
@@ -67,14 +69,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         || essence
             .strip_prefix("application/")
             .is_some_and(|sub| sub.ends_with("+json"))
-}
-
-fn json_rejection(rejection: &JsonRejection) -> ApiError {
-    match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(crate::BODY_LIMIT_BYTES),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type(),
-        _ => ApiError::bad_request(None, rejection.body_text()),
-    }
 }
 
 /// Query parameters.

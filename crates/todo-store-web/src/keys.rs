@@ -157,13 +157,31 @@ async fn fetch(client: &reqwest::Client, source: &KeySource) -> Result<Keys, Key
                 .await
                 .and_then(reqwest::Response::error_for_status)
                 .map_err(|err| KeyLoadError::Fetch(err.without_url().to_string()))?;
-            response
-                .text()
-                .await
-                .map_err(|err| KeyLoadError::Fetch(err.without_url().to_string()))?
+            read_capped(response).await?
         }
     };
     Ok(Keys::jwks_json(&document)?)
+}
+
+/// The largest key set read: Better Auth's holds a few keys of a few hundred
+/// bytes each; more is not a key set.
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
+
+async fn read_capped(mut response: reqwest::Response) -> Result<String, KeyLoadError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| KeyLoadError::Fetch(err.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > MAX_JWKS_BYTES {
+            return Err(KeyLoadError::Fetch(format!(
+                "the key set is larger than {MAX_JWKS_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| KeyLoadError::Fetch("the key set is not UTF-8".to_owned()))
 }
 
 fn build(config: &KeyRingConfig, keys: Keys) -> Result<Verifier, ConfigError> {

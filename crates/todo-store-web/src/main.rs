@@ -37,13 +37,18 @@ struct Args {
     /// Refuse tokens whose `emailVerified` claim is not true
     #[arg(long, env = "REQUIRE_VERIFIED_EMAIL")]
     require_verified_email: bool,
-    /// Shortest time between two fetches of the key set (seconds), however
-    /// many tokens name unknown keys
-    #[arg(long, env = "JWKS_MIN_REFETCH_SECONDS", default_value_t = 60)]
+    /// Shortest time between two fetches of the key set (seconds, at least
+    /// 1), however many tokens name unknown keys
+    #[arg(long, env = "JWKS_MIN_REFETCH_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
     jwks_min_refetch_seconds: u64,
     /// Longest a request may take (seconds)
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     request_timeout_seconds: u64,
+    /// How long requests in flight may take to finish after SIGTERM
+    /// (seconds); the process exits then, whatever is left
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    shutdown_grace_seconds: u64,
     /// Largest request body (bytes)
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = todo_store_web::BODY_LIMIT_BYTES)]
     body_limit_bytes: usize,
@@ -98,11 +103,32 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", args.listen))?;
     tracing::info!(address = %args.listen, "listening");
-    axum::serve(listener, todo_store_web::router(state, limits))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|err| format!("server failed: {err}"))?;
-    tracing::info!("stopped: every request in flight has finished");
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, todo_store_web::router(state, limits))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stopping.send(true);
+        })
+        .into_future();
+    tokio::pin!(server);
+    // Serve until the signal; then give the requests in flight (and any
+    // client still sending its headers) the grace period, no more.
+    let mut stop = stop;
+    tokio::select! {
+        served = &mut server => return served.map_err(|err| format!("server failed: {err}")),
+        _ = stop.wait_for(|stopping| *stopping) => {}
+    }
+    let grace = Duration::from_secs(args.shutdown_grace_seconds);
+    match tokio::time::timeout(grace, server).await {
+        Ok(served) => {
+            served.map_err(|err| format!("server failed: {err}"))?;
+            tracing::info!("stopped: every request in flight has finished");
+        }
+        Err(_) => tracing::warn!(
+            seconds = grace.as_secs(),
+            "stopped: connections still open after the grace period were dropped"
+        ),
+    }
     Ok(())
 }
 

@@ -181,6 +181,20 @@ impl ApiError {
         }
     }
 
+    /// 503 with `Retry-After` for a request that ran out of time (a slow
+    /// database, or a client slow to send its body).
+    pub fn timed_out() -> Self {
+        Self {
+            retry_after: true,
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "about:blank",
+                "Service Unavailable",
+                Some("the request did not finish within its time limit".to_owned()),
+            )
+        }
+    }
+
     /// 500 for what the caller cannot fix. The cause goes to the log, not
     /// to the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {

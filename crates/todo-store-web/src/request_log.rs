@@ -14,17 +14,19 @@ use crate::{Limits, problem::ApiError};
 
 pub(crate) async fn log_and_limit(
     State(limits): State<Limits>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
+    // For the body extractor, to name the configured limit in a 413.
+    request.extensions_mut().insert(limits);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(%method, %path, "request timed out");
-            ApiError::unavailable().into_response()
+            ApiError::timed_out().into_response()
         }
     };
     tracing::info!(

@@ -79,6 +79,23 @@ async fn every_bad_token_is_the_same_401() {
                 "key-a",
             )),
         ),
+        // Signed and valid, but subjects the library refuses.
+        (
+            "over-long sub",
+            Some(sign(
+                &with(good.clone(), "sub", json!("s".repeat(5000))),
+                "ed25519_a",
+                "key-a",
+            )),
+        ),
+        (
+            "sub with NUL",
+            Some(sign(
+                &with(good.clone(), "sub", json!("a\u{0}b")),
+                "ed25519_a",
+                "key-a",
+            )),
+        ),
     ];
     let mut bodies = Vec::new();
     for (case, token) in cases {

@@ -351,6 +351,35 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_body_limit_is_the_one_enforced_and_named() {
+    let service = Service::start_with(support::Options {
+        limits: todo_store_web::Limits {
+            body_bytes: 1000,
+            ..todo_store_web::Limits::default()
+        },
+        ..support::Options::default()
+    })
+    .await;
+    let token = token_for("sub-limit", &email("limit"));
+    let body = json!({"title": "x", "description": "y".repeat(2000)});
+    let response = service
+        .call(Method::POST, "/v1/tasks", &token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let problem = json_of(response).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1000 bytes"),
+        "{problem}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_create_with_a_client_id_stores_one_task() {
     let service = Service::start().await;
     let token = token_for("sub-retry", &email("retry"));

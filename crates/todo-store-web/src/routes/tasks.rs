@@ -195,7 +195,6 @@ pub async fn delete(
 #[utoipa::path(post, path = "/v1/tasks/bulk-delete", tag = "tasks", request_body = BulkDeleteBody,
     responses(
         (status = 200, description = "How many were deleted", body = DeletedCount),
-        (status = 422, description = "Too many ids", body = Problem, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 pub async fn bulk_delete(
     State(state): State<AppState>,
