@@ -1,6 +1,6 @@
 //! An HTTP service over [`todo_store`]: a Better Auth token in, the caller's
 //! tasks out. Thin by design: each route turns HTTP into one call of the
-//! library's [`AsyncStore`] on behalf of the token's owner, and the
+//! library's [`AsyncStore`](todo_store::AsyncStore) on behalf of the token's owner, and the
 //! library's answer back into HTTP; every persistence rule stays in the
 //! library.
 //!
