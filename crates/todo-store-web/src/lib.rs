@@ -43,9 +43,11 @@ pub mod wire;
 mod limits;
 mod request_log;
 mod router;
+mod serve;
 mod state;
 
 pub use keys::{KeyLoadError, KeyRing, KeyRingConfig, KeySource};
 pub use limits::{BODY_LIMIT_BYTES, Limits};
 pub use router::router;
+pub use serve::{ServeOptions, Stopped, serve};
 pub use state::{AppState, AuthPolicy};

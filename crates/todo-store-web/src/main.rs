@@ -6,7 +6,9 @@ use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, tim
 
 use clap::Parser;
 use todo_store::{AsyncStore, StoreConfig, jwt::Hs256Secret};
-use todo_store_web::{AppState, AuthPolicy, KeyRing, KeyRingConfig, KeySource, Limits};
+use todo_store_web::{
+    AppState, AuthPolicy, KeyRing, KeyRingConfig, KeySource, Limits, ServeOptions, Stopped, serve,
+};
 
 /// Serve a user's tasks over HTTP, for Better Auth tokens.
 #[derive(Debug, Parser)]
@@ -45,6 +47,10 @@ struct Args {
     /// Longest a request may take (seconds)
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     request_timeout_seconds: u64,
+    /// Longest a client may take to send a request's headers (seconds)
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout_seconds: u64,
     /// How long requests in flight may take to finish after SIGTERM
     /// (seconds); the process exits then, whatever is left
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
@@ -103,29 +109,22 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", args.listen))?;
     tracing::info!(address = %args.listen, "listening");
-    let (stopping, stop) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, todo_store_web::router(state, limits))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stopping.send(true);
-        })
-        .into_future();
-    tokio::pin!(server);
-    // Serve until the signal; then give the requests in flight (and any
-    // client still sending its headers) the grace period, no more.
-    let mut stop = stop;
-    tokio::select! {
-        served = &mut server => return served.map_err(|err| format!("server failed: {err}")),
-        _ = stop.wait_for(|stopping| *stopping) => {}
-    }
-    let grace = Duration::from_secs(args.shutdown_grace_seconds);
-    match tokio::time::timeout(grace, server).await {
-        Ok(served) => {
-            served.map_err(|err| format!("server failed: {err}"))?;
-            tracing::info!("stopped: every request in flight has finished");
-        }
-        Err(_) => tracing::warn!(
-            seconds = grace.as_secs(),
+    let options = ServeOptions {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds),
+    };
+    let stopped = serve(
+        listener,
+        todo_store_web::router(state, limits),
+        options,
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|err| format!("server failed: {err}"))?;
+    match stopped {
+        Stopped::Drained => tracing::info!("stopped: every request in flight has finished"),
+        Stopped::GraceExpired => tracing::warn!(
+            seconds = args.shutdown_grace_seconds,
             "stopped: connections still open after the grace period were dropped"
         ),
     }

@@ -146,6 +146,30 @@ async fn listen(app: Router) -> String {
     format!("http://{address}")
 }
 
+/// The router of a service over this test's database, without serving it.
+pub async fn router_over(role: &AppRoleLogin) -> (Router, Arc<Jwks>) {
+    let jwks = Arc::new(Jwks::default());
+    *jwks.document.lock().unwrap() = jwks_of(&[ed_jwk("ed25519_a", "key-a")]);
+    let jwks_base = listen(
+        Router::new()
+            .route("/api/auth/jwks", get(serve_jwks))
+            .with_state(Arc::clone(&jwks)),
+    )
+    .await;
+    let keys = KeyRing::load(KeyRingConfig {
+        source: KeySource::Url(format!("{jwks_base}/api/auth/jwks").parse().unwrap()),
+        issuer: ISSUER.to_owned(),
+        audience: AUDIENCE.to_owned(),
+        min_refetch_interval: Duration::from_secs(3600),
+        fetch_timeout: Duration::from_secs(5),
+    })
+    .await
+    .unwrap();
+    let store = AsyncStore::connect(&role.config()).await.unwrap();
+    let state = AppState::new(store, keys, AuthPolicy::default());
+    (todo_store_web::router(state, Limits::default()), jwks)
+}
+
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/jwt")
