@@ -339,6 +339,31 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(is_problem(&too_large));
 
+    // A refused query parameter is named as the client sent it.
+    for (query, field) in [
+        ("priority_min=0", "priority_min"),
+        ("priority_max=6", "priority_max"),
+        ("q=%01", "q"),
+    ] {
+        let response = service
+            .call(Method::GET, &format!("/v1/tasks?{query}"), &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}"
+        );
+        assert_eq!(json_of(response).await["field"], field, "{query}");
+    }
+    let since = service
+        .call(Method::GET, "/v1/changes?since=garbage", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(since).await["field"], "since");
+
     let list = json_of(
         service
             .call(Method::GET, "/v1/tasks", &token)

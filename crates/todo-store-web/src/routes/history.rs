@@ -59,7 +59,10 @@ pub async fn changes(
     caller: Caller,
     Query(params): Query<ChangesParams>,
 ) -> Result<axum::Json<ChangesBody>, ApiError> {
-    let token: SyncToken = params.since.parse()?;
+    let token: SyncToken = params
+        .since
+        .parse()
+        .map_err(|err| crate::wire::task::named(err, "since"))?;
     let limit = params.limit.unwrap_or(todo_store::DEFAULT_PAGE_SIZE);
     let changes = state
         .store

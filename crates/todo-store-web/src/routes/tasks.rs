@@ -17,7 +17,8 @@ use crate::{
     extract::{Json, Path, Query},
     problem::{ApiError, Problem},
     wire::task::{
-        BulkDeleteBody, CreateTaskBody, DeletedCount, ListParams, PatchTaskBody, TaskBody, TaskPage,
+        BulkDeleteBody, CreateTaskBody, DeletedCount, ListParams, PatchTaskBody, TaskBody,
+        TaskPage, named,
     },
 };
 
@@ -42,7 +43,15 @@ pub async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<axum::Json<TaskPage>, ApiError> {
     let query = params.into_query()?;
-    let page = state.store.list_tasks(&caller.owner, &query).await?;
+    let page = state
+        .store
+        .list_tasks(&caller.owner, &query)
+        .await
+        .map_err(|err| match &err {
+            // The library's names for what the client sent as `q`.
+            todo_store::Error::Validation { field, .. } if field == "search" => named(err, "q"),
+            _ => err,
+        })?;
     Ok(axum::Json(page.into()))
 }
 
