@@ -20,41 +20,21 @@ seed="${FUZZ_SEED:-1}"
 if ! schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     pip install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}"
 fi
+source scripts/scratch.sh
 cargo build --quiet --locked -p todo-store-web -p todo-store-cli
-target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-bin="${target_dir}/debug"
+bin="$(binaries debug)"
+scratch fuzz
+migrated "$bin"
 
-db="todo_store_fuzz_$$"
-role="todo_store_fuzz_app_$$"
-admin="postgres://localhost/postgres"
-work="$(mktemp -d)"
-service_pid=""
-cleanup() {
-    set +e
-    [[ -n "$service_pid" ]] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
-    psql "$admin" -qc "DROP DATABASE IF EXISTS ${db} WITH (FORCE)" || true
-    psql "$admin" -qc "DROP ROLE IF EXISTS ${role}" || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-psql "$admin" -qc "CREATE DATABASE ${db}"
-"$bin/todo-store" --database-url "postgres://localhost/${db}" migrate run >/dev/null
-"$bin/todo-store" --database-url "postgres://localhost/${db}" setup --app-role "$role" >/dev/null
-
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 secret="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
 issuer="http://auth.fuzz.invalid"
 JWT_HS256_SECRET="$secret" RUST_LOG=warn "$bin/todo-store-web" \
     --database-url "postgres://${role}@localhost/${db}" \
     --issuer "$issuer" --audience "$issuer" --listen "127.0.0.1:${port}" \
     >"$work/service.log" 2>&1 &
-service_pid=$!
-for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:${port}/healthz" >/dev/null && break
-    sleep 0.1
-done
-curl -fs "http://127.0.0.1:${port}/readyz" >/dev/null || { cat "$work/service.log"; exit 1; }
+started $!
+wait_for "http://127.0.0.1:${port}/readyz"
 
 # A token as Better Auth's JWT plugin shapes it, signed with the secret.
 token="$(SECRET="$secret" ISSUER="$issuer" python3 - <<'PY'

@@ -10,53 +10,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source scripts/scratch.sh
 step() { printf '\n--> %s\n' "$*"; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 cargo build --quiet --locked -p todo-store-web -p todo-store-cli
-target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-bin="${target_dir}/debug"
+bin="$(binaries debug)"
 app=examples/better-auth
 [[ -d "$app/node_modules" ]] || (cd "$app" && npm ci --no-audit --no-fund --silent)
 
-db="todo_store_quickstart_$$"
-role="todo_store_quickstart_app_$$"
-admin="postgres://localhost/postgres"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    set +e
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-    psql "$admin" -qc "DROP DATABASE IF EXISTS ${db} WITH (FORCE)" || true
-    psql "$admin" -qc "DROP ROLE IF EXISTS ${role}" || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-wait_for() {
-    for _ in $(seq 1 100); do curl -fs "$1" >/dev/null && return 0; sleep 0.1; done
-    echo "no answer from $1"; cat "$work"/*.log; return 1
-}
-
 step "a fresh database with Better Auth's tables and the library's, linked"
-psql "$admin" -qc "CREATE DATABASE ${db}"
+scratch quickstart
 export AUTH_DB="postgres://$(id -un)@localhost/${db}"
 auth_port="$(free_port)"
 export PORT="$auth_port" BETTER_AUTH_SECRET
 BETTER_AUTH_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 (cd "$app" && node migrate.mjs)
-"$bin/todo-store" --database-url "$AUTH_DB" migrate run
-"$bin/todo-store" --database-url "$AUTH_DB" setup --app-role "$role" --better-auth
+migrated "$bin" --better-auth
 
 step "Better Auth and todo-store-web"
 (cd "$app" && exec node server.mjs) >"$work/better-auth.log" 2>&1 &
-pids+=($!)
+started $!
 auth="http://localhost:${auth_port}"
 wait_for "$auth/api/auth/jwks"
 api_port="$(free_port)"
 API="http://127.0.0.1:${api_port}"
 "$bin/todo-store-web" --database-url "postgres://${role}@localhost/${db}" \
     --better-auth-url "$auth" --listen "127.0.0.1:${api_port}" >"$work/web.log" 2>&1 &
-pids+=($!)
+started $!
 wait_for "$API/readyz"
 
 step "tokens from Better Auth"

@@ -14,27 +14,12 @@ clients="${CLIENTS:-1 4}"
 rounds="${ROUNDS:-2}"
 command -v oha >/dev/null || { echo "needs oha (cargo install oha --locked)"; exit 1; }
 
+source scripts/scratch.sh
 cargo build --quiet --release --locked -p todo-store-web -p todo-store-cli
 cargo build --quiet --release --locked -p todo-store-web --example direct
-target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-bin="${target_dir}/release"
-
-db="todo_store_webbench_$$"
-role="todo_store_webbench_app_$$"
-admin="postgres://localhost/postgres"
-work="$(mktemp -d)"
-service_pid=""
-cleanup() {
-    set +e
-    [[ -n "$service_pid" ]] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
-    psql "$admin" -qc "DROP DATABASE IF EXISTS ${db} WITH (FORCE)" || true
-    psql "$admin" -qc "DROP ROLE IF EXISTS ${role}" || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-psql "$admin" -qc "CREATE DATABASE ${db}"
-"$bin/todo-store" --database-url "postgres://localhost/${db}" migrate run >/dev/null
-"$bin/todo-store" --database-url "postgres://localhost/${db}" setup --app-role "$role" >/dev/null
+bin="$(binaries release)"
+scratch webbench
+migrated "$bin"
 app_url="postgres://${role}@localhost/${db}?sslmode=${SSLMODE:-require}"
 
 # An Ed25519 key set and a token under it, made with Node's crypto.
@@ -54,13 +39,12 @@ fs.writeFileSync(`${dir}/token`, `${signing}.${crypto.sign(null, Buffer.from(sig
 JS
 token="$(cat "$work/token")"
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 api="http://127.0.0.1:${port}"
 "$bin/todo-store-web" --database-url "$app_url" --jwks-file "$work/jwks.json" \
     --issuer "$issuer" --audience "$issuer" --listen "127.0.0.1:${port}" >"$work/service.log" 2>&1 &
-service_pid=$!
-for _ in $(seq 1 100); do curl -fs "$api/readyz" >/dev/null && break; sleep 0.1; done
-curl -fs "$api/readyz" >/dev/null || { cat "$work/service.log"; exit 1; }
+started $!
+wait_for "$api/readyz"
 # Creates pile up during a run (deleted after each): room for them.
 "$bin/todo-store" --database-url "postgres://localhost/${db}" limit set 1000000 >/dev/null
 # The user's account (first sight) and 100 tasks.

@@ -89,23 +89,7 @@ impl Service {
 
     /// A service over `store`, wherever its database is.
     pub async fn over(store: AsyncStore, options: Options) -> Self {
-        let jwks = Arc::new(Jwks::default());
-        *jwks.document.lock().unwrap() = jwks_of(&[ed_jwk("ed25519_a", "key-a")]);
-        let jwks_base = listen(
-            Router::new()
-                .route("/api/auth/jwks", get(serve_jwks))
-                .with_state(Arc::clone(&jwks)),
-        )
-        .await;
-        let keys = KeyRing::load(KeyRingConfig {
-            source: KeySource::Url(format!("{jwks_base}/api/auth/jwks").parse().unwrap()),
-            issuer: ISSUER.to_owned(),
-            audience: AUDIENCE.to_owned(),
-            min_refetch_interval: options.min_refetch,
-            fetch_timeout: Duration::from_secs(5),
-        })
-        .await
-        .unwrap();
+        let (keys, jwks) = key_ring(options.min_refetch).await;
         let state = AppState::new(store, keys, options.auth);
         let base = listen(todo_store_web::router(state, options.limits)).await;
         Self {
@@ -146,8 +130,9 @@ async fn listen(app: Router) -> String {
     format!("http://{address}")
 }
 
-/// The router of a service over this test's database, without serving it.
-pub async fn router_over(role: &AppRoleLogin) -> (Router, Arc<Jwks>) {
+/// A key ring over a stand-in key endpoint that trusts `ed25519_a` as
+/// `key-a`, and that endpoint's state.
+async fn key_ring(min_refetch: Duration) -> (KeyRing, Arc<Jwks>) {
     let jwks = Arc::new(Jwks::default());
     *jwks.document.lock().unwrap() = jwks_of(&[ed_jwk("ed25519_a", "key-a")]);
     let jwks_base = listen(
@@ -160,11 +145,17 @@ pub async fn router_over(role: &AppRoleLogin) -> (Router, Arc<Jwks>) {
         source: KeySource::Url(format!("{jwks_base}/api/auth/jwks").parse().unwrap()),
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
-        min_refetch_interval: Duration::from_secs(3600),
+        min_refetch_interval: min_refetch,
         fetch_timeout: Duration::from_secs(5),
     })
     .await
     .unwrap();
+    (keys, jwks)
+}
+
+/// The router of a service over this test's database, without serving it.
+pub async fn router_over(role: &AppRoleLogin) -> (Router, Arc<Jwks>) {
+    let (keys, jwks) = key_ring(Duration::from_secs(3600)).await;
     let store = AsyncStore::connect(&role.config()).await.unwrap();
     let state = AppState::new(store, keys, AuthPolicy::default());
     (todo_store_web::router(state, Limits::default()), jwks)
