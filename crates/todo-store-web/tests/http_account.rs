@@ -17,14 +17,7 @@ async fn the_account_is_made_on_first_sight_changed_and_deleted_with_its_tasks()
     let service = Service::start().await;
     let address = email("account");
     let token = token_for("sub-account", &address);
-    let account = json_of(
-        service
-            .call(Method::GET, "/v1/account", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let account = service.get_json("/v1/account", &token).await;
     assert_eq!(account["email"].as_str(), Some(address.as_str()));
 
     let changed = service
@@ -85,23 +78,9 @@ async fn the_account_is_made_on_first_sight_changed_and_deleted_with_its_tasks()
     );
 
     // The Better Auth account still exists: its next request starts afresh.
-    let fresh = json_of(
-        service
-            .call(Method::GET, "/v1/account", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let fresh = service.get_json("/v1/account", &token).await;
     assert_ne!(fresh["id"], account["id"]);
-    let list = json_of(
-        service
-            .call(Method::GET, "/v1/tasks", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = service.get_json("/v1/tasks", &token).await;
     assert_eq!(list["items"], json!([]));
 }
 
@@ -134,14 +113,7 @@ async fn names_better_auth_accepts_never_lock_a_user_out() {
 async fn history_and_changes_follow_a_task() {
     let service = Service::start().await;
     let token = token_for("sub-history", &email("history"));
-    let sync = json_of(
-        service
-            .call(Method::GET, "/v1/sync-token", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let sync = service.get_json("/v1/sync-token", &token).await;
     let since = sync["token"].as_str().unwrap().to_owned();
 
     let task = json_of(
@@ -160,14 +132,9 @@ async fn history_and_changes_follow_a_task() {
         .await
         .unwrap();
 
-    let history = json_of(
-        service
-            .call(Method::GET, &format!("/v1/tasks/{id}/history"), &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let history = service
+        .get_json(&format!("/v1/tasks/{id}/history"), &token)
+        .await;
     let kinds: Vec<&str> = history["changes"]
         .as_array()
         .unwrap()

@@ -76,24 +76,10 @@ async fn another_users_task_is_not_found_on_every_route_and_stays_unchanged() {
         .await
         .unwrap();
     assert_eq!(json_of(bulk).await, json!({"deleted": 0}));
-    let bobs_list = json_of(
-        service
-            .call(Method::GET, "/v1/tasks", &bob)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let bobs_list = service.get_json("/v1/tasks", &bob).await;
     assert_eq!(bobs_list["items"], json!([]));
 
-    let after = json_of(
-        service
-            .call(Method::GET, &path, &alice)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let after = service.get_json(&path, &alice).await;
     assert_eq!(after, task, "Alice's task is exactly as she left it");
 }
 
@@ -141,14 +127,7 @@ async fn if_match_makes_writes_conditional() {
         assert!(is_problem(&stale));
         assert_eq!(json_of(stale).await["current_version"], 2);
     }
-    let now = json_of(
-        service
-            .call(Method::GET, &path, &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let now = service.get_json(&path, &token).await;
     assert_eq!(
         (now["title"].as_str(), now["version"].as_i64()),
         (Some("Final"), Some(2))
@@ -185,14 +164,7 @@ async fn a_list_walks_page_by_page_and_a_tampered_cursor_is_refused() {
         if let Some(cursor) = &cursor {
             path.push_str(&format!("&cursor={cursor}"));
         }
-        let page = json_of(
-            service
-                .call(Method::GET, &path, &token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let page = service.get_json(&path, &token).await;
         seen.extend(
             page["items"]
                 .as_array()
@@ -211,14 +183,7 @@ async fn a_list_walks_page_by_page_and_a_tampered_cursor_is_refused() {
     made.sort();
     assert_eq!(sorted, made, "every task once: {seen:?}");
 
-    let first = json_of(
-        service
-            .call(Method::GET, "/v1/tasks?limit=3", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let first = service.get_json("/v1/tasks?limit=3", &token).await;
     let cursor = first["next_cursor"].as_str().unwrap();
     // A cursor carries a position in the caller's own list, nothing more:
     // one edited into another well-formed position reads that position of
@@ -364,14 +329,7 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
         .unwrap();
     assert_eq!(json_of(since).await["field"], "since");
 
-    let list = json_of(
-        service
-            .call(Method::GET, "/v1/tasks", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = service.get_json("/v1/tasks", &token).await;
     assert_eq!(list["items"], json!([]), "nothing was stored");
 }
 
@@ -413,14 +371,7 @@ async fn a_retried_create_with_a_client_id_stores_one_task() {
     let first = create(&service, &token, body.clone()).await;
     let again = create(&service, &token, body).await;
     assert_eq!(first, again);
-    let list = json_of(
-        service
-            .call(Method::GET, "/v1/tasks", &token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let list = service.get_json("/v1/tasks", &token).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 

@@ -109,6 +109,16 @@ impl Service {
         format!("{}{path}", self.base)
     }
 
+    /// `GET path` with `token` as its bearer, answered with JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        let response = self
+            .call(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
     /// A request with `token` as its bearer.
     pub fn call(
         &self,
