@@ -170,27 +170,23 @@ impl ApiError {
 
     /// 503 with `Retry-After`: the database is out of reach for now.
     pub fn unavailable() -> Self {
-        Self {
-            retry_after: true,
-            ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "about:blank",
-                "Service Unavailable",
-                Some("the database is out of reach; try again shortly".to_owned()),
-            )
-        }
+        Self::retry_later("the database is out of reach; try again shortly")
     }
 
     /// 503 with `Retry-After` for a request that ran out of time (a slow
     /// database, or a client slow to send its body).
     pub fn timed_out() -> Self {
+        Self::retry_later("the request did not finish within its time limit")
+    }
+
+    fn retry_later(detail: &str) -> Self {
         Self {
             retry_after: true,
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "about:blank",
                 "Service Unavailable",
-                Some("the request did not finish within its time limit".to_owned()),
+                Some(detail.to_owned()),
             )
         }
     }
