@@ -7,7 +7,7 @@ use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts},
 };
-use todo_store::{ConflictKind, Entity, Error, OnMissingSubject, Owner, User};
+use todo_store::{ConflictKind, Entity, Error, OnMissingSubject, Owner, User, UserPatch};
 
 use crate::{AppState, problem::ApiError};
 
@@ -36,7 +36,9 @@ impl FromRequestParts<AppState> for Caller {
                 "this service requires a verified email address",
             ));
         }
-        let on_missing = match verified.first_sight_profile() {
+        let profile = verified.first_sight_profile();
+        let token_email = profile.as_ref().map(|profile| profile.email.clone());
+        let on_missing = match profile {
             Some(profile) => OnMissingSubject::Create(profile),
             None => OnMissingSubject::Reject,
         };
@@ -45,7 +47,33 @@ impl FromRequestParts<AppState> for Caller {
             .owner_for_subject(verified.subject(), on_missing)
             .await
             .map_err(first_sight_error)?;
+        let user = match token_email {
+            Some(email) if !email.eq_ignore_ascii_case(&user.email) => {
+                follow_email_change(state, &owner, user, email).await
+            }
+            _ => user,
+        };
         Ok(Caller { user, owner })
+    }
+}
+
+/// The email is Better Auth's: when a known user's token carries another
+/// one (they changed it there), the account follows, so that the old
+/// address is free for whoever takes it next. If the new address is held
+/// by another account here, or the update fails, the account keeps the old
+/// one and the request goes on: the caller is who the token says.
+async fn follow_email_change(state: &AppState, owner: &Owner, user: User, email: String) -> User {
+    let patch = UserPatch {
+        email: Some(email),
+        display_name: None,
+        time_zone: None,
+    };
+    match state.store.update_profile(owner, patch).await {
+        Ok(updated) => updated,
+        Err(err) => {
+            tracing::warn!(cause = %err, "the token's new email was not taken over");
+            user
+        }
     }
 }
 

@@ -300,3 +300,51 @@ async fn a_verified_email_can_be_required() {
         "no account for the unverified"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_follows_the_email_changed_at_better_auth() {
+    let service = Service::start().await;
+    let (old, new, held) = (email("old"), email("new"), email("held"));
+    let before = sign(&claims("sub-mover", &old), "ed25519_a", "key-a");
+    assert_eq!(
+        service.get_json("/v1/account", &before).await["email"].as_str(),
+        Some(old.as_str())
+    );
+
+    // Changed at Better Auth: the next token carries the new address.
+    let after = sign(&claims("sub-mover", &new), "ed25519_a", "key-a");
+    assert_eq!(
+        service.get_json("/v1/account", &after).await["email"].as_str(),
+        Some(new.as_str())
+    );
+    // The old address is free for someone else.
+    let newcomer = sign(&claims("sub-newcomer", &old), "ed25519_a", "key-a");
+    let response = service
+        .call(Method::GET, "/v1/account", &newcomer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // A new address another account holds here: the account keeps its own,
+    // and the request is answered.
+    let holder = sign(&claims("sub-holder", &held), "ed25519_a", "key-a");
+    assert_eq!(
+        service
+            .call(Method::GET, "/v1/account", &holder)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let clash = sign(&claims("sub-mover", &held), "ed25519_a", "key-a");
+    let response = service
+        .call(Method::GET, "/v1/account", &clash)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["email"].as_str(), Some(new.as_str()));
+}
