@@ -41,6 +41,7 @@ pub mod routes;
 pub mod wire;
 
 mod limits;
+mod owners;
 mod request_log;
 mod router;
 mod serve;

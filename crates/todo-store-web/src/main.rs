@@ -39,6 +39,10 @@ struct Args {
     /// Refuse tokens whose `emailVerified` claim is not true
     #[arg(long, env = "REQUIRE_VERIFIED_EMAIL")]
     require_verified_email: bool,
+    /// How long a caller's account is remembered (seconds; 0: looked up on
+    /// every request)
+    #[arg(long, env = "OWNER_CACHE_SECONDS", default_value_t = 10)]
+    owner_cache_seconds: u64,
     /// Shortest time between two fetches of the key set (seconds, at least
     /// 1), however many tokens name unknown keys
     #[arg(long, env = "JWKS_MIN_REFETCH_SECONDS", default_value_t = 60,
@@ -99,6 +103,7 @@ async fn run(args: Args) -> Result<(), String> {
         keys,
         AuthPolicy {
             require_verified_email: args.require_verified_email,
+            owner_cache: Duration::from_secs(args.owner_cache_seconds),
         },
     );
     let limits = Limits {

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Service, claims, email, sign, token_for};
@@ -165,4 +167,64 @@ async fn history_and_changes_follow_a_task() {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_deleted_elsewhere_is_remembered_for_a_while_and_shows_nothing() {
+    for remembered in [Duration::from_secs(3600), Duration::ZERO] {
+        let service = support::Service::start_with(support::Options {
+            auth: todo_store_web::AuthPolicy {
+                owner_cache: remembered,
+                ..todo_store_web::AuthPolicy::default()
+            },
+            ..support::Options::default()
+        })
+        .await;
+        let token = token_for("sub-gone", &email("gone"));
+        let created = service
+            .call(Method::POST, "/v1/tasks", &token)
+            .json(&json!({"title": "Mine"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        // Deleted behind the service's back (another instance, or Better
+        // Auth's cascade), tasks and all.
+        let mut admin = service.db().conn();
+        diesel::RunQueryDsl::execute(diesel::sql_query("DELETE FROM users"), &mut admin).unwrap();
+
+        let list = service.get_json("/v1/tasks", &token).await;
+        assert_eq!(list["items"], json!([]), "nothing of the deleted account");
+        let create = service
+            .call(Method::POST, "/v1/tasks", &token)
+            .json(&json!({"title": "Again"}))
+            .send()
+            .await
+            .unwrap();
+        if remembered.is_zero() {
+            // Looked up afresh: a new, empty account takes the write.
+            assert_eq!(create.status(), StatusCode::CREATED);
+        } else {
+            // The remembered owner is gone: refused as for a deleted account.
+            assert_eq!(create.status(), StatusCode::NOT_FOUND);
+            // The account routes look it up afresh (a new account), and the
+            // task routes then follow.
+            assert_eq!(
+                service
+                    .call(Method::GET, "/v1/account", &token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                StatusCode::OK
+            );
+            let again = service
+                .call(Method::POST, "/v1/tasks", &token)
+                .json(&json!({"title": "Again"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(again.status(), StatusCode::CREATED);
+        }
+    }
 }

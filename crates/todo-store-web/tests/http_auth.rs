@@ -257,6 +257,7 @@ async fn a_verified_email_can_be_required() {
     let service = Service::start_with(Options {
         auth: todo_store_web::AuthPolicy {
             require_verified_email: true,
+            ..todo_store_web::AuthPolicy::default()
         },
         ..Options::default()
     })

@@ -4,7 +4,7 @@ use axum::{extract::State, http::StatusCode};
 
 use crate::{
     AppState,
-    auth::Caller,
+    auth::AccountCaller,
     extract::Json,
     problem::{ApiError, Problem},
     wire::account::{AccountBody, PatchAccountBody},
@@ -14,7 +14,7 @@ use crate::{
 #[utoipa::path(get, path = "/v1/account", tag = "account",
     responses((status = 200, description = "The account", body = AccountBody)),
     security(("bearer" = [])))]
-pub async fn get(caller: Caller) -> axum::Json<AccountBody> {
+pub async fn get(AccountCaller(caller): AccountCaller) -> axum::Json<AccountBody> {
     axum::Json(caller.user.into())
 }
 
@@ -26,13 +26,14 @@ pub async fn get(caller: Caller) -> axum::Json<AccountBody> {
     ), security(("bearer" = [])))]
 pub async fn patch(
     State(state): State<AppState>,
-    caller: Caller,
+    AccountCaller(caller): AccountCaller,
     Json(body): Json<PatchAccountBody>,
 ) -> Result<axum::Json<AccountBody>, ApiError> {
     let user = state
         .store
         .update_profile(&caller.owner, body.into_patch())
         .await?;
+    state.owners.put(&caller.subject, &user, &caller.owner);
     Ok(axum::Json(user.into()))
 }
 
@@ -42,7 +43,12 @@ pub async fn patch(
 #[utoipa::path(delete, path = "/v1/account", tag = "account",
     responses((status = 204, description = "Deleted, with every task")),
     security(("bearer" = [])))]
-pub async fn delete(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    AccountCaller(caller): AccountCaller,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_user(&caller.owner).await?;
+    // A next request with the same token starts a new account at once.
+    state.owners.forget(&caller.subject);
     Ok(StatusCode::NO_CONTENT)
 }
