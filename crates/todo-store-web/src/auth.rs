@@ -83,7 +83,7 @@ async fn resolve(parts: &Parts, state: &AppState, remembered: bool) -> Result<Ca
     };
     let (user, owner) = state
         .store
-        .owner_for_subject(verified.subject(), on_missing)
+        .owner_for_subject(&subject, on_missing)
         .await
         .map_err(first_sight_error)?;
     let user = match token_email {

@@ -47,19 +47,9 @@ async fn a_stopped_database_is_503_then_heals_without_a_restart() {
             "application/problem+json"
         );
     }
-    let ready = service
-        .http
-        .get(service.url("/readyz"))
-        .send()
-        .await
-        .unwrap();
+    let ready = service.get_plain("/readyz").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let alive = service
-        .http
-        .get(service.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let alive = service.get_plain("/healthz").await;
     assert_eq!(
         alive.status(),
         StatusCode::NO_CONTENT,
@@ -72,12 +62,7 @@ async fn a_stopped_database_is_503_then_heals_without_a_restart() {
     })
     .await
     .unwrap();
-    let ready = service
-        .http
-        .get(service.url("/readyz"))
-        .send()
-        .await
-        .unwrap();
+    let ready = service.get_plain("/readyz").await;
     assert_eq!(ready.status(), StatusCode::NO_CONTENT);
     let list: serde_json::Value = service
         .call(Method::GET, "/v1/tasks", &token)

@@ -378,15 +378,7 @@ async fn a_retried_create_with_a_client_id_stores_one_task() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_is_3_1_and_lists_every_route() {
     let service = Service::start().await;
-    let document = json_of(
-        service
-            .http
-            .get(service.url("/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let document = json_of(service.get_plain("/openapi.json").await).await;
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [
         "/v1/tasks",
@@ -403,18 +395,8 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
     ] {
         assert!(document["paths"].get(path).is_some(), "{path} missing");
     }
-    let health = service
-        .http
-        .get(service.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let health = service.get_plain("/healthz").await;
     assert_eq!(health.status(), StatusCode::NO_CONTENT);
-    let ready = service
-        .http
-        .get(service.url("/readyz"))
-        .send()
-        .await
-        .unwrap();
+    let ready = service.get_plain("/readyz").await;
     assert_eq!(ready.status(), StatusCode::NO_CONTENT);
 }

@@ -62,7 +62,7 @@ pub async fn changes(
     let token: SyncToken = params
         .since
         .parse()
-        .map_err(|err| crate::wire::task::named(err, "since"))?;
+        .map_err(|err| crate::wire::named(err, "since"))?;
     let limit = params.limit.unwrap_or(todo_store::DEFAULT_PAGE_SIZE);
     let changes = state
         .store

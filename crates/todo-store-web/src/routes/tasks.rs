@@ -17,8 +17,7 @@ use crate::{
     extract::{Json, Path, Query},
     problem::{ApiError, Problem},
     wire::task::{
-        BulkDeleteBody, CreateTaskBody, DeletedCount, ListParams, PatchTaskBody, TaskBody,
-        TaskPage, named,
+        BulkDeleteBody, CreateTaskBody, DeletedCount, ListParams, PatchTaskBody, TaskBody, TaskPage,
     },
 };
 
@@ -49,7 +48,9 @@ pub async fn list(
         .await
         .map_err(|err| match &err {
             // The library's names for what the client sent as `q`.
-            todo_store::Error::Validation { field, .. } if field == "search" => named(err, "q"),
+            todo_store::Error::Validation { field, .. } if field == "search" => {
+                crate::wire::named(err, "q")
+            }
             _ => err,
         })?;
     Ok(axum::Json(page.into()))

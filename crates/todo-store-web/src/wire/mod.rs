@@ -18,3 +18,15 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+
+/// `err` about the query parameter `parameter`: the library names its own
+/// fields (`priority`, `search`), the client should read the parameter it
+/// sent.
+pub(crate) fn named(err: todo_store::Error, parameter: &str) -> todo_store::Error {
+    match err {
+        todo_store::Error::Validation { reason, .. } => {
+            todo_store::Error::validation(parameter, reason)
+        }
+        other => other,
+    }
+}

@@ -258,12 +258,13 @@ impl ListParams {
             });
         }
         if let Some(min) = self.priority_min {
-            filter =
-                filter.priority_at_least(Priority::new(min).map_err(|e| named(e, "priority_min"))?);
+            filter = filter.priority_at_least(
+                Priority::new(min).map_err(|e| super::named(e, "priority_min"))?,
+            );
         }
         if let Some(max) = self.priority_max {
-            filter =
-                filter.priority_at_most(Priority::new(max).map_err(|e| named(e, "priority_max"))?);
+            filter = filter
+                .priority_at_most(Priority::new(max).map_err(|e| super::named(e, "priority_max"))?);
         }
         if let Some(q) = self.q {
             filter = filter.search(q);
@@ -295,18 +296,6 @@ impl ListParams {
             query = query.after(cursor.parse::<Cursor>()?);
         }
         Ok(query)
-    }
-}
-
-/// `err` about the query parameter `parameter`: the library names its own
-/// fields (`priority`, `search`), the client should read the parameter it
-/// sent.
-pub(crate) fn named(err: todo_store::Error, parameter: &str) -> todo_store::Error {
-    match err {
-        todo_store::Error::Validation { reason, .. } => {
-            todo_store::Error::validation(parameter, reason)
-        }
-        other => other,
     }
 }
 

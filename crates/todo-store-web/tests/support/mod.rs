@@ -109,6 +109,11 @@ impl Service {
         format!("{}{path}", self.base)
     }
 
+    /// `GET path` without a token (the probes, the document).
+    pub async fn get_plain(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
     /// `GET path` with `token` as its bearer, answered with JSON.
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
         let response = self
